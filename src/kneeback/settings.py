@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["ModelVariant", "PoseSettings"]
+__all__ = ["AnalysisSettings", "ModelVariant", "PoseSettings"]
 
 ModelVariant = Literal["lite", "full", "heavy"]
 
@@ -24,6 +24,11 @@ class PoseSettings(BaseModel):
     max_people: int = Field(
         4, ge=1, le=10, description="People the landmarker looks for in each frame."
     )
+    scan_interval_s: float = Field(
+        0.5,
+        gt=0,
+        description="How often to look for other people while only one is tracked.",
+    )
     min_detection_confidence: float = Field(0.5, ge=0, le=1)
     min_presence_confidence: float = Field(0.5, ge=0, le=1)
     min_tracking_confidence: float = Field(0.5, ge=0, le=1)
@@ -36,5 +41,137 @@ class PoseSettings(BaseModel):
         ),
     )
     subject: int | None = Field(
-        None, ge=0, description="Track index to follow; None picks the largest, longest-seen person."
+        None,
+        ge=0,
+        description="Track index to follow; None picks the largest, longest-seen person.",
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Analysis settings: processing and kinematics below; movement, repetition and critique fields
+# are added to the same class further down this block. Every default lives here, once.
+# --------------------------------------------------------------------------------------------
+
+
+class AnalysisSettings(BaseModel):
+    """How a pose dataset is cleaned and analysed."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # processing (kneeback.processing)
+    confidence_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Landmarks with a confidence (visibility) below this are treated as missing.",
+    )
+    max_gap_s: float = Field(
+        default=0.25,
+        ge=0,
+        description=(
+            "Gaps up to this long (time between the valid samples around them) are filled by "
+            "linear interpolation; longer gaps stay missing."
+        ),
+    )
+    cutoff_hz: float = Field(
+        default=6.0,
+        gt=0,
+        description=(
+            "Cut-off of the zero-lag Butterworth low-pass applied to the landmark positions; "
+            "6 Hz keeps squat-speed movement and removes landmark jitter."
+        ),
+    )
+    filter_order: int = Field(
+        default=2,
+        ge=1,
+        le=8,
+        description="Order of each pass of the Butterworth filter (run forwards and backwards).",
+    )
+
+    # ---- movements, repetitions and critique (kneeback.movements, kneeback.assess) -------------
+    # Rep segmentation: hysteresis thresholds as fractions of the clip's range between standing and
+    # the deepest point of the driving signal (kineticstoolkit cycles.py style).
+    rep_upper_fraction: float = Field(
+        0.5, gt=0, lt=1, description="A rep must rise above this fraction of the clip's range."
+    )
+    rep_lower_fraction: float = Field(
+        0.2, gt=0, lt=1, description="A rep ends when the signal falls back below this fraction."
+    )
+    rep_min_duration_s: float = Field(
+        0.5, ge=0, description="Excursions shorter than this are noise, not reps."
+    )
+    rep_partial_fraction: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="A rep shallower than this fraction of the set's median excursion is partial.",
+    )
+    rep_bottom_fraction: float = Field(
+        0.9, gt=0, lt=1, description="The bottom phase: above this fraction of the rep's excursion."
+    )
+    rep_min_pause_s: float = Field(
+        0.3, ge=0, description="Standing rests between reps shorter than this are not a pause."
+    )
+    # Critique tolerances (REFERENCES.md, "Rules a critique engine can defend").
+    depth_thigh_tolerance_deg: float = Field(
+        10.0,
+        ge=0,
+        description=(
+            "FMS depth criterion 'femur below horizontal', met within this many degrees "
+            "(about the single-camera measurement error)."
+        ),
+    )
+    trunk_tibia_tolerance_deg: float = Field(
+        10.0,
+        ge=0,
+        description="Trunk inclination may exceed tibia inclination by this much (FMS; rule 3).",
+    )
+    ankle_limited_tibia_deg: float = Field(
+        30.0, description="Tibia inclination below this suggests limited ankle dorsiflexion."
+    )
+    heel_lift_tolerance: float = Field(
+        0.1, ge=0, description="Heel rise, in foot lengths, above which the heels count as lifted."
+    )
+    knee_valgus_fppa_deg: float = Field(
+        13.5, description="Knee frontal plane projection angle above this is noted (rule 5)."
+    )
+    knee_width_min_ratio: float = Field(
+        0.9,
+        gt=0,
+        description=(
+            "Knee over ankle width at the bottom below this: knees inside the line of the feet "
+            "(FMS 'knees aligned over feet', with a 10 % tolerance)."
+        ),
+    )
+    sts_trunk_tibia_tolerance_deg: float = Field(
+        30.0,
+        ge=0,
+        description=(
+            "Sit-to-stand: peak trunk inclination may exceed the shin's by this much while "
+            "rising before the trunk is said to lead."
+        ),
+    )
+    tempo_min_phase_s: float = Field(
+        1.0, ge=0, description="Descent or ascent faster than this is flagged (ACSM; rule 8)."
+    )
+    asymmetry_tolerance_deg: float = Field(
+        10.0, ge=0, description="Left/right knee flexion difference noted above this (about SDC)."
+    )
+    strategy_squat_like_max: float = Field(
+        30.0, description="Strategy index below this is squat-like (Schmid 2022)."
+    )
+    strategy_stoop_like_min: float = Field(
+        90.0, description="Strategy index above this is stoop-like (Schmid 2022)."
+    )
+    min_visibility: float = Field(
+        0.5, ge=0, le=1, description="Median landmark visibility below this is unreliable."
+    )
+    min_body_height_fraction: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="Standing body height below this fraction of the frame height is too small.",
+    )
+    min_fps: float = Field(
+        15.0, gt=0, description="Frame rates below this make phase timings unreliable."
     )

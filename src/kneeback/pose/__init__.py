@@ -1,0 +1,1 @@
+"""Pose estimation: the MediaPipe pose model, its provisioning and per-frame landmarks."""

@@ -1,0 +1,117 @@
+"""Follow people across frames and choose the main subject.
+
+The landmarker reports the people of each frame in no stable order. Tracks are built by matching
+each frame's people to the tracks seen in the last few frames (Hungarian assignment on the distance
+between bounding-box centres, relative to the person's size). The main subject is the track with the
+largest summed bounding-box area: the person who is both largest and in view longest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from kneeback.pose.estimator import PersonPose
+
+__all__ = ["Track", "TrackingSummary", "track_people"]
+
+
+@dataclass
+class Track:
+    """One person followed over frames: frame index -> pose."""
+
+    track_id: int
+    poses: dict[int, PersonPose] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> int:
+        """Number of frames in which the person was seen."""
+        return len(self.poses)
+
+    @property
+    def score(self) -> float:
+        """Summed bounding-box area over the frames: large and long-seen people score high."""
+        total = 0.0
+        for pose in self.poses.values():
+            x0, y0, x1, y1 = pose.bbox()
+            if np.isfinite(x0):
+                total += (x1 - x0) * (y1 - y0)
+        return total
+
+
+@dataclass(frozen=True)
+class TrackingSummary:
+    """Tracks sorted from the main subject down, and how many people were seen."""
+
+    tracks: list[Track]
+    max_people_in_frame: int
+    people_seen: int
+
+
+def _centre_and_size(pose: PersonPose) -> tuple[np.ndarray, float]:
+    x0, y0, x1, y1 = pose.bbox()
+    return np.array([(x0 + x1) / 2, (y0 + y1) / 2]), float(np.hypot(x1 - x0, y1 - y0))
+
+
+def track_people(
+    frames: Sequence[Sequence[PersonPose]],
+    /,
+    *,
+    max_jump: float = 0.5,
+    max_age_frames: int = 15,
+    min_track_frames: int = 5,
+) -> TrackingSummary:
+    """Link each frame's people into tracks.
+
+    Parameters
+    ----------
+    frames
+        For each frame in time order, the people found in it.
+    max_jump
+        Largest centre displacement between matched detections, as a fraction of the person's
+        bounding-box diagonal.
+    max_age_frames
+        A track not seen for this many frames is closed.
+    min_track_frames
+        Tracks shorter than this count neither as subjects nor as people seen (spurious detections).
+
+    Returns
+    -------
+    TrackingSummary
+        Tracks sorted by :attr:`Track.score`, highest (the main subject) first.
+    """
+    tracks: list[Track] = []
+    last_seen: dict[int, int] = {}
+    max_in_frame = 0
+    for t, people in enumerate(frames):
+        valid = [p for p in people if np.isfinite(p.bbox()[0])]
+        max_in_frame = max(max_in_frame, len(valid))
+        active = [tr for tr in tracks if t - last_seen[tr.track_id] <= max_age_frames]
+        matched: set[int] = set()
+        if active and valid:
+            cost = np.full((len(active), len(valid)), np.inf)
+            for i, tr in enumerate(active):
+                c0, s0 = _centre_and_size(tr.poses[last_seen[tr.track_id]])
+                for j, p in enumerate(valid):
+                    c1, s1 = _centre_and_size(p)
+                    cost[i, j] = np.linalg.norm(c1 - c0) / max(s0, s1, 1e-6)
+            finite_cost = np.where(np.isfinite(cost), cost, 1e6)
+            rows, cols = linear_sum_assignment(finite_cost)
+            for i, j in zip(rows, cols, strict=True):
+                if cost[i, j] <= max_jump:
+                    active[i].poses[t] = valid[j]
+                    last_seen[active[i].track_id] = t
+                    matched.add(j)
+        for j, p in enumerate(valid):
+            if j not in matched:
+                tr = Track(len(tracks), {t: p})
+                tracks.append(tr)
+                last_seen[tr.track_id] = t
+    real = [tr for tr in tracks if tr.frames >= min_track_frames] or tracks
+    real.sort(key=lambda tr: tr.score, reverse=True)
+    return TrackingSummary(
+        real, max_in_frame, len([tr for tr in tracks if tr.frames >= min_track_frames])
+    )
