@@ -18,8 +18,8 @@ def test_edges_match_mediapipe_pose_connections():
 
 def test_keypoint_names_match_mediapipe_enum():
     module = pytest.importorskip("mediapipe.tasks.python.vision.pose_landmarker")
-    PoseLandmark = module.PoseLandmark
-    assert [m.name.lower() for m in sorted(PoseLandmark, key=int)] == list(BLAZEPOSE_KEYPOINTS)
+    landmarks = sorted(module.PoseLandmark, key=int)
+    assert [m.name.lower() for m in landmarks] == list(BLAZEPOSE_KEYPOINTS)
 
 
 def test_left_right_symmetry():

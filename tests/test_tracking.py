@@ -47,3 +47,24 @@ def test_gap_in_detection_keeps_one_track():
 
 def test_nobody_gives_no_tracks():
     assert track_people([[] for _ in range(10)]).tracks == []
+
+
+def test_person_leaving_and_returning_is_one_track():
+    frames = [[_person(300, 500, 400)] if not 10 <= t < 40 else [] for t in range(60)]
+    summary = track_people(frames)
+    assert summary.people_seen == 1
+    assert summary.tracks[0].frames == 30
+
+
+def test_fragments_far_apart_stay_apart_when_several_people_are_in_view():
+    frames = []
+    for t in range(60):
+        people = [_person(300, 500, 400)]
+        if t < 20:
+            people.append(_person(1500, 500, 300))
+        if t >= 40:
+            people.append(_person(3000, 500, 300))  # someone else, far away, later
+        frames.append(people)
+    summary = track_people(frames)
+    assert summary.people_seen == 3
+    assert summary.tracks[0].frames == 60

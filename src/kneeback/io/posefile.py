@@ -56,7 +56,7 @@ def load_pose_dataset(path: str | Path, /) -> xr.Dataset:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"No pose file at {path}.")
+        raise InputError(f"Pose file {path} does not exist.")
     try:
         with xr.open_dataset(path, engine="h5netcdf") as opened:
             ds = opened.load()

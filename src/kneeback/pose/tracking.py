@@ -4,10 +4,15 @@ The landmarker reports the people of each frame in no stable order. Tracks are b
 each frame's people to the tracks seen in the last few frames (Hungarian assignment on the distance
 between bounding-box centres, relative to the person's size). The main subject is the track with the
 largest summed bounding-box area: the person who is both largest and in view longest.
+
+A person who leaves the view, or is missed for a while, comes back as a new track. Fragments that
+never overlap in time are joined again: all of them when nobody else was ever in view, and
+otherwise those whose ends lie within ``max_rejoin`` body sizes of each other.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -63,6 +68,7 @@ def track_people(
     max_jump: float = 0.5,
     max_age_frames: int = 15,
     min_track_frames: int = 5,
+    max_rejoin: float = 1.0,
 ) -> TrackingSummary:
     """Link each frame's people into tracks.
 
@@ -77,6 +83,9 @@ def track_people(
         A track not seen for this many frames is closed.
     min_track_frames
         Tracks shorter than this count neither as subjects nor as people seen (spurious detections).
+    max_rejoin
+        Largest jump, in body sizes, across which two fragments of one person are joined when
+        several people were in view.
 
     Returns
     -------
@@ -110,8 +119,38 @@ def track_people(
                 tr = Track(len(tracks), {t: p})
                 tracks.append(tr)
                 last_seen[tr.track_id] = t
-    real = [tr for tr in tracks if tr.frames >= min_track_frames] or tracks
-    real.sort(key=lambda tr: tr.score, reverse=True)
-    return TrackingSummary(
-        real, max_in_frame, len([tr for tr in tracks if tr.frames >= min_track_frames])
-    )
+    real = [tr for tr in tracks if tr.frames >= min_track_frames]
+    merged = _rejoin(real, max_rejoin=math.inf if max_in_frame <= 1 else max_rejoin)
+    merged.sort(key=lambda tr: tr.score, reverse=True)
+    return TrackingSummary(merged or tracks, max_in_frame, len(merged))
+
+
+def _rejoin(tracks: list[Track], *, max_rejoin: float) -> list[Track]:
+    """Join track fragments that do not overlap in time and meet in space (largest first)."""
+    kept: list[Track] = []
+    for tr in sorted(tracks, key=lambda t: t.score, reverse=True):
+        for host in kept:
+            if host.poses.keys() & tr.poses.keys():
+                continue
+            if _gap_jump(host, tr) <= max_rejoin:
+                host.poses = dict(sorted({**host.poses, **tr.poses}.items()))
+                break
+        else:
+            kept.append(tr)
+    return kept
+
+
+def _gap_jump(a: Track, b: Track) -> float:
+    """Centre distance across the gap between two tracks, relative to the larger body size.
+
+    Infinite if the tracks interleave in time.
+    """
+    a_frames, b_frames = sorted(a.poses), sorted(b.poses)
+    if a_frames[-1] < b_frames[0]:
+        p, q = a.poses[a_frames[-1]], b.poses[b_frames[0]]
+    elif b_frames[-1] < a_frames[0]:
+        p, q = b.poses[b_frames[-1]], a.poses[a_frames[0]]
+    else:
+        return math.inf
+    (c0, s0), (c1, s1) = _centre_and_size(p), _centre_and_size(q)
+    return float(np.linalg.norm(c1 - c0) / max(s0, s1, 1e-6))

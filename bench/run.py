@@ -1,0 +1,223 @@
+"""`make bench`: frames per second of decoding, the naive tutorial loop and `kneeback pose`.
+
+For each real clip in ../shared/data/videos/ and a long clip built by repeating one of them to about
+five minutes at 1080p, measure in the same run:
+  (a) decoding alone (kneeback's reader, frames converted to RGB, no inference);
+  (b) the naive loop most tutorials use: OpenCV read, BGR->RGB conversion,
+      PoseLandmarker.detect_for_video frame by frame in one thread, same model variant;
+  (c) `kneeback pose` as a user runs it (a subprocess, whole wall time), with its peak memory
+      (summed resident memory of the process tree, sampled every 50 ms).
+It prints a table with the ratio c/b and the median landmark distance between (b) and (c), and
+writes bench/out/results.json and bench/out/results.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import cv2
+import mediapipe as mp
+import numpy as np
+import psutil
+from mediapipe.tasks.python import BaseOptions
+from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
+
+from kneeback.io.posefile import load_pose_dataset
+from kneeback.io.video import iter_frames, probe_video
+from kneeback.pose.models import ensure_model
+
+ROOT = Path(__file__).resolve().parents[1]
+VIDEOS = ROOT.parent / "shared" / "data" / "videos"
+OUT = ROOT / "bench" / "out"
+
+
+def build_long_clip(source: Path, dest: Path, *, minutes: float, fps: int = 30) -> Path:
+    """Repeat ``source`` (upright, scaled to 1080 px on its short side) to about ``minutes``."""
+    if dest.exists():
+        return dest
+    frames = [f.image for f in iter_frames(source, threaded=False)]
+    src_fps = probe_video(source).fps
+    step = max(1, round(src_fps / fps))
+    frames = frames[::step]
+    h, w = frames[0].shape[:2]
+    scale = 1080 / min(h, w)
+    size = (int(round(w * scale / 2) * 2), int(round(h * scale / 2) * 2))
+    frames = [cv2.resize(f, size, interpolation=cv2.INTER_LINEAR) for f in frames]
+    total = int(minutes * 60 * fps)
+    tmp = dest.with_suffix(".tmp.mp4")
+    with av.open(str(tmp), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height = size
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"preset": "veryfast", "crf": "23"}
+        stream.codec_context.time_base = Fraction(1, fps)
+        for i in range(total):
+            frame = av.VideoFrame.from_ndarray(frames[i % len(frames)], format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    tmp.replace(dest)
+    return dest
+
+
+def bench_decode(path: Path) -> tuple[int, float]:
+    t0 = time.perf_counter()
+    n = sum(1 for _ in iter_frames(path))
+    return n, time.perf_counter() - t0
+
+
+def bench_naive(path: Path, model: Path) -> tuple[int, float, dict[int, np.ndarray]]:
+    """The tutorial loop; returns frame count, seconds and pixel landmarks of person 0 per frame."""
+    options = PoseLandmarkerOptions(
+        base_options=BaseOptions(model_asset_path=str(model)), running_mode=RunningMode.VIDEO
+    )
+    landmarks: dict[int, np.ndarray] = {}
+    t0 = time.perf_counter()
+    with PoseLandmarker.create_from_options(options) as landmarker:
+        cap = cv2.VideoCapture(str(path))
+        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
+        i = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
+            result = landmarker.detect_for_video(image, int(i * 1000 / fps))
+            if result.pose_landmarks:
+                h, w = rgb.shape[:2]
+                lm = result.pose_landmarks[0]
+                landmarks[i] = np.array([(p.x * w, p.y * h) for p in lm])
+            i += 1
+        cap.release()
+    return i, time.perf_counter() - t0, landmarks
+
+
+def bench_kneeback(path: Path, variant: str, out: Path) -> tuple[float, float]:
+    """Run `kneeback pose` as a subprocess; return wall seconds and peak tree RSS in MB."""
+    cmd = [
+        str(Path(sys.executable).with_name("kneeback")),
+        "pose",
+        str(path),
+        "-o",
+        str(out),
+        "--variant",
+        variant,
+    ]
+    peak = 0.0
+    t0 = time.perf_counter()
+    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                procs = [proc, *proc.children(recursive=True)]
+                rss = sum(p.memory_info().rss for p in procs if p.is_running())
+                peak = max(peak, rss / 2**20)
+            except psutil.Error:
+                pass
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _stdout, stderr = proc.communicate()
+    elapsed = time.perf_counter() - t0
+    done.set()
+    sampler.join()
+    if proc.returncode != 0:
+        raise RuntimeError(f"kneeback pose failed: {stderr.decode()[-2000:]}")
+    return elapsed, peak
+
+
+def landmark_agreement(naive: dict[int, np.ndarray], nc: Path) -> float:
+    ds = load_pose_dataset(nc)
+    pos = ds["position"].isel(individuals=0).transpose("time", "keypoints", "space").values
+    first = int(ds.attrs.get("frame_index_first", 0))
+    dists = []
+    for i in range(pos.shape[0]):
+        ref = naive.get(first + i)
+        if ref is None or not np.isfinite(pos[i]).all():
+            continue
+        dists.append(np.linalg.norm(pos[i] - ref, axis=1))
+    return float(np.median(np.concatenate(dists))) if dists else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variant", default="full", choices=["lite", "full", "heavy"])
+    parser.add_argument("--long-minutes", type=float, default=5.0)
+    parser.add_argument("--long-source", default="front-squat-3reps.mp4")
+    parser.add_argument("--skip-long", action="store_true")
+    args = parser.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    model = ensure_model(args.variant)
+    clips = sorted(VIDEOS.glob("*.mp4"))
+    if not args.skip_long:
+        print(f"building the long clip ({args.long_minutes} min at 1080p) ...", flush=True)
+        clips.append(
+            build_long_clip(
+                VIDEOS / args.long_source, OUT / "long-1080p.mp4", minutes=args.long_minutes
+            )
+        )
+    rows = []
+    for clip in clips:
+        info = probe_video(clip)
+        print(
+            f"{clip.name}: {info.width}x{info.height} {info.codec} {info.duration_s:.1f} s",
+            flush=True,
+        )
+        n_dec, t_dec = bench_decode(clip)
+        n_naive, t_naive, naive_lm = bench_naive(clip, model)
+        nc = OUT / f"{clip.stem}.nc"
+        t_kb, peak_mb = bench_kneeback(clip, args.variant, nc)
+        n_kb = load_pose_dataset(nc).sizes["time"]
+        row = {
+            "clip": clip.name,
+            "size": f"{info.width}x{info.height}",
+            "frames": n_kb,
+            "decode_fps": n_dec / t_dec,
+            "naive_fps": n_naive / t_naive,
+            "kneeback_fps": n_kb / t_kb,
+            "ratio_c_over_b": (n_kb / t_kb) / (n_naive / t_naive),
+            "median_px_vs_naive": landmark_agreement(naive_lm, nc),
+            "peak_mb": peak_mb,
+        }
+        rows.append(row)
+        print(
+            "  "
+            + ", ".join(
+                f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+            ),
+            flush=True,
+        )
+    header = (
+        "| clip | size | frames | decode fps | naive fps (b) | kneeback fps (c) | c/b "
+        "| median px vs naive | peak MB (c) |"
+    )
+    lines = [header, "|" + "---|" * 9]
+    for r in rows:
+        lines.append(
+            f"| {r['clip']} | {r['size']} | {r['frames']} | {r['decode_fps']:.0f} | "
+            f"{r['naive_fps']:.1f} | {r['kneeback_fps']:.1f} | {r['ratio_c_over_b']:.2f} | "
+            f"{r['median_px_vs_naive']:.2f} | {r['peak_mb']:.0f} |"
+        )
+    table = "\n".join(lines)
+    meta = f"model variant {args.variant}, {os.cpu_count()} CPU cores, mediapipe {mp.__version__}"
+    (OUT / "results.md").write_text(f"{meta}\n\n{table}\n")
+    (OUT / "results.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))
+    print(f"\n{meta}\n{table}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Results, reports, plots and annotated videos."""

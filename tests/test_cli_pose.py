@@ -1,0 +1,183 @@
+"""`kneeback pose` and `kneeback info` as a user runs them: real clips and every bad input."""
+
+from __future__ import annotations
+
+import gzip
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from kneeback.cli import app
+from kneeback.io.posefile import load_pose_dataset
+from kneeback.io.video import iter_frames
+from videogen import make_audio_only, make_video
+
+VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
+FRONT_SQUAT = VIDEOS / "front-squat-3reps.mp4"
+VP9 = VIDEOS / "outdoor-multiperson-vp9.mp4"
+needs_videos = pytest.mark.skipif(not FRONT_SQUAT.exists(), reason="../shared/data not present")
+runner = CliRunner()
+
+
+def run(*args: str):
+    result = runner.invoke(app, list(args))
+    assert "Traceback" not in result.output
+    return result
+
+
+@pytest.fixture
+def model_env(model_dir_full, monkeypatch):
+    monkeypatch.setenv("KNEEBACK_MODEL_DIR", str(model_dir_full))
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def _one_sentence(output: str) -> str:
+    lines = [line for line in output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d: d / "missing.mp4", "does not exist"),
+        (lambda d: d, "is a directory"),
+        (lambda d: _write(d / "empty.mp4", b""), "is empty"),
+        (lambda d: _write(d / "notes.mp4", b"my notes, not a video\n" * 20), "not a video"),
+        (lambda d: make_audio_only(d / "song.m4a"), "no video stream"),
+    ],
+    ids=["missing", "directory", "zero-byte", "text-named-mp4", "audio-only"],
+)
+def test_bad_input_gets_one_sentence_and_exit_3(tmp_path, make, message):
+    bad = make(tmp_path)
+    out = tmp_path / "out.nc"
+    result = run("pose", str(bad), "-o", str(out))
+    assert result.exit_code == 3
+    assert message in _one_sentence(result.output)
+    assert not out.exists()
+    info = run("info", str(bad))
+    assert info.exit_code == 3
+    assert message in _one_sentence(info.output)
+
+
+def test_truncated_video_is_refused_or_read_in_part(tmp_path):
+    clip = make_video(tmp_path / "clip.mp4", n_frames=60, width=128, height=96)
+    data = clip.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) // 3])  # the index (moov) is at the end: unreadable
+    result = run("info", str(cut))
+    assert result.exit_code == 3
+    assert "truncated" in _one_sentence(result.output) or "corrupt" in result.output
+
+
+@pytest.mark.slow
+def test_video_without_a_person_exits_4(tmp_path, model_env):
+    clip = make_video(tmp_path / "empty-room.mp4", n_frames=20, width=320, height=240)
+    out = tmp_path / "out.nc"
+    result = run("pose", str(clip), "-o", str(out))
+    assert result.exit_code == 4
+    assert "Nobody was detected" in _one_sentence(result.output)
+    assert not out.exists()
+
+
+def test_not_a_pose_file(tmp_path):
+    bad = tmp_path / "pose.nc"
+    bad.write_bytes(gzip.compress(b"nothing"))
+    result = run("info", str(bad))
+    assert result.exit_code == 3
+    assert "not a readable netCDF" in result.output
+
+
+def test_help_documents_exit_codes():
+    result = run("--help")
+    assert result.exit_code == 0
+    assert "Exit codes" in result.output
+    assert "4 nobody detected" in result.output
+
+
+def _write_clip(frames, path: Path, fps: int) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.height, stream.width = frames[0].shape[:2]
+        stream.pix_fmt = "yuv420p"
+        stream.codec_context.time_base = Fraction(1, fps)
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
+
+
+@needs_videos
+@pytest.mark.slow
+def test_person_seen_part_of_the_time_gives_nan_gaps(tmp_path, model_env):
+    frames = [f.image for f in iter_frames(FRONT_SQUAT, end_s=2.0, max_side_px=640)][::2]
+    frames = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in frames]
+    blank = len(frames) // 3
+    for i in range(blank, 2 * blank):
+        frames[i] = np.full_like(frames[i], 90)
+    clip = _write_clip(frames, tmp_path / "gap.mp4", fps=30)
+    out = tmp_path / "gap.nc"
+    result = run("pose", str(clip), "-o", str(out), "--workers", "1")
+    assert result.exit_code == 0, result.output
+    ds = load_pose_dataset(out)
+    seen = np.isfinite(ds["position"].isel(individuals=0)).any(dim=("space", "keypoints")).values
+    assert ds.sizes["time"] == len(frames)
+    assert not seen[blank + 2 : 2 * blank - 2].any()
+    assert seen[: blank - 2].all() and seen[2 * blank + 5 :].all()
+    assert ds.attrs["coverage"] == pytest.approx(seen.mean())
+    assert "not found in" in result.output
+
+
+@needs_videos
+@pytest.mark.slow
+def test_front_squat_clip(tmp_path, model_env):
+    out = tmp_path / "x.nc"
+    result = run("pose", str(FRONT_SQUAT), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    ds = load_pose_dataset(out)
+    assert ds.sizes["time"] == 540
+    assert (ds.attrs["width"], ds.attrs["height"]) == (892, 1592)  # portrait, upright
+    assert ds.attrs["coverage"] >= 0.95
+    assert ds.attrs["people_seen"] == 1
+    pos = ds["position"].isel(individuals=0)
+    nose_y = pos.sel(keypoints="nose", space="y")
+    ankle_y = pos.sel(keypoints="left_ankle", space="y")
+    assert float((nose_y < ankle_y).mean()) > 0.95  # head above feet: upright
+    t = ds["time"].values
+    assert np.all(np.diff(t) > 0) and t[-1] == pytest.approx(539 / 60, abs=0.02)
+    info = run("info", str(out))
+    assert info.exit_code == 0 and "540 frames" in info.output
+
+
+@needs_videos
+@pytest.mark.slow
+def test_vp9_multiperson_clip_records_several_people(tmp_path, model_env):
+    out = tmp_path / "vp9.nc"
+    result = run("pose", str(VP9), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    ds = load_pose_dataset(out)
+    assert ds.attrs["codec"] == "vp9"
+    assert ds.attrs["people_seen"] >= 2
+    assert ds.sizes["individuals"] == 1
+    assert "people seen" in result.output
+
+
+@needs_videos
+@pytest.mark.slow
+def test_start_and_end_select_a_span(tmp_path, model_env):
+    out = tmp_path / "span.nc"
+    result = run("pose", str(FRONT_SQUAT), "-o", str(out), "--start", "1", "--end", "2")
+    assert result.exit_code == 0, result.output
+    t = load_pose_dataset(out)["time"].values
+    assert t[0] >= 1.0 - 1e-6 and t[-1] < 2.0
+    assert len(t) == 60

@@ -1,0 +1,85 @@
+"""Chunked pose estimation over worker processes, tested with the replay estimator (no model)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from functools import partial
+
+import numpy as np
+import pytest
+
+from kneeback.errors import NoPersonError
+from kneeback.io.video import iter_frames
+from kneeback.pose.replay import ReplayEstimator
+from kneeback.pose.video_pose import estimate_video, plan_chunks
+from kneeback.schema import make_pose_dataset
+from videogen import make_video
+
+
+def test_plan_chunks_covers_the_span_without_overlap():
+    chunks = plan_chunks(0.0, 10.0, workers=3, warmup_s=1.0, min_chunk_s=3.0)
+    assert len(chunks) == 3
+    assert chunks[0].start_s == 0.0 and chunks[0].decode_from_s == 0.0
+    assert math.isinf(chunks[-1].end_s)
+    for a, b in itertools.pairwise(chunks):
+        assert a.end_s == b.start_s
+        assert b.decode_from_s == pytest.approx(b.start_s - 1.0)
+
+
+def test_short_spans_stay_in_one_chunk():
+    assert len(plan_chunks(0.0, 2.5, workers=8, warmup_s=1.0, min_chunk_s=3.0)) == 1
+    assert len(plan_chunks(0.0, math.inf, workers=8, warmup_s=1.0, min_chunk_s=3.0)) == 1
+
+
+def _replay_source(times, width, height):
+    """A moving stick figure, one pose per frame time; person absent in frames 10-14."""
+    n = len(times)
+    rng = np.random.default_rng(1)
+    base = rng.uniform(0.2, 0.8, size=(33, 2)) * (width, height)
+    pos = np.stack([base + np.array([i, 0.5 * i]) for i in range(n)])  # (time, K, 2)
+    pos[10:15] = np.nan
+    position = pos.transpose(0, 2, 1)[..., None]
+    return make_pose_dataset(position, time_s=times, attrs={"width": width, "height": height})
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_chunks_are_stitched_in_order_with_every_frame_once(tmp_path, workers):
+    clip = make_video(tmp_path / "clip.mp4", n_frames=120, fps=20, width=64, height=48, gop=10)
+    times = np.array([f.time_s for f in iter_frames(clip)])
+    source = _replay_source(times, 64, 48)
+    ds = estimate_video(
+        clip,
+        factory=partial(ReplayEstimator, source),
+        workers=workers,
+        warmup_s=0.5,
+        min_chunk_s=2.0,
+    )
+    np.testing.assert_allclose(ds["time"].values, times)
+    np.testing.assert_allclose(ds["position"].values, source["position"].values)
+    assert ds.attrs["coverage"] == pytest.approx(115 / 120)
+    assert ds.attrs["people_seen"] == 1
+
+
+def test_start_end_span(tmp_path):
+    clip = make_video(tmp_path / "clip.mp4", n_frames=120, fps=20, width=64, height=48, gop=10)
+    times = np.array([f.time_s for f in iter_frames(clip)])
+    source = _replay_source(times, 64, 48)
+    ds = estimate_video(
+        clip,
+        factory=partial(ReplayEstimator, source),
+        start_s=2.0,
+        end_s=5.0,
+        workers=2,
+        min_chunk_s=1.0,
+    )
+    t = ds["time"].values
+    assert t[0] == pytest.approx(2.0) and t[-1] < 5.0 and len(t) == 60
+
+
+def test_nobody_detected_raises(tmp_path):
+    clip = make_video(tmp_path / "clip.mp4", n_frames=30, fps=30, width=64, height=48)
+    empty = _replay_source(np.arange(30) / 30, 64, 48)
+    empty["position"][:] = np.nan
+    with pytest.raises(NoPersonError, match="Nobody was detected"):
+        estimate_video(clip, factory=partial(ReplayEstimator, empty), workers=1)
