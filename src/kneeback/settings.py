@@ -92,7 +92,13 @@ class AnalysisSettings(BaseModel):
     # Rep segmentation: hysteresis thresholds as fractions of the clip's range between standing and
     # the deepest point of the driving signal (kineticstoolkit cycles.py style).
     rep_upper_fraction: float = Field(
-        0.5, gt=0, lt=1, description="A rep must rise above this fraction of the clip's range."
+        0.4,
+        gt=0,
+        lt=1,
+        description=(
+            "A rep must rise above this fraction of the clip's range (low enough that a "
+            "half-depth rep still counts, and is then marked partial)."
+        ),
     )
     rep_lower_fraction: float = Field(
         0.2, gt=0, lt=1, description="A rep ends when the signal falls back below this fraction."
