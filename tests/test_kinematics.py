@@ -441,3 +441,15 @@ def test_image_rotation_tilts_inclinations(angle: float) -> None:
     # x right, y down: a positive rotation turns an upright segment towards +x on screen.
     diff = b["trunk_inclination"].values - a["trunk_inclination"].values
     np.testing.assert_allclose(diff, facing * angle, atol=1e-6)
+
+
+def test_video_landmarks_are_not_taken_for_markers():
+    from kneeback.kinematics.angles import _measurement_kind
+
+    base = xr.Dataset(attrs={"source_software": "kneeback (MediaPipe PoseLandmarker)"})
+    assert _measurement_kind(base, "world") == "video_world"
+    assert _measurement_kind(base, "2d") == "video_2d"
+    vicon = xr.Dataset(attrs={"source_software": "Vicon Plug-in-Gait (UI-PRMD)"})
+    assert _measurement_kind(vicon, "world") == "marker"
+    stated = xr.Dataset(attrs={"source_software": "anything", "measurement": "video"})
+    assert _measurement_kind(stated, "world") == "video_world"

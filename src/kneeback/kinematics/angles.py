@@ -202,10 +202,16 @@ def choose_source(ds: xr.Dataset, /, *, source: AngleSource = "auto") -> Literal
 
 
 def _measurement_kind(ds: xr.Dataset, source: str) -> str:
+    """Return the measurement kind: marker, depth_camera, video_world or video_2d.
+
+    The dataset's ``measurement`` attribute decides when present; otherwise the source software
+    (a "PoseLandmarker" is video, not a marker system).
+    """
+    stated = str(ds.attrs.get("measurement", "")).lower()
     software = str(ds.attrs.get("source_software", "")).lower()
-    if "vicon" in software or "marker" in software:
+    if stated == "marker" or (stated == "" and ("vicon" in software or "plug-in-gait" in software)):
         return "marker"
-    if "kinect" in software:
+    if stated == "depth_camera" or (stated == "" and "kinect" in software):
         return "depth_camera"
     return "video_world" if source == "world" else "video_2d"
 

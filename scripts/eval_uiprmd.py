@@ -1,0 +1,153 @@
+"""Evaluate the movement engine on UI-PRMD (subjects s01-s06, one repetition per file).
+
+For each movement: how often the movement is recognised, and how well the clip verdict
+("needs_work") agrees with the dataset's correct/incorrect labels (balanced accuracy), from the
+3D marker data and from a 2D side-view projection (virtual camera, no 3D landmarks kept), plus the
+agreement of peak knee flexion between the two (median absolute difference).
+
+No threshold is fitted to these labels: the verdicts come from the rules in
+``kneeback.assess.rules`` with the defaults of ``AnalysisSettings``.
+
+Usage::
+
+    python scripts/eval_uiprmd.py [--data ../shared/data/ui-prmd/vicon] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from kneeback.analysis import analyse
+from kneeback.io.adapters.uiprmd import load_uiprmd
+
+#: UI-PRMD movement code -> kneeback movement name.
+EXPECTED = {
+    "m01": "squat",
+    "m02": "other",
+    "m03": "lunge",
+    "m04": "side_lunge",
+    "m05": "sit_to_stand",
+}
+TARGETS = {"m01", "m03", "m04", "m05"}
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ui-prmd" / "vicon"
+
+
+def _one(path: str) -> dict[str, Any]:
+    name = Path(path).name
+    code = name[:3]
+    subject = name[4:7]
+    incorrect = "_inc" in name
+    ds = load_uiprmd(path)
+    out: dict[str, Any] = {
+        "file": name,
+        "movement": code,
+        "subject": subject,
+        "incorrect": incorrect,
+    }
+    side = ds.drop_vars("position_world")
+    side.attrs["source_software"] = "virtual camera (UI-PRMD side projection)"
+    for label, data in (("3d", ds), ("side2d", side)):
+        auto = analyse(data)
+        stated = analyse(data, movement=EXPECTED[code])
+        rep = stated.reps[0] if stated.reps else None
+        out[label] = {
+            "recognised": auto.movement.recognised,
+            "view": auto.view.recognised,
+            "verdict": stated.verdict,
+            "reps": len(stated.reps),
+            "knee_peak": None if rep is None else rep.metrics.get("knee_flexion_peak_deg"),
+            "major": sorted(
+                {f.id for f in stated.findings if f.severity == "major"},
+            ),
+        }
+    return out
+
+
+def balanced_accuracy(pred_bad: list[bool], truth_bad: list[bool]) -> float:
+    """Mean of sensitivity (incorrect flagged) and specificity (correct passed)."""
+    p, t = np.asarray(pred_bad), np.asarray(truth_bad)
+    sens = float(np.mean(p[t])) if t.any() else float("nan")
+    spec = float(np.mean(~p[~t])) if (~t).any() else float("nan")
+    return 0.5 * (sens + spec)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--subjects", default="s01,s02,s03,s04,s05,s06")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--json", type=Path, default=None, help="write per-file results here")
+    args = ap.parse_args(argv)
+    subjects = set(args.subjects.split(","))
+    files = sorted(
+        str(p)
+        for label in ("correct", "incorrect")
+        for p in (args.data / label).glob("m0[1-5]_s*_positions*.txt*")
+        if p.name[4:7] in subjects
+    )
+    if not files:
+        print(f"No UI-PRMD files under {args.data}", file=sys.stderr)
+        return 1
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        rows = list(pool.map(_one, files, chunksize=4))
+    by_move: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by_move[r["movement"]].append(r)
+    print(f"UI-PRMD, subjects {sorted(subjects)}, {len(rows)} files")
+    header = (
+        f"{'move':5} {'n':>4} | {'recog3d':>7} {'recog2d':>7} | {'BA 3d':>6} {'BA 2d':>6} | "
+        f"{'sens3d':>6} {'spec3d':>6} {'sens2d':>6} {'spec2d':>6} | {'knee MAD':>8} | view2d"
+    )
+    print(header)
+    summary: dict[str, Any] = {}
+    for code in sorted(by_move):
+        rs = by_move[code]
+        truth = [r["incorrect"] for r in rs]
+        line: dict[str, Any] = {"n": len(rs)}
+        for src in ("3d", "side2d"):
+            line[f"recognised_{src}"] = float(
+                np.mean([r[src]["recognised"] == EXPECTED[code] for r in rs])
+            )
+            pred = [r[src]["verdict"] == "needs_work" for r in rs]
+            line[f"ba_{src}"] = balanced_accuracy(pred, truth)
+            p, t = np.asarray(pred), np.asarray(truth)
+            line[f"sens_{src}"] = float(np.mean(p[t]))
+            line[f"spec_{src}"] = float(np.mean(~p[~t]))
+            line[f"confusions_{src}"] = dict(Counter(r[src]["recognised"] for r in rs))
+        diffs = [
+            abs(r["3d"]["knee_peak"] - r["side2d"]["knee_peak"])
+            for r in rs
+            if r["3d"]["knee_peak"] is not None and r["side2d"]["knee_peak"] is not None
+        ]
+        line["knee_peak_mad_deg"] = float(np.median(diffs)) if diffs else float("nan")
+        views = Counter(r["side2d"]["view"] for r in rs)
+        summary[code] = line
+        print(
+            f"{code:5} {len(rs):4d} | {line['recognised_3d']:7.1%} {line['recognised_side2d']:7.1%}"
+            f" | {line['ba_3d']:6.3f} {line['ba_side2d']:6.3f} | {line['sens_3d']:6.2f} "
+            f"{line['spec_3d']:6.2f} {line['sens_side2d']:6.2f} {line['spec_side2d']:6.2f} | "
+            f"{line['knee_peak_mad_deg']:8.1f} | {dict(views)}"
+        )
+    print("\nRecognised as (3d / side2d):")
+    for code in sorted(summary):
+        s = summary[code]
+        print(f"  {code} ({EXPECTED[code]}): {s['confusions_3d']} / {s['confusions_side2d']}")
+    ok = all(summary[c]["recognised_3d"] >= 0.95 for c in TARGETS if c in summary) and all(
+        summary[c]["ba_3d"] >= 0.85 for c in ("m01", "m05") if c in summary
+    )
+    print(f"\nTargets (3D: recognised >= 95 %, BA >= 0.85 for m01/m05) met: {ok}")
+    if args.json is not None:
+        args.json.write_text(json.dumps({"summary": summary, "files": rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

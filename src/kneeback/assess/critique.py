@@ -1,0 +1,464 @@
+"""Apply the critique rules to per-rep metrics and give each rep, and the clip, a verdict.
+
+A rule judges only when every metric it reads is measurable from the clip (see
+:mod:`kneeback.assess.capture`); otherwise it stays silent and the clip-level ``view_check``
+finding says what could not be measured and how to film it. A rep is ``"needs_work"`` when a
+``major`` finding applies to it, else ``"good"``; the clip is ``"needs_work"`` when at least half
+of its full (not partial) reps are.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from kneeback.assess.capture import CaptureReport
+from kneeback.assess.rules import RULES, Rule, Severity
+from kneeback.movements.specs import MovementSpec
+
+__all__ = [
+    "Finding",
+    "Tolerances",
+    "Verdict",
+    "clip_findings",
+    "clip_verdict",
+    "critique_rep",
+    "rep_verdict",
+]
+
+Verdict = Literal["good", "needs_work", "not_assessed"]
+MetricValue = float | bool | None
+
+#: Knee flexion used by daily tasks such as chairs and stairs (Rowe et al. 2000): lunge depth aim.
+LUNGE_KNEE_AIM_DEG = 90.0
+
+#: Five-times sit-to-stand: worse than average above these times (Bohannon 2006), by age band.
+FIVE_TIMES_STS_NORMS_S: dict[str, float] = {"60-69": 11.4, "70-79": 12.6, "80-89": 14.8}
+
+#: 30-second chair stand: below average under these counts, (men, women), CDC STEADI.
+CHAIR_STAND_30S_NORMS: dict[str, tuple[int, int]] = {
+    "60-64": (14, 12),
+    "65-69": (12, 11),
+    "70-74": (12, 10),
+    "75-79": (11, 10),
+    "80-84": (10, 9),
+    "85-89": (8, 8),
+    "90-94": (7, 4),
+}
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """The critique thresholds, taken from :class:`kneeback.settings.AnalysisSettings`."""
+
+    depth_thigh_tolerance_deg: float
+    trunk_tibia_tolerance_deg: float
+    ankle_limited_tibia_deg: float
+    heel_lift_tolerance: float
+    knee_valgus_fppa_deg: float
+    knee_width_min_ratio: float
+    sts_trunk_tibia_tolerance_deg: float
+    tempo_min_phase_s: float
+    asymmetry_tolerance_deg: float
+
+    @classmethod
+    def from_settings(cls, settings: object, /) -> Tolerances:
+        """Pick the tolerance fields out of a settings object."""
+        names = cls.__dataclass_fields__
+        return cls(**{n: float(getattr(settings, n)) for n in names})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One critique finding.
+
+    Attributes
+    ----------
+    rule_id
+        The rule (see :data:`kneeback.assess.rules.RULES`).
+    severity
+        ``positive``, ``info``, ``minor`` or ``major``.
+    grade
+        Evidence grade of the rule.
+    source
+        The rule's citation.
+    title
+        Short name.
+    text
+        Plain-language explanation with the measured value.
+    cue
+        What to practise (empty for positive findings).
+    rep
+        Rep index, or None for the whole clip.
+    time_s
+        When in the clip (the rep's deepest point), or None.
+    value, threshold
+        The measured value and the rule's threshold, when numeric.
+    """
+
+    rule_id: str
+    severity: Severity
+    grade: str
+    source: str
+    title: str
+    text: str
+    cue: str
+    rep: int | None = None
+    time_s: float | None = None
+    value: float | None = None
+    threshold: float | None = None
+
+
+def _num(metrics: Mapping[str, MetricValue], name: str) -> float | None:
+    v = metrics.get(name)
+    if v is None or isinstance(v, bool):
+        return None
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+def _measurable(rule: Rule, capture: CaptureReport, names: Sequence[str] | None = None) -> bool:
+    for name in names if names is not None else rule.metrics:
+        status = capture.metrics.get(name)
+        if status is None or not status.measurable:
+            return False
+    return True
+
+
+def _finding(
+    rule: Rule,
+    *,
+    met: bool,
+    rep: int | None,
+    time_s: float | None,
+    value: float | None,
+    threshold: float | None,
+    value_text: str | None = None,
+    severity: Severity | None = None,
+) -> Finding | None:
+    if met:
+        if not rule.positive:
+            return None
+        return Finding(
+            rule_id=rule.id,
+            severity="positive",
+            grade=rule.grade,
+            source=rule.source,
+            title=rule.title,
+            text=rule.positive,
+            cue="",
+            rep=rep,
+            time_s=time_s,
+            value=value,
+            threshold=threshold,
+        )
+    shown: object = value_text if value_text is not None else (value if value is not None else 0.0)
+    text = rule.explanation.format(value=shown, threshold=threshold if threshold else 0.0)
+    return Finding(
+        rule_id=rule.id,
+        severity=severity or rule.severity,
+        grade=rule.grade,
+        source=rule.source,
+        title=rule.title,
+        text=text,
+        cue=rule.cue,
+        rep=rep,
+        time_s=time_s,
+        value=value,
+        threshold=threshold,
+    )
+
+
+def critique_rep(
+    metrics: Mapping[str, MetricValue],
+    /,
+    *,
+    spec: MovementSpec,
+    capture: CaptureReport,
+    tolerances: Tolerances,
+    rep: int | None = None,
+    time_s: float | None = None,
+    partial: bool = False,
+) -> list[Finding]:
+    """Apply the movement's rules to one rep's metrics.
+
+    Parameters
+    ----------
+    metrics
+        Metric name to value, from :func:`kneeback.movements.metrics.rep_metrics`.
+    spec
+        The movement analysed.
+    capture
+        Capture report: which metrics are measurable.
+    tolerances
+        Thresholds.
+    rep, time_s
+        Rep index and the time of its deepest point, recorded in the findings.
+    partial
+        A partial rep is not judged on depth.
+
+    Returns
+    -------
+    list of Finding
+        Positive, informative and corrective findings for this rep.
+    """
+    out: list[Finding] = []
+    tol = tolerances
+
+    def add(f: Finding | None) -> None:
+        if f is not None:
+            out.append(f)
+
+    depth_failed = False
+    tvt_failed = False
+    if "depth" in spec.rules and not partial:
+        rule = RULES["depth"]
+        thigh = _num(metrics, "thigh_angle_bottom_deg")
+        if thigh is not None and _measurable(rule, capture, ["thigh_angle_bottom_deg"]):
+            depth_failed = thigh > tol.depth_thigh_tolerance_deg
+            add(
+                _finding(
+                    rule,
+                    met=not depth_failed,
+                    value=thigh,
+                    threshold=tol.depth_thigh_tolerance_deg,
+                    rep=rep,
+                    time_s=time_s,
+                )
+            )
+    if "lunge_depth" in spec.rules and not partial:
+        rule = RULES["lunge_depth"]
+        knee = _num(metrics, "knee_flexion_peak_deg")
+        if knee is not None and _measurable(rule, capture):
+            aim = LUNGE_KNEE_AIM_DEG - tol.depth_thigh_tolerance_deg
+            add(
+                _finding(
+                    rule,
+                    met=knee >= aim,
+                    value=knee,
+                    threshold=LUNGE_KNEE_AIM_DEG,
+                    rep=rep,
+                    time_s=time_s,
+                )
+            )
+    if "trunk_vs_tibia" in spec.rules:
+        rule = RULES["trunk_vs_tibia"]
+        tmt = _num(metrics, "trunk_minus_tibia_bottom_deg")
+        if tmt is not None and _measurable(rule, capture):
+            tvt_failed = tmt > tol.trunk_tibia_tolerance_deg
+            add(
+                _finding(
+                    rule,
+                    met=not tvt_failed,
+                    value=tmt,
+                    threshold=tol.trunk_tibia_tolerance_deg,
+                    rep=rep,
+                    time_s=time_s,
+                )
+            )
+    if "ankle_mobility" in spec.rules:
+        rule = RULES["ankle_mobility"]
+        tib = _num(metrics, "tibia_inclination_bottom_deg")
+        heel = _num(metrics, "heel_lift_peak")
+        tib_ok = _measurable(rule, capture, ["tibia_inclination_bottom_deg"])
+        heel_ok = _measurable(rule, capture, ["heel_lift_peak"])
+        limited = (
+            tib_ok
+            and tib is not None
+            and (depth_failed or tvt_failed)
+            and tib < tol.ankle_limited_tibia_deg
+        )
+        heels_up = heel_ok and heel is not None and heel > tol.heel_lift_tolerance
+        if limited or heels_up:
+            add(
+                _finding(
+                    rule,
+                    met=False,
+                    value=tib if tib is not None else 0.0,
+                    threshold=tol.ankle_limited_tibia_deg,
+                    rep=rep,
+                    time_s=time_s,
+                )
+            )
+    if "knee_tracking" in spec.rules:
+        rule = RULES["knee_tracking"]
+        ratio = _num(metrics, "knee_width_ratio_bottom")
+        if ratio is not None and _measurable(rule, capture):
+            add(
+                _finding(
+                    rule,
+                    met=ratio >= tol.knee_width_min_ratio,
+                    value=ratio,
+                    threshold=tol.knee_width_min_ratio,
+                    rep=rep,
+                    time_s=time_s,
+                )
+            )
+    if "knee_valgus" in spec.rules:
+        rule = RULES["knee_valgus"]
+        fppa = _num(metrics, "knee_fppa_peak_deg")
+        if fppa is not None and _measurable(rule, capture) and fppa > tol.knee_valgus_fppa_deg:
+            add(
+                _finding(
+                    rule,
+                    met=False,
+                    value=fppa,
+                    threshold=tol.knee_valgus_fppa_deg,
+                    rep=rep,
+                    time_s=time_s,
+                )
+            )
+    if "sts_trunk_lean" in spec.rules:
+        rule = RULES["sts_trunk_lean"]
+        lean = _num(metrics, "trunk_minus_tibia_peak_deg")
+        if lean is not None and _measurable(rule, capture):
+            add(
+                _finding(
+                    rule,
+                    met=lean <= tol.sts_trunk_tibia_tolerance_deg,
+                    value=lean,
+                    threshold=tol.sts_trunk_tibia_tolerance_deg,
+                    rep=rep,
+                    time_s=time_s,
+                )
+            )
+    if "strategy" in spec.rules:
+        rule = RULES["strategy"]
+        si = _num(metrics, "strategy_index")
+        if si is not None and _measurable(rule, capture):
+            add(_finding(rule, met=False, value=si, threshold=None, rep=rep, time_s=time_s))
+    if "tempo" in spec.rules:
+        rule = RULES["tempo"]
+        fast = [
+            phase
+            for phase in ("descent", "ascent")
+            if (d := _num(metrics, f"{phase}_s")) is not None and d < tol.tempo_min_phase_s
+        ]
+        if _measurable(rule, capture) and fast:
+            add(
+                _finding(
+                    rule,
+                    met=False,
+                    value=_num(metrics, f"{fast[0]}_s"),
+                    threshold=tol.tempo_min_phase_s,
+                    value_text=" and ".join(fast),
+                    rep=rep,
+                    time_s=time_s,
+                )
+            )
+    if "symmetry" in spec.rules:
+        rule = RULES["symmetry"]
+        asym = _num(metrics, "knee_flexion_asymmetry_deg")
+        if asym is not None and _measurable(rule, capture) and asym > tol.asymmetry_tolerance_deg:
+            add(
+                _finding(
+                    rule,
+                    met=False,
+                    value=asym,
+                    threshold=tol.asymmetry_tolerance_deg,
+                    rep=rep,
+                    time_s=time_s,
+                )
+            )
+    return out
+
+
+def rep_verdict(findings: Sequence[Finding], /) -> Verdict:
+    """Return ``"needs_work"`` when a major finding applies, else ``"good"``."""
+    return "needs_work" if any(f.severity == "major" for f in findings) else "good"
+
+
+def clip_verdict(verdicts: Sequence[Verdict], /, *, partial: Sequence[bool] = ()) -> Verdict:
+    """Clip verdict: ``"needs_work"`` when at least half of the full reps need work.
+
+    Parameters
+    ----------
+    verdicts
+        One verdict per rep.
+    partial
+        One flag per rep; partial reps count only when every rep is partial.
+
+    Returns
+    -------
+    str
+        ``"good"``, ``"needs_work"`` or ``"not_assessed"`` (no reps).
+    """
+    flags = list(partial) or [False] * len(verdicts)
+    full = [v for v, p in zip(verdicts, flags, strict=True) if not p] or list(verdicts)
+    if not full:
+        return "not_assessed"
+    bad = sum(v == "needs_work" for v in full)
+    return "needs_work" if bad * 2 >= len(full) else "good"
+
+
+def clip_findings(
+    *,
+    spec: MovementSpec,
+    capture: CaptureReport,
+    tests: Mapping[str, float | int | None] | None = None,
+) -> list[Finding]:
+    """List findings about the whole clip: what the view cannot show, the chair-stand tests.
+
+    Parameters
+    ----------
+    spec
+        The movement analysed.
+    capture
+        Capture report.
+    tests
+        Output of :func:`kneeback.movements.reps.chair_stand_tests` for sit-to-stand sets.
+
+    Returns
+    -------
+    list of Finding
+        Clip-level findings.
+    """
+    out: list[Finding] = []
+    missing = [
+        name
+        for name in spec.metrics
+        if (s := capture.metrics.get(name)) is not None and not s.measurable
+    ]
+    if missing:
+        rule = RULES["view_check"]
+        f = _finding(
+            rule,
+            met=False,
+            rep=None,
+            time_s=None,
+            value=None,
+            threshold=None,
+            value_text=", ".join(m.replace("_", " ") for m in missing),
+        )
+        if f is not None:
+            out.append(f)
+    if tests and "sts_tests" in spec.rules:
+        rule = RULES["sts_tests"]
+        parts = []
+        five = tests.get("five_times_sts_s")
+        thirty = tests.get("chair_stands_30s")
+        if five is not None:
+            norms = ", ".join(f"{k} y: {v} s" for k, v in FIVE_TIMES_STS_NORMS_S.items())
+            parts.append(
+                f"Five-times sit-to-stand: {float(five):.1f} s (worse than average above: {norms})."
+            )
+        if thirty is not None:
+            parts.append(
+                f"30-second chair stand: {int(thirty)} stands (below-average counts depend on age "
+                "and sex, e.g. under 12 for men and 11 for women aged 65-69)."
+            )
+        if parts:
+            f = _finding(
+                rule,
+                met=False,
+                rep=None,
+                time_s=None,
+                value=None if five is None else float(five),
+                threshold=None,
+                value_text=" ".join(parts),
+            )
+            if f is not None:
+                out.append(f)
+    return out

@@ -1,0 +1,284 @@
+"""Critique rules as data, each with its source and evidence grade.
+
+Every rule comes from REFERENCES.md, "Rules a critique engine can defend", and cites the sources
+listed there. A rule names the metrics it reads and the camera views it needs when the angles come
+from a 2D image; it refuses to judge from any other view. Texts coach regeneration: they describe
+what was measured and what to practise, and never claim that a movement causes pain or harm.
+
+Severity
+--------
+``positive``  something done well;
+``info``      a measurement reported as a strategy or a trend, not a judgement;
+``minor``     a point to practise that does not change the rep's verdict;
+``major``     a point that makes the rep "needs_work".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["EVIDENCE_GRADES", "RULES", "Rule", "Severity", "get_rule"]
+
+Severity = Literal["positive", "info", "minor", "major"]
+Grade = Literal["A", "B", "C"]
+
+#: A simple evidence scale.
+EVIDENCE_GRADES: dict[str, str] = {
+    "A": "systematic review or large cohort",
+    "B": "single study or published reference values",
+    "C": "expert consensus or a screening criterion (such as the FMS)",
+}
+
+_SAGITTAL_VIEWS = ("side", "oblique")
+_FRONTAL_VIEWS = ("front", "back")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One critique rule.
+
+    Attributes
+    ----------
+    id
+        Stable identifier used in results.
+    title
+        Short name.
+    source
+        Citation as in REFERENCES.md.
+    grade
+        Evidence grade (see :data:`EVIDENCE_GRADES`).
+    metrics
+        Per-rep metrics the rule reads.
+    views
+        Views from which the rule can judge 2D measurements; 3D measurements qualify from any view.
+    severity
+        Severity of the finding when the criterion is not met.
+    explanation
+        Plain-language explanation of a finding (may hold ``{value}`` and ``{threshold}``).
+    cue
+        What to practise.
+    positive
+        Text when the criterion is met (empty: no positive finding).
+    """
+
+    id: str
+    title: str
+    source: str
+    grade: Grade
+    metrics: tuple[str, ...]
+    views: tuple[str, ...]
+    severity: Severity
+    explanation: str
+    cue: str
+    positive: str = ""
+
+
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule(
+            id="view_check",
+            title="What this view can show",
+            source="Cosoli et al. 2026; REFERENCES.md 'How accurate a single camera is'",
+            grade="B",
+            metrics=(),
+            views=("side", "front", "back", "oblique"),
+            severity="info",
+            explanation=(
+                "Some measurements could not be taken from this camera view: {value}. "
+                "Bending angles need a side view, knee tracking a front view."
+            ),
+            cue="Film from the side at hip height for depth and trunk, from the front for knees.",
+        ),
+        Rule(
+            id="depth",
+            title="Depth",
+            source="FMS scoring; Hemmerich et al., J Orthop Res 2006; Rowe et al., Gait Posture "
+            "2000;12:143",
+            grade="C",
+            metrics=("thigh_angle_bottom_deg", "knee_flexion_peak_deg", "hip_below_knee"),
+            views=_SAGITTAL_VIEWS,
+            severity="major",
+            explanation=(
+                "At the bottom your thighs stayed {value:.0f} deg above horizontal; the deep-squat "
+                "standard is hips level with or below the knees (tolerance {threshold:.0f} deg)."
+            ),
+            cue=(
+                "Build depth gradually: squat to a box or step that you lower over the weeks, "
+                "and let the knees travel forward over the toes."
+            ),
+            positive="Good depth: your hips came down level with or below your knees.",
+        ),
+        Rule(
+            id="lunge_depth",
+            title="Lunge depth",
+            source="Rowe et al., Gait Posture 2000;12:143; Hyodo et al., Braz J Phys Ther 2017",
+            grade="B",
+            metrics=("knee_flexion_peak_deg",),
+            views=_SAGITTAL_VIEWS,
+            severity="minor",
+            explanation=(
+                "Your front knee bent to {value:.0f} deg; everyday tasks such as stairs use "
+                "about {threshold:.0f} deg or more."
+            ),
+            cue="Lower the back knee a little further each week, holding a support if it helps.",
+            positive="Your front knee bent to a useful everyday range.",
+        ),
+        Rule(
+            id="trunk_vs_tibia",
+            title="Trunk and shin",
+            source="FMS scoring (torso parallel to tibia or more upright); REFERENCES.md rule 3",
+            grade="C",
+            metrics=("trunk_minus_tibia_bottom_deg",),
+            views=_SAGITTAL_VIEWS,
+            severity="major",
+            explanation=(
+                "At the bottom your trunk leaned {value:.0f} deg more than your shins: the hips "
+                "and trunk did more of the bending than the knees (allowance {threshold:.0f} deg)."
+            ),
+            cue=(
+                "Let the knees come forward and keep the chest up, as if sitting between your "
+                "heels; holding a light weight in front of the chest can help."
+            ),
+            positive="Your trunk stayed about parallel to your shins: the knees shared the work.",
+        ),
+        Rule(
+            id="ankle_mobility",
+            title="Ankle range",
+            source="Bennell 1998; JMPT (ICL 28656); REFERENCES.md rule 4",
+            grade="B",
+            metrics=("tibia_inclination_bottom_deg", "heel_lift_peak"),
+            views=_SAGITTAL_VIEWS,
+            severity="minor",
+            explanation=(
+                "Your shins tilted only {value:.0f} deg forward (or your heels rose): the ankles "
+                "may be limiting how far the knees can travel, rather than the back or hips."
+            ),
+            cue=(
+                "Practise knee-to-wall ankle mobility drills; a small plate under the heels lets "
+                "you train depth meanwhile."
+            ),
+        ),
+        Rule(
+            id="knee_tracking",
+            title="Knee tracking",
+            source="FMS scoring (knees aligned over feet)",
+            grade="C",
+            metrics=("knee_width_ratio_bottom",),
+            views=_FRONTAL_VIEWS,
+            severity="major",
+            explanation=(
+                "At the bottom your knees were {value:.2f} times as far apart as your ankles: "
+                "they moved inside the line of the feet (threshold {threshold:.2f})."
+            ),
+            cue="Point the knees the same way as the toes; a light band above the knees helps.",
+            positive="Your knees stayed in line with your feet.",
+        ),
+        Rule(
+            id="knee_valgus",
+            title="Knee angle seen from the front",
+            source="Herrington, Knee 2014;21:514; Munro et al., J Sport Rehabil 2012; "
+            "Raisanen 2018",
+            grade="B",
+            metrics=("knee_fppa_peak_deg",),
+            views=_FRONTAL_VIEWS,
+            severity="minor",
+            explanation=(
+                "Seen from the front, your knee angled inwards by {value:.0f} deg (typical "
+                "controls about 8 deg; noted above {threshold:.1f} deg). This is an observation "
+                "about control, not a prediction."
+            ),
+            cue="Slow the lowering and keep the knee over the middle of the foot.",
+        ),
+        Rule(
+            id="sts_trunk_lean",
+            title="Rising from the chair",
+            source="UI-PRMD (Vakanski et al., Data 2018); Honda et al., J Biomech 2022;134:110996; "
+            "REFERENCES.md rules 3 and 6",
+            grade="B",
+            metrics=("trunk_minus_tibia_peak_deg",),
+            views=_SAGITTAL_VIEWS,
+            severity="major",
+            explanation=(
+                "To rise, your trunk leaned {value:.0f} deg further than your shins (allowance "
+                "{threshold:.0f} deg): the trunk led and the knees did less of the work."
+            ),
+            cue=(
+                "Bring the feet back under the knees, lean only as far as needed and push the "
+                "floor away with the legs."
+            ),
+            positive="You rose with the legs doing the work and a moderate trunk lean.",
+        ),
+        Rule(
+            id="strategy",
+            title="Knee-vs-trunk strategy",
+            source="Schmid, Arch Physiother 2022;12:8 (formula not verified); REFERENCES.md rule 6",
+            grade="C",
+            metrics=("strategy_index",),
+            views=_SAGITTAL_VIEWS,
+            severity="info",
+            explanation=(
+                "Strategy index {value:.0f} (0 = all knees, 100 = all trunk). This describes how "
+                "you moved, to follow over time, not a right or wrong."
+            ),
+            cue="Knee-led practice keeps the knees strong and supple over the months.",
+        ),
+        Rule(
+            id="sts_tests",
+            title="Chair-stand tests",
+            source="Bohannon 2006; CDC STEADI; Rikli & Jones 1999; Klukowska et al. 2020",
+            grade="A",
+            metrics=(),
+            views=("side", "front", "back", "oblique"),
+            severity="info",
+            explanation="{value}",
+            cue="Retest every few weeks under the same conditions to see the trend.",
+        ),
+        Rule(
+            id="tempo",
+            title="Tempo",
+            source="ACSM position stand 2009; REFERENCES.md rule 8",
+            grade="B",
+            metrics=("descent_s", "ascent_s"),
+            views=("side", "front", "back", "oblique"),
+            severity="minor",
+            explanation=(
+                "The {value} phase took under {threshold:.0f} s; 1-2 s down and 1-2 s up gives "
+                "the muscles time to work."
+            ),
+            cue="Count 'one-and-two' on the way down; there is no need to hurry up either.",
+            positive="Controlled tempo.",
+        ),
+        Rule(
+            id="symmetry",
+            title="Left/right balance",
+            source="Munro et al., J Sport Rehabil 2012 (smallest real change 7.5-8.9 deg)",
+            grade="B",
+            metrics=("knee_flexion_asymmetry_deg",),
+            views=_SAGITTAL_VIEWS,
+            severity="minor",
+            explanation=(
+                "Your knees bent {value:.0f} deg differently at the bottom, more than the "
+                "measurement's smallest real change ({threshold:.0f} deg)."
+            ),
+            cue="Share the weight evenly; a mirror or a line on the floor helps.",
+        ),
+    )
+}
+
+
+def get_rule(rule_id: str, /) -> Rule:
+    """Return a rule by id.
+
+    Parameters
+    ----------
+    rule_id
+        One of :data:`RULES`.
+
+    Returns
+    -------
+    Rule
+        The rule.
+    """
+    return RULES[rule_id]

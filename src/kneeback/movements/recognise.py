@@ -1,0 +1,304 @@
+"""Recognise the movement from the angle time series with interpretable rules.
+
+Every rule reads a few features of each repetition window, each of which a coach would name:
+
+- how far the knees bend (``knee_excursion_deg``) and how far the trunk inclines
+  (``trunk_excursion_deg``);
+- how unequal the legs are at the bottom: knee flexion (``knee_asymmetry_deg``, one leg straight
+  in a side lunge) and hip flexion (``hip_asymmetry_deg``, front hip flexed and back hip extended
+  in a lunge or split squat);
+- how far the hips come down relative to the feet (``hip_drop``, in leg lengths; reported only:
+  lifting one foot also changes it);
+- whether the person sat: a flat plateau of knee flexion at the bottom (``bottom_plateau``, share of
+  the rep spent within 5 deg of the deepest knee flexion), the trunk coming back upright while the
+  knees stay bent (``trunk_dip_deg``: a seated rest between the lean to sit and the lean to rise),
+  and near-vertical shins at the bottom (``tibia_bottom_deg``: one sits back onto a chair, while a
+  free squat brings the knees forward over the feet).
+
+Each repetition votes; the majority names the movement. A movement the user states is used as
+stated, and the estimate says when what was seen disagrees.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import xarray as xr
+
+from kneeback.movements.reps import detect_reps, driving_signal
+from kneeback.movements.specs import MOVEMENT_NAMES
+
+__all__ = ["RECOGNITION_RULES", "MovementEstimate", "movement_features", "recognise_movement"]
+
+#: Thresholds of the recognition rules (degrees unless noted). Round numbers chosen from the
+#: movements' definitions, not fitted: a side lunge keeps one leg straight (knees differ by more
+#: than ~30 deg); a step over a hurdle lifts one thigh (hips differ by more than ~45 deg) with
+#: the trunk upright; a lunge bends both knees and extends the back hip (hips differ by more
+#: than ~30 deg); sitting needs real knee bend and at least two of the three sitting cues; a
+#: hinge bends the trunk more than the knees.
+RECOGNITION_RULES: dict[str, float] = {
+    "min_lowering_deg": 25.0,
+    "side_lunge_knee_asymmetry_deg": 30.0,
+    "lunge_hip_asymmetry_deg": 30.0,
+    "step_hip_asymmetry_deg": 45.0,
+    "step_max_trunk_deg": 15.0,
+    "sit_min_knee_deg": 45.0,
+    "hinge_max_knee_deg": 45.0,
+    "hinge_min_trunk_deg": 40.0,
+    "floor_lift_min_trunk_deg": 70.0,
+    "sit_plateau": 0.35,
+    "sit_trunk_dip_deg": 10.0,
+    "sit_tibia_max_deg": 20.0,
+    "sit_min_cues": 2.0,
+}
+
+_WINDOW = {
+    "upper_fraction": 0.5,
+    "lower_fraction": 0.2,
+    "min_duration_s": 0.3,
+    "partial_fraction": 0.0,
+    "bottom_fraction": 0.8,
+}
+
+
+@dataclass(frozen=True)
+class MovementEstimate:
+    """The recognised movement, and how it relates to what the user stated.
+
+    Attributes
+    ----------
+    recognised
+        What the rules saw.
+    confidence
+        Share of repetitions that voted for ``recognised``, in [0, 1].
+    stated
+        What the user said, or None.
+    used
+        What the analysis uses: the stated movement when given, else the recognised one.
+    agreement
+        Whether stated and recognised agree; None when nothing was stated.
+    reasons
+        Plain-language reasons for the recognition.
+    features
+        Median feature values over the repetitions.
+    message
+        A sentence for the user when the stated movement disagrees with what was seen.
+    """
+
+    recognised: str
+    confidence: float
+    stated: str | None = None
+    used: str = "other"
+    agreement: bool | None = None
+    reasons: tuple[str, ...] = field(default_factory=tuple)
+    features: dict[str, float] = field(default_factory=dict)
+    message: str | None = None
+
+
+def _v(angles: xr.Dataset, name: str) -> np.ndarray:
+    if name not in angles:
+        return np.full(angles.sizes["time"], np.nan)
+    return np.asarray(angles[name].values, dtype=np.float64)
+
+
+def _nanmed(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.median(x)) if x.size else float("nan")
+
+
+def movement_features(angles: xr.Dataset, /, *, window: slice) -> dict[str, float]:
+    """Compute the recognition features over one repetition window.
+
+    Parameters
+    ----------
+    angles
+        Angle dataset from :func:`kneeback.kinematics.compute_angles`.
+    window
+        Frame slice holding one repetition (standing, lowering, rising).
+
+    Returns
+    -------
+    dict
+        Feature name to value (NaN where not measurable); see the module docstring.
+    """
+    w = window
+    t = np.asarray(angles["time"].values, dtype=np.float64)[w]
+    kl, kr = _v(angles, "knee_flexion_left")[w], _v(angles, "knee_flexion_right")[w]
+    hl, hr = _v(angles, "hip_flexion_left")[w], _v(angles, "hip_flexion_right")[w]
+    trunk = _v(angles, "trunk_inclination")[w]
+    tib = (
+        np.nanmean(
+            np.stack(
+                [_v(angles, "tibia_inclination_left")[w], _v(angles, "tibia_inclination_right")[w]]
+            ),
+            axis=0,
+        )
+        if t.size
+        else t
+    )
+    hip_h = _v(angles, "hip_height_rel_leg")[w]
+    with np.errstate(invalid="ignore"):
+        kmean = np.nanmean(np.stack([kl, kr]), axis=0)
+        kmax = np.nanmax(np.stack([kl, kr]), axis=0)
+    nan = float("nan")
+    feats = dict.fromkeys(
+        (
+            "knee_excursion_deg",
+            "knee_max_excursion_deg",
+            "trunk_excursion_deg",
+            "knee_asymmetry_deg",
+            "hip_asymmetry_deg",
+            "hip_drop",
+            "bottom_plateau",
+            "trunk_dip_deg",
+            "tibia_bottom_deg",
+        ),
+        nan,
+    )
+    if not np.isfinite(kmax).any():
+        return feats
+    k0 = float(np.nanmin(kmean)) if np.isfinite(kmean).any() else nan
+    kpk = float(np.nanmax(kmean)) if np.isfinite(kmean).any() else nan
+    feats["knee_excursion_deg"] = kpk - k0
+    m0, mpk = float(np.nanmin(kmax)), float(np.nanmax(kmax))
+    feats["knee_max_excursion_deg"] = mpk - m0
+    if np.isfinite(trunk).any():
+        feats["trunk_excursion_deg"] = float(np.nanmax(trunk) - np.nanmin(trunk))
+    with np.errstate(invalid="ignore"):
+        deep_max = kmax >= m0 + 0.8 * (mpk - m0)
+        deep_mean = kmean >= k0 + 0.8 * (kpk - k0)
+        active = kmean >= k0 + 0.2 * (kpk - k0)
+    feats["knee_asymmetry_deg"] = _nanmed(np.abs(kl - kr)[deep_max])
+    feats["hip_asymmetry_deg"] = _nanmed(np.abs(hl - hr)[deep_max])
+    if np.isfinite(hip_h).any():
+        feats["hip_drop"] = float(np.nanmax(hip_h) - np.nanmin(hip_h))
+    if active.sum() > 0 and np.isfinite(kpk):
+        dt = np.gradient(t) if t.size > 1 else np.ones_like(t)
+        with np.errstate(invalid="ignore"):
+            near_peak = kmean >= kpk - 5.0
+        feats["bottom_plateau"] = float(dt[near_peak].sum() / dt[active].sum())
+    if np.isfinite(trunk).any() and deep_mean.any():
+        feats["trunk_dip_deg"] = float(
+            np.nanmax(trunk) - np.nanmin(np.where(deep_mean, trunk, np.nan))
+        )
+    if deep_mean.any():
+        feats["tibia_bottom_deg"] = _nanmed(tib[deep_mean])
+    return feats
+
+
+def _ge(x: float, thr: float) -> bool:
+    return bool(np.isfinite(x) and x >= thr)
+
+
+def _classify(f: dict[str, float]) -> tuple[str, str]:
+    """Apply the rules to one window's features; return (movement, reason)."""
+    r = RECOGNITION_RULES
+    knee, kmax = f["knee_excursion_deg"], f["knee_max_excursion_deg"]
+    trunk = f["trunk_excursion_deg"]
+    if not (_ge(kmax, r["min_lowering_deg"]) or _ge(trunk, r["min_lowering_deg"])):
+        return "other", "neither the knees nor the trunk moved much"
+    one_leg_lift = _ge(f["hip_asymmetry_deg"], r["step_hip_asymmetry_deg"]) and not _ge(
+        trunk, r["step_max_trunk_deg"]
+    )
+    if _ge(f["knee_asymmetry_deg"], r["side_lunge_knee_asymmetry_deg"]):
+        if one_leg_lift:
+            return "other", "one leg lifted while the standing leg stayed straight (a step)"
+        return "side_lunge", "one knee bent while the other leg stayed straight"
+    if _ge(f["hip_asymmetry_deg"], r["lunge_hip_asymmetry_deg"]):
+        return "lunge", "both knees bent with one hip flexed in front and the other extended"
+    if _ge(knee, r["sit_min_knee_deg"]):
+        cues = [
+            _ge(f["bottom_plateau"], r["sit_plateau"]),
+            _ge(f["trunk_dip_deg"], r["sit_trunk_dip_deg"]),
+            bool(
+                np.isfinite(f["tibia_bottom_deg"])
+                and f["tibia_bottom_deg"] <= r["sit_tibia_max_deg"]
+            ),
+        ]
+        if sum(cues) >= r["sit_min_cues"]:
+            return (
+                "sit_to_stand",
+                "a seated rest at the bottom: knees held bent, trunk upright, shins vertical",
+            )
+    if _ge(trunk, r["floor_lift_min_trunk_deg"]):
+        return "floor_lift", "the trunk bent far forward, as when reaching the floor"
+    if _ge(trunk, r["hinge_min_trunk_deg"]) and not _ge(knee, r["hinge_max_knee_deg"]):
+        return "hip_hinge", "the trunk inclined much more than the knees bent"
+    if not _ge(knee, r["min_lowering_deg"]):
+        return "other", "the knees bent too little for a squat"
+    return "squat", "both knees bent together"
+
+
+def recognise_movement(
+    angles: xr.Dataset,
+    /,
+    *,
+    stated: str | None = None,
+) -> MovementEstimate:
+    """Recognise the movement in an angle dataset.
+
+    Parameters
+    ----------
+    angles
+        Angle dataset from :func:`kneeback.kinematics.compute_angles`.
+    stated
+        The movement the user says they did (one of
+        :data:`kneeback.movements.specs.MOVEMENT_NAMES`), or None / ``"auto"``.
+
+    Returns
+    -------
+    MovementEstimate
+        The recognised movement with confidence and reasons; ``used`` is the stated movement when
+        one was given.
+    """
+    if stated == "auto":
+        stated = None
+    if stated is not None and stated not in MOVEMENT_NAMES:
+        raise ValueError(f"Unknown movement {stated!r}; choose one of {', '.join(MOVEMENT_NAMES)}.")
+    t = np.asarray(angles["time"].values, dtype=np.float64)
+    signal = driving_signal(angles, kind="knee_plus_trunk")
+    if not np.isfinite(signal).any():
+        signal = driving_signal(angles, kind="knee_max")
+    reps = detect_reps(
+        signal, time_s=t, min_excursion=RECOGNITION_RULES["min_lowering_deg"], **_WINDOW
+    )
+    windows = [slice(r.start, r.end + 1) for r in reps] or [slice(0, t.size)]
+    votes: list[str] = []
+    reasons: list[str] = []
+    feats: list[dict[str, float]] = []
+    for w in windows:
+        f = movement_features(angles, window=w)
+        name, why = _classify(f)
+        votes.append(name)
+        reasons.append(why)
+        feats.append(f)
+    counts = Counter(votes)
+    recognised, n = counts.most_common(1)[0]
+    confidence = n / len(votes)
+    median_feats = {
+        k: round(_nanmed(np.array([f[k] for f in feats], dtype=np.float64)), 3) for k in feats[0]
+    }
+    why_all = tuple(
+        dict.fromkeys(r for v, r in zip(votes, reasons, strict=True) if v == recognised)
+    )
+    used = stated if stated is not None else recognised
+    agreement = None if stated is None else stated == recognised
+    message = None
+    if agreement is False and stated is not None:
+        message = (
+            f"You said {stated.replace('_', ' ')}; the movement looked more like "
+            f"{recognised.replace('_', ' ')} ({why_all[0]}). "
+            f"It was analysed as {used.replace('_', ' ')}."
+        )
+    return MovementEstimate(
+        recognised=recognised,
+        confidence=round(confidence, 3),
+        stated=stated,
+        used=used,
+        agreement=agreement,
+        reasons=why_all,
+        features=median_feats,
+        message=message,
+    )

@@ -1,0 +1,70 @@
+"""End to end: pose dataset -> AnalysisResult, on UI-PRMD files when the data are present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kneeback.analysis import analyse
+from kneeback.report.result import AnalysisResult
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ui-prmd" / "vicon"
+pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="shared UI-PRMD data not present")
+
+
+def _load(name: str):
+    from kneeback.io.adapters.uiprmd import load_uiprmd
+
+    label = "incorrect" if "_inc" in name else "correct"
+    return load_uiprmd(DATA / label / name)
+
+
+def test_deep_squat_3d() -> None:
+    res = analyse(_load("m01_s01_e01_positions.txt.gz"))
+    assert res.movement.recognised == "squat"
+    assert len(res.reps) == 1
+    rep = res.reps[0]
+    assert 100 < rep.metrics["knee_flexion_peak_deg"] < 150
+    assert rep.metrics["hip_below_knee"] is True
+    assert [p.name for p in rep.phases] == ["descent", "bottom", "ascent"]
+    assert res.verdict == "good"
+    assert res.capture.measurement == "marker"
+    back = AnalysisResult.from_json(res.to_json())
+    assert back == res
+
+
+def test_stated_movement_disagreement() -> None:
+    res = analyse(_load("m01_s01_e01_positions.txt.gz"), movement="lunge")
+    assert res.movement.used == "lunge"
+    assert res.movement.agreement is False
+    assert res.movement.message
+
+
+def test_side_projection_2d() -> None:
+    ds = _load("m01_s01_e01_positions.txt.gz").drop_vars("position_world")
+    res = analyse(ds)
+    assert res.view.recognised == "side"
+    assert res.capture.source == "2d"
+    assert res.reps and res.reps[0].metrics["knee_fppa_peak_deg"] is None  # needs a front view
+    assert not res.capture.metrics["knee_fppa_peak_deg"].measurable
+
+
+def test_sit_to_stand_tests_present() -> None:
+    res = analyse(_load("m05_s01_e01_positions.txt.gz"))
+    assert res.movement.recognised == "sit_to_stand"
+    assert res.tests is not None and res.tests.stands == 1
+
+
+def test_side_lunge_has_side() -> None:
+    res = analyse(_load("m04_s01_e01_positions.txt.gz"))
+    assert res.movement.recognised == "side_lunge"
+    assert res.reps[0].side in ("left", "right")
+
+
+def test_bad_options() -> None:
+    ds = _load("m01_s01_e01_positions.txt.gz")
+    with pytest.raises(ValueError):
+        analyse(ds, movement="burpee")
+    with pytest.raises(ValueError):
+        analyse(ds, view="top")

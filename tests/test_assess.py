@@ -1,0 +1,149 @@
+"""Capture quality, measurability by view, critique rules and verdicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from angle_fixtures import make_angles
+from kneeback.assess import (
+    Tolerances,
+    assess_capture,
+    clip_findings,
+    clip_verdict,
+    critique_rep,
+    rep_verdict,
+)
+from kneeback.movements import ALL_METRICS, ViewEstimate, get_spec
+from kneeback.schema import make_pose_dataset
+from kneeback.settings import AnalysisSettings
+from kneeback.skeletons import BLAZEPOSE_KEYPOINTS
+
+S = AnalysisSettings()
+TOL = Tolerances.from_settings(S)
+
+
+def _pose(n: int, *, width: int = 1000, height: int = 1000, fps: float = 30.0, scale: float = 1.0):
+    k = len(BLAZEPOSE_KEYPOINTS)
+    pos = np.zeros((n, 2, k, 1))
+    ys = np.linspace(100, 900, k) * scale
+    pos[:, 0, :, 0] = 500
+    pos[:, 1, :, 0] = ys
+    return make_pose_dataset(
+        pos, time_s=np.arange(n) / fps, attrs={"width": width, "height": height}
+    )
+
+
+def _capture(angles, view: str, **pose_kw):
+    ds = _pose(angles.sizes["time"], **pose_kw)
+    est = ViewEstimate(name=view, angle_deg=90.0, confidence=1.0)  # type: ignore[arg-type]
+    return assess_capture(
+        ds,
+        angles,
+        est,
+        min_visibility=S.min_visibility,
+        min_body_height_fraction=S.min_body_height_fraction,
+        min_fps=S.min_fps,
+    )
+
+
+def test_every_metric_has_a_status() -> None:
+    cap = _capture(make_angles(source="2d"), "side")
+    assert set(cap.metrics) == set(ALL_METRICS)
+    for st in cap.metrics.values():
+        assert st.measurable or (st.reason and st.tip)
+
+
+def test_front_view_2d_cannot_measure_sagittal() -> None:
+    cap = _capture(make_angles(source="2d"), "front")
+    knee = cap.metrics["knee_flexion_peak_deg"]
+    assert not knee.measurable and "side" in (knee.tip or "").lower()
+    assert cap.metrics["knee_width_ratio_bottom"].measurable
+    side = _capture(make_angles(source="2d"), "side")
+    assert side.metrics["knee_flexion_peak_deg"].measurable
+    assert not side.metrics["knee_fppa_peak_deg"].measurable
+
+
+def test_world_angles_off_view_have_larger_uncertainty() -> None:
+    angles = make_angles(source="world")
+    angles.attrs["measurement"] = "video_world"
+    cap = _capture(angles, "front")
+    st = cap.metrics["knee_flexion_peak_deg"]
+    assert st.measurable and st.uncertainty is not None and st.uncertainty >= 15
+    marker = _capture(make_angles(source="world"), "front")
+    assert marker.metrics["knee_flexion_peak_deg"].uncertainty == pytest.approx(3.0)
+
+
+def test_capture_issues() -> None:
+    angles = make_angles(source="2d")
+    ok = _capture(angles, "side")
+    assert ok.ok
+    small = _capture(angles, "side", scale=0.2)
+    assert any("picture height" in i for i in small.issues)
+    slow = _capture(angles, "side", fps=10.0)
+    assert any("frame rate" in i for i in slow.issues)
+    assert not slow.metrics["descent_s"].measurable
+
+
+def _good_squat() -> dict:
+    return {
+        "thigh_angle_bottom_deg": -5.0,
+        "trunk_minus_tibia_bottom_deg": 0.0,
+        "tibia_inclination_bottom_deg": 32.0,
+        "heel_lift_peak": 0.02,
+        "knee_width_ratio_bottom": 1.2,
+        "knee_fppa_peak_deg": 3.0,
+        "strategy_index": 10.0,
+        "descent_s": 1.2,
+        "ascent_s": 1.1,
+        "knee_flexion_asymmetry_deg": 2.0,
+    }
+
+
+def test_squat_rules_and_verdicts() -> None:
+    cap = _capture(make_angles(source="world"), "side")
+    spec = get_spec("squat")
+    good = critique_rep(_good_squat(), spec=spec, capture=cap, tolerances=TOL, rep=0, time_s=1.0)
+    assert rep_verdict(good) == "good"
+    assert {f.rule_id for f in good if f.severity == "positive"} >= {"depth", "trunk_vs_tibia"}
+    shallow = dict(_good_squat(), thigh_angle_bottom_deg=25.0, tibia_inclination_bottom_deg=20.0)
+    found = critique_rep(shallow, spec=spec, capture=cap, tolerances=TOL, rep=1, time_s=2.0)
+    assert rep_verdict(found) == "needs_work"
+    ids = {f.rule_id: f for f in found}
+    assert ids["depth"].severity == "major" and ids["depth"].rep == 1
+    assert ids["ankle_mobility"].severity == "minor"  # points at the ankle, not the back
+    caving = dict(_good_squat(), knee_width_ratio_bottom=0.7)
+    found = critique_rep(caving, spec=spec, capture=cap, tolerances=TOL)
+    assert "knee_tracking" in {f.rule_id for f in found if f.severity == "major"}
+    fast = dict(_good_squat(), descent_s=0.4)
+    found = critique_rep(fast, spec=spec, capture=cap, tolerances=TOL)
+    assert rep_verdict(found) == "good"  # tempo is a minor point
+    assert any(f.rule_id == "tempo" and "descent" in f.text for f in found)
+
+
+def test_rules_refuse_unsuitable_view() -> None:
+    cap = _capture(make_angles(source="2d"), "front")
+    spec = get_spec("squat")
+    bad = dict(_good_squat(), thigh_angle_bottom_deg=40.0, trunk_minus_tibia_bottom_deg=40.0)
+    found = critique_rep(bad, spec=spec, capture=cap, tolerances=TOL)
+    assert not {"depth", "trunk_vs_tibia"} & {f.rule_id for f in found}
+    clip = clip_findings(spec=spec, capture=cap)
+    assert clip and clip[0].rule_id == "view_check"
+
+
+def test_sts_tests_finding() -> None:
+    cap = _capture(make_angles(source="world"), "side")
+    found = clip_findings(
+        spec=get_spec("sit_to_stand"),
+        capture=cap,
+        tests={"five_times_sts_s": 12.3, "chair_stands_30s": 11, "stands": 11},
+    )
+    text = " ".join(f.text for f in found)
+    assert "12.3 s" in text and "11 stands" in text
+
+
+def test_clip_verdict() -> None:
+    assert clip_verdict([]) == "not_assessed"
+    assert clip_verdict(["good", "good", "needs_work"]) == "good"
+    assert clip_verdict(["good", "needs_work"]) == "needs_work"
+    assert clip_verdict(["needs_work", "good"], partial=[True, False]) == "good"
