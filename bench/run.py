@@ -5,8 +5,9 @@ five minutes at 1080p, measure in the same run:
   (a) decoding alone (kneeback's reader, frames converted to RGB, no inference);
   (b) the naive loop most tutorials use: OpenCV read, BGR->RGB conversion,
       PoseLandmarker.detect_for_video frame by frame in one thread, same model variant;
-  (c) `kneeback pose` as a user runs it (a subprocess, whole wall time), with its peak memory
-      (summed resident memory of the process tree, sampled every 50 ms).
+  (c) `kneeback pose` as a user runs it.
+(b) and (c) are both timed as programs, from launch to exit (imports and model loading included),
+with their peak memory (summed resident memory of the process tree, sampled every 50 ms).
 It prints a table with the ratio c/b and the median landmark distance between (b) and (c), and
 writes bench/out/results.json and bench/out/results.md.
 """
@@ -28,8 +29,6 @@ import cv2
 import mediapipe as mp
 import numpy as np
 import psutil
-from mediapipe.tasks.python import BaseOptions
-from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
 
 from kneeback.io.posefile import load_pose_dataset
 from kneeback.io.video import iter_frames, probe_video
@@ -75,44 +74,8 @@ def bench_decode(path: Path) -> tuple[int, float]:
     return n, time.perf_counter() - t0
 
 
-def bench_naive(path: Path, model: Path) -> tuple[int, float, dict[int, np.ndarray]]:
-    """The tutorial loop; returns frame count, seconds and pixel landmarks of person 0 per frame."""
-    options = PoseLandmarkerOptions(
-        base_options=BaseOptions(model_asset_path=str(model)), running_mode=RunningMode.VIDEO
-    )
-    landmarks: dict[int, np.ndarray] = {}
-    t0 = time.perf_counter()
-    with PoseLandmarker.create_from_options(options) as landmarker:
-        cap = cv2.VideoCapture(str(path))
-        fps = cap.get(cv2.CAP_PROP_FPS) or 30.0
-        i = 0
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb)
-            result = landmarker.detect_for_video(image, int(i * 1000 / fps))
-            if result.pose_landmarks:
-                h, w = rgb.shape[:2]
-                lm = result.pose_landmarks[0]
-                landmarks[i] = np.array([(p.x * w, p.y * h) for p in lm])
-            i += 1
-        cap.release()
-    return i, time.perf_counter() - t0, landmarks
-
-
-def bench_kneeback(path: Path, variant: str, out: Path) -> tuple[float, float]:
-    """Run `kneeback pose` as a subprocess; return wall seconds and peak tree RSS in MB."""
-    cmd = [
-        str(Path(sys.executable).with_name("kneeback")),
-        "pose",
-        str(path),
-        "-o",
-        str(out),
-        "--variant",
-        variant,
-    ]
+def run_measured(cmd: list[str]) -> tuple[float, float]:
+    """Run a command; return its wall seconds and the peak summed RSS of its process tree (MB)."""
     peak = 0.0
     t0 = time.perf_counter()
     proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -131,23 +94,39 @@ def bench_kneeback(path: Path, variant: str, out: Path) -> tuple[float, float]:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    _stdout, stderr = proc.communicate()
+    _, stderr = proc.communicate()
     elapsed = time.perf_counter() - t0
     done.set()
     sampler.join()
     if proc.returncode != 0:
-        raise RuntimeError(f"kneeback pose failed: {stderr.decode()[-2000:]}")
+        raise RuntimeError(f"{cmd[0]} failed: {stderr.decode(errors='replace')[-2000:]}")
     return elapsed, peak
 
 
-def landmark_agreement(naive: dict[int, np.ndarray], nc: Path) -> float:
+def bench_naive(path: Path, model: Path, out: Path) -> tuple[int, float, float, np.ndarray]:
+    """The tutorial loop as a program: frames, wall seconds, peak MB and its landmarks."""
+    script = Path(__file__).with_name("naive_loop.py")
+    elapsed, peak = run_measured([sys.executable, str(script), str(path), str(model), str(out)])
+    landmarks = np.load(out)
+    return len(landmarks), elapsed, peak, landmarks
+
+
+def bench_kneeback(path: Path, variant: str, out: Path) -> tuple[float, float]:
+    """Run `kneeback pose` as a user does; return wall seconds and peak MB."""
+    exe = str(Path(sys.executable).with_name("kneeback"))
+    return run_measured([exe, "pose", str(path), "-o", str(out), "--variant", variant])
+
+
+def landmark_agreement(naive: np.ndarray, nc: Path) -> float:
     ds = load_pose_dataset(nc)
     pos = ds["position"].isel(individuals=0).transpose("time", "keypoints", "space").values
     first = int(ds.attrs.get("frame_index_first", 0))
     dists = []
     for i in range(pos.shape[0]):
-        ref = naive.get(first + i)
-        if ref is None or not np.isfinite(pos[i]).all():
+        if first + i >= len(naive):
+            break
+        ref = naive[first + i]
+        if not (np.isfinite(ref).all() and np.isfinite(pos[i]).all()):
             continue
         dists.append(np.linalg.norm(pos[i] - ref, axis=1))
     return float(np.median(np.concatenate(dists))) if dists else float("nan")
@@ -178,7 +157,7 @@ def main() -> None:
             flush=True,
         )
         n_dec, t_dec = bench_decode(clip)
-        n_naive, t_naive, naive_lm = bench_naive(clip, model)
+        n_naive, t_naive, peak_naive, naive_lm = bench_naive(clip, model, OUT / f"{clip.stem}.npy")
         nc = OUT / f"{clip.stem}.nc"
         t_kb, peak_mb = bench_kneeback(clip, args.variant, nc)
         n_kb = load_pose_dataset(nc).sizes["time"]
@@ -192,6 +171,7 @@ def main() -> None:
             "ratio_c_over_b": (n_kb / t_kb) / (n_naive / t_naive),
             "median_px_vs_naive": landmark_agreement(naive_lm, nc),
             "peak_mb": peak_mb,
+            "naive_peak_mb": peak_naive,
         }
         rows.append(row)
         print(
@@ -202,15 +182,15 @@ def main() -> None:
             flush=True,
         )
     header = (
-        "| clip | size | frames | decode fps | naive fps (b) | kneeback fps (c) | c/b "
-        "| median px vs naive | peak MB (c) |"
+        "| clip | size | frames | decode fps (a) | naive fps (b) | kneeback fps (c) | c/b "
+        "| median px (c vs b) | peak MB (b) | peak MB (c) |"
     )
-    lines = [header, "|" + "---|" * 9]
+    lines = [header, "|" + "---|" * 10]
     for r in rows:
         lines.append(
             f"| {r['clip']} | {r['size']} | {r['frames']} | {r['decode_fps']:.0f} | "
             f"{r['naive_fps']:.1f} | {r['kneeback_fps']:.1f} | {r['ratio_c_over_b']:.2f} | "
-            f"{r['median_px_vs_naive']:.2f} | {r['peak_mb']:.0f} |"
+            f"{r['median_px_vs_naive']:.2f} | {r['naive_peak_mb']:.0f} | {r['peak_mb']:.0f} |"
         )
     table = "\n".join(lines)
     meta = f"model variant {args.variant}, {os.cpu_count()} CPU cores, mediapipe {mp.__version__}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kneeback import __version__
 from kneeback.cli_models import models_app
 from kneeback.errors import EXIT_CODES_HELP, KneebackError
+from kneeback.io.video import VideoReadWarning
 from kneeback.settings import ModelVariant, PoseSettings
 
 __all__ = ["app"]
@@ -66,6 +68,21 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+def _progress_console() -> Console:
+    """Return a console on a duplicate of the terminal's stderr.
+
+    While the model runs, file descriptor 2 is sent to /dev/null to hide native library logs;
+    the progress bar keeps drawing on its own copy of the descriptor.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # captured stderr (tests): use it as it is
+        return err
+    if not os.isatty(fd):
+        return err
+    return Console(file=os.fdopen(os.dup(fd), "w", closefd=True), soft_wrap=True)
+
+
 def _progress_bar(description: str) -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -73,9 +90,9 @@ def _progress_bar(description: str) -> Progress:
         MofNCompleteColumn(),
         TextColumn("frames"),
         TimeRemainingColumn(),
-        console=err,
+        console=_progress_console(),
         transient=False,
-        disable=not sys.stderr.isatty() and not os.environ.get("KNEEBACK_PROGRESS"),
+        disable=not sys.stderr.isatty(),
     )
 
 
@@ -128,9 +145,13 @@ def pose(
         def update(done: int, total: int) -> None:
             bar.update(task, completed=done, total=max(total, done) or None)
 
-        ds = pose_video(
-            video, settings=settings, start_s=start, end_s=end, workers=workers, progress=update
-        )
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", VideoReadWarning)
+            ds = pose_video(
+                video, settings=settings, start_s=start, end_s=end, workers=workers, progress=update
+            )
+    for warning in caught:
+        err.print(f"Warning: {warning.message}", highlight=False)
     save_pose_dataset(ds, output)
     n = ds.sizes["time"]
     cov = float(ds.attrs["coverage"])

@@ -49,7 +49,8 @@ def pose_video(
     settings = settings or PoseSettings()
     probe_video(path)  # fail on a bad file before a model is installed
     model = ensure_model(settings.variant)
-    factory = partial(MediaPipePoseEstimator, model, settings=settings)
+    scan_model = ensure_model("lite") if settings.max_people > 1 else None
+    factory = partial(MediaPipePoseEstimator, model, settings=settings, scan_model_path=scan_model)
     return estimate_video(
         path,
         factory=factory,

@@ -29,11 +29,17 @@ class PoseSettings(BaseModel):
         gt=0,
         description="How often to look for other people while only one is tracked.",
     )
+    scan_detection_confidence: float = Field(
+        0.2, ge=0, le=1, description="Detection threshold of the scans that count people."
+    )
+    scan_presence_confidence: float = Field(
+        0.3, ge=0, le=1, description="Presence threshold of the scans that count people."
+    )
     min_detection_confidence: float = Field(0.5, ge=0, le=1)
     min_presence_confidence: float = Field(0.5, ge=0, le=1)
     min_tracking_confidence: float = Field(0.5, ge=0, le=1)
     max_side_px: int = Field(
-        1280,
+        960,
         ge=256,
         description=(
             "Frames are downscaled so their longer side is at most this many pixels before "

@@ -15,9 +15,9 @@ import multiprocessing as mp
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,41 +25,22 @@ import numpy as np
 import xarray as xr
 
 from kneeback.errors import NoPersonError
-from kneeback.io.video import VideoInfo, iter_frames, probe_video
-from kneeback.pose.estimator import PersonPose, PoseEstimator
+from kneeback.io.video import VideoInfo, VideoReadWarning, probe_video
 from kneeback.pose.tracking import TrackingSummary, track_people
+from kneeback.pose.worker import (
+    ChunkPlan,
+    ChunkResult,
+    EstimatorFactory,
+    FrameResult,
+    init_worker,
+    run_chunk,
+)
 from kneeback.schema import coverage, make_pose_dataset
 from kneeback.settings import PoseSettings
 
 __all__ = ["ChunkPlan", "EstimatorFactory", "estimate_video", "plan_chunks"]
 
-EstimatorFactory = Callable[[], PoseEstimator]
 ProgressCallback = Callable[[int, int], None]
-
-_counter: Any = None  # shared frame counter, set in each worker by _init_worker
-
-
-@dataclass(frozen=True)
-class ChunkPlan:
-    """Frames with ``start_s <= t < end_s`` are kept; decoding starts at ``decode_from_s``."""
-
-    start_s: float
-    end_s: float
-    decode_from_s: float
-
-
-@dataclass(frozen=True)
-class _FrameResult:
-    index: int
-    time_s: float
-    people: list[PersonPose]
-
-
-@dataclass(frozen=True)
-class _ChunkResult:
-    keypoints: tuple[str, ...]
-    description: str
-    frames: list[_FrameResult]
 
 
 def plan_chunks(
@@ -93,42 +74,6 @@ def plan_chunks(
     ]
 
 
-def _init_worker(counter: Any) -> None:
-    global _counter
-    _counter = counter
-    if not os.environ.get("KNEEBACK_DEBUG"):
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 2)
-        os.close(devnull)
-
-
-def _run_chunk(
-    path: str,
-    chunk: ChunkPlan,
-    factory: EstimatorFactory,
-    full_size: tuple[int, int],
-    max_side_px: int | None,
-) -> _ChunkResult:
-    estimator = factory()
-    out: list[_FrameResult] = []
-    try:
-        end = None if math.isinf(chunk.end_s) else chunk.end_s
-        for frame in iter_frames(
-            path, start_s=chunk.decode_from_s, end_s=end, max_side_px=max_side_px
-        ):
-            if end is not None and frame.time_s >= end:
-                break
-            people = estimator.estimate(frame.image, time_s=frame.time_s, full_size=full_size)
-            if frame.time_s >= chunk.start_s:
-                out.append(_FrameResult(frame.index, frame.time_s, people))
-                if _counter is not None:
-                    with _counter.get_lock():
-                        _counter.value += 1
-    finally:
-        estimator.close()
-    return _ChunkResult(tuple(estimator.keypoints), estimator.description, out)
-
-
 def _expected_frames(info: VideoInfo, start_s: float, end_s: float) -> int:
     """Frames expected in the span, for the progress bar (0 if unknown)."""
     duration = info.duration_s or 0.0
@@ -147,26 +92,37 @@ def _run_all(
     max_side_px: int | None,
     total: int,
     progress: ProgressCallback | None,
-) -> list[_ChunkResult]:
-    # Always in worker processes, even for one chunk: the model's native libraries log to the
-    # process's stderr, which the workers send to /dev/null (see _init_worker).
+) -> list[ChunkResult]:
+    """Run the first chunk in this process and each other chunk in a worker process of its own."""
+    # "spawn", not "fork": the parent may hold threads and native model state.
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
-    with ProcessPoolExecutor(
-        max_workers=len(chunks), mp_context=ctx, initializer=_init_worker, initargs=(counter,)
-    ) as pool:
-        futures = [
-            pool.submit(_run_chunk, path, c, factory, full_size, max_side_px) for c in chunks
-        ]
-        stop = threading.Event()
-        watcher = threading.Thread(
-            target=_watch, args=(counter, total, progress, stop), daemon=True
-        )
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch, args=(counter, total, progress, stop))
+    pool = None
+    try:
+        if len(chunks) > 1:
+            pool = ProcessPoolExecutor(
+                max_workers=len(chunks) - 1,
+                mp_context=ctx,
+                initializer=init_worker,
+                initargs=(counter,),
+            )
+            futures = [
+                pool.submit(run_chunk, path, c, factory, full_size, max_side_px) for c in chunks[1:]
+            ]
         watcher.start()
-        try:
-            return [f.result() for f in futures]
-        finally:
-            stop.set()
+        init_worker(counter)
+        results = [run_chunk(path, chunks[0], factory, full_size, max_side_px)]
+        if pool is not None:
+            results += [f.result() for f in futures]
+        return results
+    finally:
+        init_worker(None)
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+        stop.set()
+        if watcher.is_alive():
             watcher.join()
 
 
@@ -189,7 +145,7 @@ def estimate_video(
     start_s: float | None = None,
     end_s: float | None = None,
     workers: int | None = None,
-    warmup_s: float = 1.0,
+    warmup_s: float = 0.5,
     min_chunk_s: float = 3.0,
     progress: ProgressCallback | None = None,
 ) -> xr.Dataset:
@@ -206,7 +162,10 @@ def estimate_video(
     start_s, end_s
         Optional time span in seconds.
     workers
-        Worker processes; default one per CPU core. 1 runs in this process.
+        Upper bound on worker processes; default one per CPU core. A span too short to split
+        (see ``min_chunk_s``), or ``workers=1``, runs in this process. Worker processes are
+        started with "spawn", so a script calling this must guard its entry point with
+        ``if __name__ == "__main__":``.
     warmup_s
         Seconds each chunk after the first decodes before its start (tracking settles).
     min_chunk_s
@@ -248,6 +207,8 @@ def estimate_video(
         _expected_frames(info, t0, t1),
         progress,
     )
+    for message in dict.fromkeys(m for part in parts for m in part.warnings):
+        warnings.warn(message, VideoReadWarning, stacklevel=2)
     frames = sorted((r for part in parts for r in part.frames), key=lambda r: r.index)
     if not frames:
         raise NoPersonError(f"No video frames were decoded from {path} in the requested span.")
@@ -262,10 +223,10 @@ def estimate_video(
 
 
 def _build_dataset(
-    frames: Sequence[_FrameResult],
+    frames: Sequence[FrameResult],
     summary: TrackingSummary,
     info: VideoInfo,
-    source: _ChunkResult,
+    source: ChunkResult,
     settings: PoseSettings,
     elapsed_s: float,
 ) -> xr.Dataset:
@@ -305,6 +266,7 @@ def _build_dataset(
             "height": info.height,
             "rotation": info.rotation,
             "codec": info.codec,
+            "measurement": "video",
             "people_seen": summary.people_seen,
             "max_people_in_frame": summary.max_people_in_frame,
             "subject_track": index,
