@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +26,7 @@ def pose_video(
     end_s: float | None = None,
     workers: int | None = None,
     progress: ProgressCallback | None = None,
+    on_message: Callable[[str], None] | None = None,
 ) -> xr.Dataset:
     """Turn a video into a pose dataset with the MediaPipe model (installed on first use).
 
@@ -40,6 +42,8 @@ def pose_video(
         Worker processes (default: one per CPU core).
     progress
         Called with (frames done, frames expected).
+    on_message
+        Called with a sentence for each step of a first-use model install.
 
     Returns
     -------
@@ -48,8 +52,9 @@ def pose_video(
     """
     settings = settings or PoseSettings()
     probe_video(path)  # fail on a bad file before a model is installed
-    model = ensure_model(settings.variant)
-    scan_model = ensure_model("lite") if settings.max_people > 1 else None
+    model = ensure_model(settings.variant, progress=on_message)
+    # The lite model is enough for the scans that count the people in view.
+    scan_model = ensure_model("lite", progress=on_message) if settings.max_people > 1 else None
     factory = partial(MediaPipePoseEstimator, model, settings=settings, scan_model_path=scan_model)
     return estimate_video(
         path,

@@ -45,7 +45,7 @@ class MediaPipePoseEstimator:
     Looking for several people makes the landmarker run its detector on every frame in which
     fewer than that many are tracked, which costs about half as much again per frame. Most clips
     show one person, so the estimator tracks one person and scans for others: on the first frame
-    and every ``scan_interval_s`` an IMAGE-mode landmarker looks for up to ``max_people``, with
+    and every ``scan_interval_s`` an IMAGE-mode landmarker looks for a second person, with
     low confidence thresholds so that small or partly hidden people are not missed (on the VP9
     multi-person clip, a scan at the default thresholds sees them in 7 % of frames, at the scan
     thresholds in 56 %; no false second person on the single-person clips). As soon as a scan
@@ -110,7 +110,7 @@ class MediaPipePoseEstimator:
         self._scanner = (
             create(
                 RunningMode.IMAGE,
-                settings.max_people,
+                2,  # a scan only asks "more than one?"
                 scan_model_path or model_path,
                 settings.scan_detection_confidence,
                 settings.scan_presence_confidence,
