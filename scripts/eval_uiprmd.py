@@ -5,8 +5,15 @@ For each movement: how often the movement is recognised, and how well the clip v
 3D marker data and from a 2D side-view projection (virtual camera, no 3D landmarks kept), plus the
 agreement of peak knee flexion between the two (median absolute difference).
 
-No threshold is fitted to these labels: the verdicts come from the rules in
-``kneeback.assess.rules`` with the defaults of ``AnalysisSettings``.
+No model is trained on these labels: the verdicts come from the rules in
+``kneeback.assess.rules`` with the defaults of ``AnalysisSettings``. Where the thresholds come
+from: depth (femur at or below horizontal, 10 deg tolerance) and trunk vs shin (10 deg) from the
+FMS criteria and REFERENCES.md rule 3; knee tracking from "knees over feet" (knee width at least
+the ankle width) less the ratio's propagated measurement error (about 0.07 for these markers),
+not tuned; sit-to-stand trunk lean from the data README's description of UI-PRMD itself (correct
+peak trunk inclination 23.5 (15-36) deg: 36 deg plus the measurement error), so the sit-to-stand
+figure is not an independent test of that threshold. Recognition thresholds are round numbers
+from the movements' definitions and Rowe et al. 2000 (chairs need ~90 deg of knee flexion).
 
 Usage::
 
@@ -140,6 +147,29 @@ def main(argv: list[str] | None = None) -> int:
     for code in sorted(summary):
         s = summary[code]
         print(f"  {code} ({EXPECTED[code]}): {s['confusions_3d']} / {s['confusions_side2d']}")
+    print("\nMisrecognised (3d), by subject and label:")
+    for code in sorted(by_move):
+        misses = Counter(
+            (r["subject"], "incorrect" if r["incorrect"] else "correct", r["3d"]["recognised"])
+            for r in by_move[code]
+            if r["3d"]["recognised"] != EXPECTED[code]
+        )
+        if misses:
+            print(
+                f"  {code}: "
+                + ", ".join(f"{k[0]} {k[1]} -> {k[2]}: {n}" for k, n in sorted(misses.items()))
+            )
+    print("\nMajor findings behind the verdicts (3d), correct | incorrect files:")
+    for code in ("m01", "m05"):
+        if code not in by_move:
+            continue
+        for label, flag in (("correct", False), ("incorrect", True)):
+            counts = Counter(
+                "+".join(r["3d"]["major"]) or "none"
+                for r in by_move[code]
+                if r["incorrect"] is flag
+            )
+            print(f"  {code} {label}: {dict(counts.most_common())}")
     ok = all(summary[c]["recognised_3d"] >= 0.95 for c in TARGETS if c in summary) and all(
         summary[c]["ba_3d"] >= 0.85 for c in ("m01", "m05") if c in summary
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kneeback.analysis import analyse
+from kneeback.analysis import AnalysisOutput, analyse, analyse_detailed
 from kneeback.report.result import AnalysisResult
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ui-prmd" / "vicon"
@@ -32,6 +32,19 @@ def test_deep_squat_3d() -> None:
     assert res.capture.measurement == "marker"
     back = AnalysisResult.from_json(res.to_json())
     assert back == res
+
+
+def test_analyse_detailed_keeps_series() -> None:
+    ds = _load("m01_s01_e01_positions.txt.gz")
+    out = analyse_detailed(ds)
+    assert isinstance(out, AnalysisOutput)
+    assert out.result == analyse(ds)
+    assert "knee_flexion_left" in out.angles and "time" in out.angles.dims
+    assert out.angles.sizes["time"] == out.processed.sizes["time"]
+    assert "position" in out.processed
+    rep = out.result.reps[0]
+    peak = float(out.angles["knee_flexion_left"].sel(time=rep.peak_s, method="nearest"))
+    assert abs(peak - rep.metrics["knee_flexion_peak_deg"]) < 30
 
 
 def test_stated_movement_disagreement() -> None:

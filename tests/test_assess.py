@@ -14,6 +14,7 @@ from kneeback.assess import (
     critique_rep,
     rep_verdict,
 )
+from kneeback.assess.capture import TIP_FRONT, TIP_SIDE
 from kneeback.movements import ALL_METRICS, ViewEstimate, get_spec
 from kneeback.schema import make_pose_dataset
 from kneeback.settings import AnalysisSettings
@@ -147,3 +148,116 @@ def test_clip_verdict() -> None:
     assert clip_verdict(["good", "good", "needs_work"]) == "good"
     assert clip_verdict(["good", "needs_work"]) == "needs_work"
     assert clip_verdict(["needs_work", "good"], partial=[True, False]) == "good"
+
+
+def _front_video_angles():
+    """A front-view video: sagittal angles from the 3D estimate, frontal ones from the image."""
+    angles = make_angles(source="world")
+    angles.attrs.update(source="2d", measurement="video_2d")
+    for name in angles.data_vars:
+        frontal = name.startswith(("knee_fppa", "knee_width", "pelvis_drop"))
+        deg = angles[name].attrs.get("units") == "deg"
+        unc = (7.0 if deg else 0.05) if frontal else (15.0 if deg else 0.1)
+        angles[name].attrs.update(source="2d" if frontal else "world", uncertainty=unc)
+        if deg:
+            angles[name].attrs["uncertainty_deg"] = unc
+        else:
+            angles[name].attrs.pop("uncertainty_deg", None)
+    return angles
+
+
+def test_uncertainty_per_family() -> None:
+    cap = _capture(_front_video_angles(), "front")
+    assert cap.metrics["knee_fppa_peak_deg"].uncertainty == pytest.approx(7.0)
+    assert cap.metrics["knee_width_ratio_bottom"].uncertainty == pytest.approx(0.05)
+    assert cap.metrics["knee_flexion_peak_deg"].uncertainty == pytest.approx(15.0)
+    assert cap.metrics["thigh_angle_bottom_deg"].uncertainty == pytest.approx(15.0)
+    assert cap.metrics["heel_lift_peak"].uncertainty == pytest.approx(0.1)
+
+
+def test_front_view_refuses_sagittal_rules_from_world_estimate() -> None:
+    cap = _capture(_front_video_angles(), "front")
+    knee = cap.metrics["knee_flexion_peak_deg"]
+    assert knee.measurable and not knee.judgeable and knee.tip
+    assert cap.metrics["knee_width_ratio_bottom"].judgeable
+    spec = get_spec("squat")
+    bad = dict(
+        _good_squat(),
+        thigh_angle_bottom_deg=40.0,
+        trunk_minus_tibia_bottom_deg=40.0,
+        tibia_inclination_bottom_deg=10.0,
+        knee_flexion_asymmetry_deg=30.0,
+    )
+    found = critique_rep(bad, spec=spec, capture=cap, tolerances=TOL)
+    ids = {f.rule_id for f in found}
+    assert not ids & {"depth", "trunk_vs_tibia", "ankle_mobility", "symmetry", "strategy"}
+    assert "knee_tracking" in ids
+    assert rep_verdict(found) == "good"
+    clip = clip_findings(spec=spec, capture=cap)
+    assert len(clip) == 1 and clip[0].rule_id == "view_check" and clip[0].severity == "info"
+    assert "depth" in clip[0].text and "15 deg" in clip[0].text
+    assert clip[0].cue == TIP_SIDE and clip[0].rep is None
+
+
+def test_side_view_refuses_frontal_rules_one_finding_per_family() -> None:
+    angles = _front_video_angles()
+    for name in angles.data_vars:  # now a side view: sagittal from the image, frontal from 3D
+        src = angles[name].attrs.get("source")
+        angles[name].attrs["source"] = "2d" if src == "world" else "world"
+    cap = _capture(angles, "side")
+    assert not cap.metrics["knee_width_ratio_bottom"].judgeable
+    assert cap.metrics["knee_flexion_peak_deg"].judgeable
+    spec = get_spec("squat")
+    caving = dict(_good_squat(), knee_width_ratio_bottom=0.6, knee_fppa_peak_deg=25.0)
+    found = critique_rep(caving, spec=spec, capture=cap, tolerances=TOL)
+    assert not {"knee_tracking", "knee_valgus"} & {f.rule_id for f in found}
+    clip = clip_findings(spec=spec, capture=cap)
+    assert len(clip) == 1 and "knee tracking" in clip[0].text and clip[0].cue == TIP_FRONT
+
+
+def test_front_view_2d_only_one_finding_per_family() -> None:
+    cap = _capture(make_angles(source="2d"), "oblique")
+    spec = get_spec("squat")
+    clip = clip_findings(spec=spec, capture=cap)
+    assert [f.rule_id for f in clip] == ["view_check"]  # oblique: sagittal ok, frontal refused
+    cap = _capture(make_angles(source="2d"), "unknown")
+    clip = clip_findings(spec=spec, capture=cap)
+    assert len(clip) == 2 and {f.cue for f in clip} == {TIP_SIDE, TIP_FRONT}
+
+
+def test_knee_tracking_allows_measurement_error() -> None:
+    angles = make_angles(source="world")
+    angles["knee_width_ratio"].attrs["uncertainty"] = 0.1
+    cap = _capture(angles, "side")
+    assert cap.metrics["knee_width_ratio_bottom"].uncertainty == pytest.approx(0.1)
+    spec = get_spec("squat")
+    within = dict(_good_squat(), knee_width_ratio_bottom=0.92)  # inside by less than the error
+    found = critique_rep(within, spec=spec, capture=cap, tolerances=TOL)
+    assert rep_verdict(found) == "good"
+    caving = dict(_good_squat(), knee_width_ratio_bottom=0.85)
+    found = critique_rep(caving, spec=spec, capture=cap, tolerances=TOL)
+    f = next(f for f in found if f.rule_id == "knee_tracking")
+    assert f.severity == "major" and f.threshold == pytest.approx(S.knee_width_min_ratio - 0.1)
+
+
+def test_sit_to_stand_trunk_lean_rule() -> None:
+    cap = _capture(make_angles(source="world"), "side")  # marker data: 3 deg uncertainty
+    spec = get_spec("sit_to_stand")
+    limit = S.sts_trunk_inclination_max_deg + 3.0
+    ok = critique_rep(
+        {"trunk_inclination_peak_deg": limit - 1, "knee_width_ratio_bottom": 1.1},
+        spec=spec,
+        capture=cap,
+        tolerances=TOL,
+    )
+    assert rep_verdict(ok) == "good"
+    assert any(f.rule_id == "sts_trunk_lean" and f.severity == "positive" for f in ok)
+    lean = critique_rep(
+        {"trunk_inclination_peak_deg": limit + 5, "knee_width_ratio_bottom": 1.1},
+        spec=spec,
+        capture=cap,
+        tolerances=TOL,
+    )
+    f = next(f for f in lean if f.rule_id == "sts_trunk_lean")
+    assert f.severity == "major" and f.threshold == pytest.approx(limit)
+    assert f"{limit + 5:.0f} deg" in f.text

@@ -453,3 +453,14 @@ def test_video_landmarks_are_not_taken_for_markers():
     assert _measurement_kind(vicon, "world") == "marker"
     stated = xr.Dataset(attrs={"source_software": "anything", "measurement": "video"})
     assert _measurement_kind(stated, "world") == "video_world"
+
+
+def test_knee_width_ratio_uncertainty_propagates_joint_error() -> None:
+    ds = to_dataset([frontal_figure(valgus_offset=0.0, drop=0.0)] * 3)
+    ds.attrs["measurement"] = "marker"
+    angles = compute_angles(ds, source="world")
+    leg = float(angles["leg_length"])
+    joint_error = 0.02 * leg  # marker joint-centre error, in leg lengths (see _UNCERTAINTY)
+    expected = 2.0 * joint_error / (2 * HIP_HALF)  # ankles 2 * HIP_HALF apart
+    assert angles["knee_width_ratio"].attrs["uncertainty"] == pytest.approx(expected, abs=1e-3)
+    assert angles["hip_height_rel_leg"].attrs["uncertainty"] == pytest.approx(0.02)

@@ -129,8 +129,18 @@ def test_strategy_index_extremes() -> None:
     assert strategy_index(np.full(n, 1.0), np.zeros(n)) is None
 
 
-def _pose(yaw_deg: float, *, mirrored: bool = False):
-    """A standing skeleton seen from a camera at ``yaw_deg`` to the frontal plane (0 = front)."""
+def _pose(
+    yaw_deg: float,
+    *,
+    mirrored: bool = False,
+    torso_scale: float = 1.0,
+    world_software: str | None = None,
+):
+    """A standing skeleton seen from a camera at ``yaw_deg`` to the frontal plane (0 = front).
+
+    ``torso_scale`` stretches the image vertically (a camera below or above the hips);
+    ``world_software`` adds camera-aligned world landmarks from that software.
+    """
     k = len(BLAZEPOSE_KEYPOINTS)
     pts3 = {  # x = person's left, y = down, z = anterior; metres
         "left_shoulder": (0.2, -1.4, 0.0),
@@ -145,15 +155,22 @@ def _pose(yaw_deg: float, *, mirrored: bool = False):
     }
     a = np.radians(yaw_deg)
     pos = np.full((5, 2, k, 1), np.nan)
+    world = np.full((5, 3, k, 1), np.nan)
     for name, (x, y, z) in pts3.items():
         # camera in front of the person looking back at them: the person's left is image right
         u = x * np.cos(a) + z * np.sin(a)
+        depth = -x * np.sin(a) + z * np.cos(a)
         if mirrored:
             u = -u
         i = BLAZEPOSE_KEYPOINTS.index(name)
         pos[:, 0, i, 0] = 500 + 400 * u
-        pos[:, 1, i, 0] = 1000 + 400 * y
-    return make_pose_dataset(pos, time_s=np.arange(5) / 30.0)
+        pos[:, 1, i, 0] = 1000 + 400 * y * torso_scale
+        world[:, :, i, 0] = (u, y + 0.9, -depth)  # camera axes, origin near the hips
+    if world_software is None:
+        return make_pose_dataset(pos, time_s=np.arange(5) / 30.0)
+    return make_pose_dataset(
+        pos, time_s=np.arange(5) / 30.0, position_world=world, source_software=world_software
+    )
 
 
 @pytest.mark.parametrize(
@@ -165,5 +182,48 @@ def test_recognise_view(yaw: float, expected: str) -> None:
     assert 0 < est.confidence <= 1
 
 
+@pytest.mark.parametrize(("yaw", "expected"), [(0, "front"), (45, "oblique"), (85, "side")])
+def test_recognise_view_from_camera_aligned_world(yaw: float, expected: str) -> None:
+    # A camera below the hips stretches the torso in the image: the breadth ratio alone would
+    # call a front view oblique; MediaPipe world landmarks give the angle directly.
+    software = "kneeback (MediaPipe PoseLandmarker)"
+    est = recognise_view(_pose(yaw, torso_scale=1.5, world_software=software))
+    assert est.name == expected
+    assert est.angle_deg == pytest.approx(yaw, abs=1.0)
+    assert recognise_view(_pose(0, torso_scale=1.5)).name == "oblique"
+
+
 def test_back_view_from_shoulder_order() -> None:
     assert recognise_view(_pose(0, mirrored=True)).name == "back"
+
+
+def test_recognise_from_the_front_without_bending_angles() -> None:
+    angles = make_angles("squat", source="2d")
+    for name in ("knee_flexion_left", "knee_flexion_right"):  # 2D knee angles seen from the front
+        angles[name] = angles[name] * 0.25
+    est = recognise_movement(angles, sagittal=False)
+    assert est.recognised == "squat" and "front" in est.reasons[0]
+    assert np.isnan(est.features["knee_excursion_deg"])
+    assert est.features["hip_drop"] > 0.4
+    lunge = angles.copy()
+    lunge["hip_height_rel_knee_right"] = angles["hip_height_rel_knee_right"] * 0 + 0.5
+    assert recognise_movement(lunge, sagittal=False).recognised == "lunge"
+    still = angles.copy()
+    still["hip_height_rel_leg"] = angles["hip_height_rel_leg"] * 0 + 0.98
+    assert recognise_movement(still, sagittal=False).recognised == "other"
+
+
+def test_sitting_needs_chair_depth_knee_flexion() -> None:
+    # Rowe et al. 2000: chairs need about 90 deg of knee flexion; a 60 deg "seated" hold is not.
+    assert recognise_movement(make_angles("sit_to_stand")).recognised == "sit_to_stand"
+    shallow = recognise_movement(make_angles("sit_to_stand", knee_deg=60.0))
+    assert shallow.recognised != "sit_to_stand"
+    assert shallow.features["knee_peak_deg"] < 80
+
+
+def test_trunk_dip_needs_a_lean_on_both_sides() -> None:
+    angles = make_angles("squat", trunk_deg=40.0)
+    feats = recognise_movement(angles).features
+    assert feats["trunk_dip_deg"] < 10  # the trunk straightens only on the way up
+    sts = recognise_movement(make_angles("sit_to_stand", trunk_deg=40.0)).features
+    assert sts["trunk_dip_deg"] > 20

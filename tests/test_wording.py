@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from kneeback.assess import critique
+from kneeback.assess import critique, rules
 from kneeback.assess.capture import TIP_FRONT, TIP_SIDE
 from kneeback.assess.rules import EVIDENCE_GRADES, RULES
 from kneeback.movements import recognise
@@ -41,6 +41,9 @@ def _texts() -> list[str]:
     for rule in RULES.values():
         out += [rule.title, rule.explanation, rule.cue, rule.positive]
     out += [TIP_SIDE, TIP_FRONT]
+    out += [v for k, v in vars(rules).items() if isinstance(v, str) and not k.startswith("__")]
+    out += [t for pair in rules.VIEW_CHECK_TEXTS.values() for t in pair]
+    out += list(rules.VIEW_PHRASES.values())
     out += [v for v in vars(recognise).values() if isinstance(v, str)]
     return out
 

@@ -42,7 +42,7 @@ from kneeback.report.result import (
 from kneeback.schema import validate_pose_dataset
 from kneeback.settings import AnalysisSettings
 
-__all__ = ["VIEW_NAMES", "analyse"]
+__all__ = ["VIEW_NAMES", "AnalysisOutput", "analyse", "analyse_detailed"]
 
 VIEW_NAMES: tuple[str, ...] = ("side", "front", "back", "oblique")
 
@@ -142,10 +142,31 @@ def _capture_info(capture: CaptureReport) -> CaptureInfo:
                 uncertainty=None if s.uncertainty is None else round(s.uncertainty, 3),
                 reason=s.reason,
                 tip=s.tip,
+                judgeable=s.measurable and s.judgeable,
             )
             for k, s in capture.metrics.items()
         },
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class AnalysisOutput:
+    """Everything :func:`analyse_detailed` computed, for plots and annotated videos.
+
+    Attributes
+    ----------
+    result
+        The analysis result, as returned by :func:`analyse`.
+    angles
+        The angle time series actually used (over ``time``), each variable with its ``source``
+        (``"2d"`` or ``"world"``) and units in attrs.
+    processed
+        The preprocessed pose dataset (confidence-masked, gap-filled, low-passed).
+    """
+
+    result: AnalysisResult
+    angles: xr.Dataset
+    processed: xr.Dataset
 
 
 def analyse(
@@ -158,6 +179,24 @@ def analyse(
     source: str = "auto",
 ) -> AnalysisResult:
     """Analyse a movement clip.
+
+    Same as ``analyse_detailed(...).result``; see :func:`analyse_detailed` for the parameters.
+    """
+    return analyse_detailed(
+        dataset, movement=movement, view=view, settings=settings, source=source
+    ).result
+
+
+def analyse_detailed(
+    dataset: xr.Dataset,
+    /,
+    *,
+    movement: str = "auto",
+    view: str = "auto",
+    settings: AnalysisSettings | None = None,
+    source: str = "auto",
+) -> AnalysisOutput:
+    """Analyse a movement clip and keep the intermediate time series.
 
     Parameters
     ----------
@@ -175,9 +214,10 @@ def analyse(
 
     Returns
     -------
-    AnalysisResult
-        Movement, view, capture quality, reps with phases, metrics and verdicts, findings with
-        their evidence, the clip verdict and (for sit-to-stand) the chair-stand tests.
+    AnalysisOutput
+        ``result``: movement, view, capture quality, reps with phases, metrics and verdicts,
+        findings with their evidence, the clip verdict and (for sit-to-stand) the chair-stand
+        tests; ``angles``: the angle time series used; ``processed``: the preprocessed pose data.
     """
     settings = settings or AnalysisSettings()
     if movement != "auto" and movement not in MOVEMENT_NAMES:
@@ -200,16 +240,18 @@ def analyse(
     )
     angles = _angles(ds, used_view, source)
     sagittal_2d = angles["knee_flexion_left"].attrs.get("source") == "2d"
+    # REFERENCES.md rule 1: from the front, 2D bending angles say nothing; recognise without them.
+    no_sagittal = sagittal_2d and used_view in ("front", "back")
 
     move: MovementEstimate = recognise_movement(
-        angles, stated=None if movement == "auto" else movement
+        angles, stated=None if movement == "auto" else movement, sagittal=not no_sagittal
     )
     spec = get_spec(move.used)
 
     t = np.asarray(angles["time"].values, dtype=np.float64)
     kind = spec.driving_signal
     min_exc = spec.min_excursion_deg
-    if sagittal_2d and used_view in ("front", "back"):
+    if no_sagittal:
         kind, min_exc = "hip_lowering", MIN_HIP_LOWERING_PCT
     signal = driving_signal(angles, kind=kind)
     reps: list[Rep] = detect_reps(
@@ -286,7 +328,7 @@ def analyse(
         tests = TestsInfo(**test_values)
     findings.extend(clip_findings(spec=spec, capture=capture, tests=test_values))
 
-    return AnalysisResult(
+    result = AnalysisResult(
         movement=MovementInfo(
             stated=move.stated,
             recognised=move.recognised,
@@ -313,3 +355,4 @@ def analyse(
         tests=tests,
         settings=settings.model_dump(),
     )
+    return AnalysisOutput(result=result, angles=angles, processed=ds)

@@ -148,19 +148,24 @@ class AnalysisSettings(BaseModel):
         13.5, description="Knee frontal plane projection angle above this is noted (rule 5)."
     )
     knee_width_min_ratio: float = Field(
-        0.9,
+        1.0,
         gt=0,
         description=(
-            "Knee over ankle width at the bottom below this: knees inside the line of the feet "
-            "(FMS 'knees aligned over feet', with a 10 % tolerance)."
+            "FMS 'knees aligned over feet': at the bottom the knees should be at least as far "
+            "apart as the ankles (ratio 1). A ratio below 1 by more than the measurement's "
+            "uncertainty (0.02 markers, 0.05 video) means the knees moved inside the line of "
+            "the feet."
         ),
     )
-    sts_trunk_tibia_tolerance_deg: float = Field(
-        30.0,
-        ge=0,
+    sts_trunk_inclination_max_deg: float = Field(
+        36.0,
+        gt=0,
         description=(
-            "Sit-to-stand: peak trunk inclination may exceed the shin's by this much while "
-            "rising before the trunk is said to lead."
+            "Sit-to-stand: peak trunk inclination above this, by more than the measurement's "
+            "uncertainty, means the trunk led the rise. "
+            "36 deg is the 90th percentile of the correct sit-to-stands of UI-PRMD (data README: "
+            "23.5 (15-36) deg correct vs 44 (31-63) incorrect; REFERENCES.md): a description of "
+            "that data set, used as a provisional norm until a published one is found."
         ),
     )
     tempo_min_phase_s: float = Field(

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from kneeback.assess.capture import CaptureReport, MetricStatus, assess_capture, metric_family
+from kneeback.assess.capture import (
+    CaptureReport,
+    MetricStatus,
+    assess_capture,
+    metric_family,
+    metric_uncertainty,
+)
 from kneeback.assess.critique import (
     Finding,
     Tolerances,
@@ -11,6 +17,7 @@ from kneeback.assess.critique import (
     clip_verdict,
     critique_rep,
     rep_verdict,
+    view_check_findings,
 )
 from kneeback.assess.rules import EVIDENCE_GRADES, RULES, Rule, get_rule
 
@@ -29,5 +36,7 @@ __all__ = [
     "critique_rep",
     "get_rule",
     "metric_family",
+    "metric_uncertainty",
     "rep_verdict",
+    "view_check_findings",
 ]

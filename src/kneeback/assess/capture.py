@@ -16,7 +16,14 @@ import xarray as xr
 from kneeback.movements.specs import ALL_METRICS
 from kneeback.movements.view import ViewEstimate
 
-__all__ = ["CaptureReport", "MetricStatus", "assess_capture", "metric_family"]
+__all__ = [
+    "METRIC_SOURCES",
+    "CaptureReport",
+    "MetricStatus",
+    "assess_capture",
+    "metric_family",
+    "metric_uncertainty",
+]
 
 #: Landmarks that must be in frame for lower-body analysis.
 KEY_LANDMARKS: tuple[str, ...] = (
@@ -67,12 +74,18 @@ class MetricStatus:
         Why not (or why the uncertainty is large).
     tip
         How to film so that it can be measured.
+    judgeable
+        True when critique rules may judge the metric: the camera view shows it, or it comes
+        from marker or depth-camera 3D data. A metric estimated from single-camera 3D landmarks
+        of a view that cannot show it is reported, with its larger uncertainty, but not judged
+        (REFERENCES.md rule 1).
     """
 
     measurable: bool
     uncertainty: float | None = None
     reason: str | None = None
     tip: str | None = None
+    judgeable: bool = True
 
 
 @dataclass(frozen=True)
@@ -220,13 +233,96 @@ def assess_capture(
     )
 
 
-def _angle_uncertainty(angles: xr.Dataset) -> float:
-    for name in ("knee_flexion_left", "knee_flexion_right", "trunk_inclination"):
-        if name in angles:
-            unc = angles[name].attrs.get("uncertainty_deg")
-            if unc is not None and np.isfinite(float(unc)):
-                return float(unc)
-    return 7.0
+def _bilateral(stem: str) -> tuple[str, str]:
+    return f"{stem}_left", f"{stem}_right"
+
+
+#: The angle-dataset variables each metric is computed from (see
+#: :func:`kneeback.movements.metrics.rep_metrics`): a metric's uncertainty is that of these
+#: variables, so that a front view's FPPA (from the image) and its knee flexion (from the 3D
+#: estimate) each get their own.
+METRIC_SOURCES: dict[str, tuple[str, ...]] = {
+    "knee_flexion_peak_deg": _bilateral("knee_flexion"),
+    "knee_flexion_peak_left_deg": ("knee_flexion_left",),
+    "knee_flexion_peak_right_deg": ("knee_flexion_right",),
+    "hip_flexion_peak_deg": _bilateral("hip_flexion"),
+    "trunk_inclination_peak_deg": ("trunk_inclination",),
+    "hip_below_knee": _bilateral("hip_height_rel_knee"),
+    "thigh_angle_bottom_deg": _bilateral("hip_height_rel_knee"),
+    "tibia_inclination_bottom_deg": _bilateral("tibia_inclination"),
+    "trunk_minus_tibia_bottom_deg": _bilateral("trunk_minus_tibia"),
+    "trunk_minus_tibia_peak_deg": _bilateral("trunk_minus_tibia"),
+    "heel_lift_peak": _bilateral("heel_lift"),
+    "knee_fppa_peak_deg": _bilateral("knee_fppa"),
+    "knee_width_ratio_bottom": ("knee_width_ratio",),
+    "knee_flexion_asymmetry_deg": _bilateral("knee_flexion"),
+    "strategy_index": ("hip_height_rel_leg", "trunk_inclination"),
+    "wobble_knee_deg": _bilateral("knee_flexion"),
+    "wobble_hip_height": ("hip_height_rel_leg",),
+}
+
+#: Angle uncertainty (deg) when the angle dataset records none: single-camera lateral-view MAE.
+DEFAULT_ANGLE_UNCERTAINTY_DEG = 7.0
+
+
+def _finite(value: object) -> float | None:
+    try:
+        f = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None
+
+
+def _source_of(angles: xr.Dataset, name: str) -> str:
+    """``"2d"`` or ``"world"``: where a metric's variables came from."""
+    for var in METRIC_SOURCES.get(name, ()):
+        if var in angles and angles[var].attrs.get("source"):
+            return str(angles[var].attrs["source"])
+    return str(angles.attrs.get("source", "2d"))
+
+
+def _degree_uncertainty(angles: xr.Dataset, source: str) -> float:
+    """Return the angle uncertainty (deg) of the variables that came from ``source``."""
+    for var in angles.data_vars:
+        attrs = angles[var].attrs
+        if str(attrs.get("source", angles.attrs.get("source", ""))) != source:
+            continue
+        unc = _finite(attrs.get("uncertainty_deg"))
+        if unc is not None:
+            return unc
+    return DEFAULT_ANGLE_UNCERTAINTY_DEG
+
+
+def metric_uncertainty(angles: xr.Dataset, name: str, /) -> float | None:
+    """Uncertainty of one metric, in its own unit, from the variables it is computed from.
+
+    Parameters
+    ----------
+    angles
+        The angle dataset (variables with ``source``, ``uncertainty``, ``uncertainty_deg``).
+    name
+        A metric of :data:`kneeback.movements.specs.ALL_METRICS`.
+
+    Returns
+    -------
+    float or None
+        Degrees for ``_deg`` metrics (the largest ``uncertainty_deg`` among its variables, or
+        that of the angles with the same source when its variables are not angles); the
+        variables' own ``uncertainty`` for ratios; None for booleans, the strategy index and
+        timings.
+    """
+    sources = [v for v in METRIC_SOURCES.get(name, ()) if v in angles]
+    if name.endswith("_deg"):
+        degs = [
+            u for v in sources if (u := _finite(angles[v].attrs.get("uncertainty_deg"))) is not None
+        ]
+        if degs:
+            return max(degs)
+        return _degree_uncertainty(angles, _source_of(angles, name))
+    if name in ("hip_below_knee", "strategy_index") or not sources:
+        return None
+    vals = [u for v in sources if (u := _finite(angles[v].attrs.get("uncertainty"))) is not None]
+    return max(vals) if vals else None
 
 
 def _metric_status(
@@ -238,9 +334,7 @@ def _metric_status(
     min_fps: float,
 ) -> MetricStatus:
     family = metric_family(name)
-    base = _angle_uncertainty(angles)
-    deg = name.endswith("_deg")
-    unc = base if deg else None
+    unc = metric_uncertainty(angles, name)
     if family == "timing":
         if np.isfinite(fps) and fps < min_fps:
             return MetricStatus(
@@ -251,9 +345,7 @@ def _metric_status(
         return MetricStatus(
             True, uncertainty=unc, reason="for comparison within the same person and setup only"
         )
-    probe = "knee_fppa_left" if family == "frontal" else "knee_flexion_left"
-    src = str(angles[probe].attrs.get("source", "")) if probe in angles else ""
-    three_d = (src or str(angles.attrs.get("source", "2d"))) == "world"
+    three_d = _source_of(angles, name) == "world"
     good_3d = three_d and measurement in ("marker", "depth_camera")
     if family == "sagittal":
         suited = view.name in ("side", "oblique")
@@ -273,14 +365,21 @@ def _metric_status(
             tip=tip,
         )
     if three_d:
+        # REFERENCES.md rule 1: reported from the single-camera 3D estimate, never judged.
         return MetricStatus(
             True,
-            uncertainty=None if unc is None else max(unc, WORLD_OFF_VIEW_UNCERTAINTY_DEG),
-            reason=f"{what}, here from the 3D estimate with a larger error",
+            uncertainty=(
+                unc
+                if unc is None or not name.endswith("_deg")
+                else max(unc, WORLD_OFF_VIEW_UNCERTAINTY_DEG)
+            ),
+            reason=f"{what}, here from the 3D estimate with a larger error; shown, not judged",
             tip=tip,
+            judgeable=False,
         )
     return MetricStatus(
         False,
         reason=f"{what} cannot be measured in 2D from a {view.name} view",
         tip=tip,
+        judgeable=False,
     )

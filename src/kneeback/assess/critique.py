@@ -1,10 +1,12 @@
 """Apply the critique rules to per-rep metrics and give each rep, and the clip, a verdict.
 
-A rule judges only when every metric it reads is measurable from the clip (see
-:mod:`kneeback.assess.capture`); otherwise it stays silent and the clip-level ``view_check``
-finding says what could not be measured and how to film it. A rep is ``"needs_work"`` when a
-``major`` finding applies to it, else ``"good"``; the clip is ``"needs_work"`` when at least half
-of its full (not partial) reps are.
+A rule judges only when every metric it reads is measurable from the clip *and* judgeable from
+its camera view (see :mod:`kneeback.assess.capture`; REFERENCES.md rule 1: sagittal feedback only
+from a side view, valgus only from a front view). Otherwise it refuses: no finding for the rep and
+no effect on the verdict; instead one clip-level ``view_check`` finding per refused family
+(sagittal, frontal) says what could not be judged and how to film it. A rep is ``"needs_work"``
+when a ``major`` finding applies to it, else ``"good"``; the clip is ``"needs_work"`` when at
+least half of its full (not partial) reps are.
 """
 
 from __future__ import annotations
@@ -14,8 +16,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from kneeback.assess.capture import CaptureReport
-from kneeback.assess.rules import RULES, Rule, Severity
+from kneeback.assess.capture import CaptureReport, metric_family
+from kneeback.assess.rules import (
+    RULES,
+    VIEW_CHECK_MISSING,
+    VIEW_CHECK_REFUSED,
+    VIEW_CHECK_SHOWN,
+    VIEW_CHECK_TEXTS,
+    VIEW_PHRASES,
+    Rule,
+    Severity,
+)
 from kneeback.movements.specs import MovementSpec
 
 __all__ = [
@@ -26,6 +37,7 @@ __all__ = [
     "clip_verdict",
     "critique_rep",
     "rep_verdict",
+    "view_check_findings",
 ]
 
 Verdict = Literal["good", "needs_work", "not_assessed"]
@@ -59,7 +71,7 @@ class Tolerances:
     heel_lift_tolerance: float
     knee_valgus_fppa_deg: float
     knee_width_min_ratio: float
-    sts_trunk_tibia_tolerance_deg: float
+    sts_trunk_inclination_max_deg: float
     tempo_min_phase_s: float
     asymmetry_tolerance_deg: float
 
@@ -120,9 +132,10 @@ def _num(metrics: Mapping[str, MetricValue], name: str) -> float | None:
 
 
 def _measurable(rule: Rule, capture: CaptureReport, names: Sequence[str] | None = None) -> bool:
+    """Whether the rule may judge: its metrics are measurable and judgeable from this view."""
     for name in names if names is not None else rule.metrics:
         status = capture.metrics.get(name)
-        if status is None or not status.measurable:
+        if status is None or not status.measurable or not status.judgeable:
             return False
     return True
 
@@ -286,12 +299,15 @@ def critique_rep(
         rule = RULES["knee_tracking"]
         ratio = _num(metrics, "knee_width_ratio_bottom")
         if ratio is not None and _measurable(rule, capture):
+            # Knees inside the ankles by more than the measurement error (FMS: knees over feet).
+            status = capture.metrics["knee_width_ratio_bottom"]
+            limit = tol.knee_width_min_ratio - (status.uncertainty or 0.0)
             add(
                 _finding(
                     rule,
-                    met=ratio >= tol.knee_width_min_ratio,
+                    met=ratio >= limit,
                     value=ratio,
-                    threshold=tol.knee_width_min_ratio,
+                    threshold=round(limit, 3),
                     rep=rep,
                     time_s=time_s,
                 )
@@ -312,14 +328,17 @@ def critique_rep(
             )
     if "sts_trunk_lean" in spec.rules:
         rule = RULES["sts_trunk_lean"]
-        lean = _num(metrics, "trunk_minus_tibia_peak_deg")
+        lean = _num(metrics, "trunk_inclination_peak_deg")
         if lean is not None and _measurable(rule, capture):
+            # Beyond the reference range by more than the measurement error, as for the knees.
+            status = capture.metrics["trunk_inclination_peak_deg"]
+            limit = tol.sts_trunk_inclination_max_deg + (status.uncertainty or 0.0)
             add(
                 _finding(
                     rule,
-                    met=lean <= tol.sts_trunk_tibia_tolerance_deg,
+                    met=lean <= limit,
                     value=lean,
-                    threshold=tol.sts_trunk_tibia_tolerance_deg,
+                    threshold=round(limit, 1),
                     rep=rep,
                     time_s=time_s,
                 )
@@ -393,6 +412,87 @@ def clip_verdict(verdicts: Sequence[Verdict], /, *, partial: Sequence[bool] = ()
     return "needs_work" if bad * 2 >= len(full) else "good"
 
 
+#: Rules whose metrics do not depend on the camera view, or that judge nothing per rep.
+_VIEW_FREE_RULES = ("view_check", "sts_tests")
+
+
+def _join(items: Sequence[str]) -> str:
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def view_check_findings(*, spec: MovementSpec, capture: CaptureReport) -> list[Finding]:
+    """One ``view_check`` finding per family of metrics the clip cannot support.
+
+    REFERENCES.md rule 1: sagittal feedback only from a side view, valgus only from a front
+    view; say so when the clip cannot support a metric. For each family (``sagittal``,
+    ``frontal``, ``timing``) whose rules :func:`critique_rep` refused, or whose metrics are not
+    measurable, the finding names the rules not judged, what the view lacks, the uncertainty of
+    values shown only for information, and (as its cue) how to film it.
+
+    Parameters
+    ----------
+    spec
+        The movement analysed.
+    capture
+        Capture report.
+
+    Returns
+    -------
+    list of Finding
+        Info findings at clip level, sagittal first.
+    """
+    rule = RULES["view_check"]
+    out: list[Finding] = []
+    for family, (what, needs) in VIEW_CHECK_TEXTS.items():
+        names = [m for m in spec.metrics if metric_family(m) == family and m in capture.metrics]
+        if not names:
+            continue
+        statuses = [capture.metrics[m] for m in names]
+        refused = []
+        for rule_id in spec.rules:
+            r = RULES[rule_id]
+            if rule_id in _VIEW_FREE_RULES or not r.metrics:
+                continue
+            mine = [m for m in r.metrics if m in names]
+            if mine and not _measurable(r, capture, mine):
+                refused.append(r.title.lower())
+        unmeasured = [s for s in statuses if not s.measurable]
+        shown = [s for s in statuses if s.measurable and not s.judgeable]
+        if not refused and not unmeasured:
+            continue
+        filmed = VIEW_PHRASES.get(
+            "timing" if family == "timing" else capture.view.name, VIEW_PHRASES["unknown"]
+        )
+        if refused:
+            text = VIEW_CHECK_REFUSED.format(
+                filmed=filmed, what=what, needs=needs, rules=_join(refused)
+            )
+        else:
+            text = VIEW_CHECK_MISSING.format(filmed=filmed, what=what, needs=needs)
+        uncs = [s.uncertainty for s in shown if s.uncertainty is not None]
+        if shown and uncs:
+            text += " " + VIEW_CHECK_SHOWN.format(unc=max(uncs))
+        tip = next((s.tip for s in statuses if not s.judgeable and s.tip), None)
+        tip = tip or next((s.tip for s in unmeasured if s.tip), None) or rule.cue
+        out.append(
+            Finding(
+                rule_id=rule.id,
+                severity=rule.severity,
+                grade=rule.grade,
+                source=rule.source,
+                title=rule.title,
+                text=text,
+                cue=tip,
+                value=None,
+                threshold=None,
+            )
+        )
+    return out
+
+
 def clip_findings(
     *,
     spec: MovementSpec,
@@ -415,25 +515,7 @@ def clip_findings(
     list of Finding
         Clip-level findings.
     """
-    out: list[Finding] = []
-    missing = [
-        name
-        for name in spec.metrics
-        if (s := capture.metrics.get(name)) is not None and not s.measurable
-    ]
-    if missing:
-        rule = RULES["view_check"]
-        f = _finding(
-            rule,
-            met=False,
-            rep=None,
-            time_s=None,
-            value=None,
-            threshold=None,
-            value_text=", ".join(m.replace("_", " ") for m in missing),
-        )
-        if f is not None:
-            out.append(f)
+    out = view_check_findings(spec=spec, capture=capture)
     if tests and "sts_tests" in spec.rules:
         rule = RULES["sts_tests"]
         parts = []

@@ -1,9 +1,11 @@
 """Critique rules as data, each with its source and evidence grade.
 
 Every rule comes from REFERENCES.md, "Rules a critique engine can defend", and cites the sources
-listed there. A rule names the metrics it reads and the camera views it needs when the angles come
-from a 2D image; it refuses to judge from any other view. Texts coach regeneration: they describe
-what was measured and what to practise, and never claim that a movement causes pain or harm.
+listed there. A rule names the metrics it reads and the camera views it needs (REFERENCES.md
+rule 1); it refuses to judge from any other view unless the data are marker or depth-camera 3D,
+even when the metric can be shown from single-camera 3D landmarks. Texts coach regeneration: they
+describe what was measured and what to practise, and never claim that a movement causes pain or
+harm.
 
 Severity
 --------
@@ -18,7 +20,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["EVIDENCE_GRADES", "RULES", "Rule", "Severity", "get_rule"]
+__all__ = [
+    "EVIDENCE_GRADES",
+    "RULES",
+    "VIEW_CHECK_MISSING",
+    "VIEW_CHECK_REFUSED",
+    "VIEW_CHECK_SHOWN",
+    "VIEW_CHECK_TEXTS",
+    "VIEW_PHRASES",
+    "Rule",
+    "Severity",
+    "get_rule",
+]
 
 Severity = Literal["positive", "info", "minor", "major"]
 Grade = Literal["A", "B", "C"]
@@ -51,7 +64,9 @@ class Rule:
     metrics
         Per-rep metrics the rule reads.
     views
-        Views from which the rule can judge 2D measurements; 3D measurements qualify from any view.
+        Views from which the rule can judge. Marker and depth-camera 3D measurements qualify from
+        any view; single-camera 3D estimates do not (REFERENCES.md rule 1): from another view
+        the rule refuses to judge and the clip gets a ``view_check`` finding instead.
     severity
         Severity of the finding when the criterion is not met.
     explanation
@@ -85,10 +100,7 @@ RULES: dict[str, Rule] = {
             metrics=(),
             views=("side", "front", "back", "oblique"),
             severity="info",
-            explanation=(
-                "Some measurements could not be taken from this camera view: {value}. "
-                "Bending angles need a side view, knee tracking a front view."
-            ),
+            explanation="{value}",
             cue="Film from the side at hip height for depth and trunk, from the front for knees.",
         ),
         Rule(
@@ -194,15 +206,17 @@ RULES: dict[str, Rule] = {
         Rule(
             id="sts_trunk_lean",
             title="Rising from the chair",
-            source="UI-PRMD (Vakanski et al., Data 2018); Honda et al., J Biomech 2022;134:110996; "
-            "REFERENCES.md rules 3 and 6",
-            grade="B",
-            metrics=("trunk_minus_tibia_peak_deg",),
+            source="UI-PRMD (Vakanski et al., Data 2018): correct sit-to-stand peak trunk "
+            "inclination 23.5 (15-36) deg, incorrect 44 (31-63) deg; Honda et al., J Biomech "
+            "2022;134:110996; REFERENCES.md rules 3 and 6",
+            grade="C",
+            metrics=("trunk_inclination_peak_deg",),
             views=_SAGITTAL_VIEWS,
             severity="major",
             explanation=(
-                "To rise, your trunk leaned {value:.0f} deg further than your shins (allowance "
-                "{threshold:.0f} deg): the trunk led and the knees did less of the work."
+                "To rise, your trunk leaned {value:.0f} deg from upright, beyond the range of "
+                "well-performed rises (allowance {threshold:.0f} deg, measurement error "
+                "included): the trunk led and the knees did less of the work."
             ),
             cue=(
                 "Bring the feet back under the knees, lean only as far as needed and push the "
@@ -265,6 +279,37 @@ RULES: dict[str, Rule] = {
             cue="Share the weight evenly; a mirror or a line on the floor helps.",
         ),
     )
+}
+
+
+#: Wording of the clip-level ``view_check`` findings, one per family of metrics that the clip
+#: could not support: (what the family measures, what it needs). ``{filmed}`` is the view
+#: ("Filmed from the front"), ``{rules}`` the rules not judged, ``{unc}`` the uncertainty of
+#: values shown from single-camera 3D estimates.
+VIEW_CHECK_TEXTS: dict[str, tuple[str, str]] = {
+    "sagittal": ("bending angles of the knees, hips and trunk", "a side view"),
+    "frontal": ("where the knees travel relative to the feet", "a front view"),
+    "timing": ("the timing of each phase", "a higher frame rate"),
+}
+
+#: Sentences of the ``view_check`` findings.
+VIEW_CHECK_REFUSED = (
+    "{filmed}, this clip cannot show {what} ({needs} is needed), so {rules} could not be judged."
+)
+VIEW_CHECK_SHOWN = (
+    "The values shown come from the 3D estimate, with an uncertainty of about {unc:.0f} deg: "
+    "for information only."
+)
+VIEW_CHECK_MISSING = "{filmed}, this clip cannot show {what} ({needs} is needed)."
+
+#: How each view is named at the start of a ``view_check`` finding.
+VIEW_PHRASES: dict[str, str] = {
+    "front": "Filmed from the front",
+    "back": "Filmed from behind",
+    "side": "Filmed from the side",
+    "oblique": "Filmed at an angle",
+    "unknown": "From this camera angle",
+    "timing": "At this frame rate",
 }
 
 

@@ -153,7 +153,9 @@ ANGLE_SPECS: tuple[AngleSpec, ...] = (
 
 # Typical measurement error per kind of data: (degrees, ratio units). Sources: REFERENCES.md
 # (single-camera lateral-view knee MAE ~7 deg; BlazePose all-view SD ~15 deg; marker-based
-# joint centres a few degrees); Kinect v2 values are approximate.
+# joint centres a few degrees); Kinect v2 values are approximate. The ratio value is read as the
+# error of a joint-centre position in leg lengths (0.02 ~ 2 cm for markers), which is the error
+# of the heights in leg lengths; the knee-width ratio propagates it (see _knee_width_uncertainty).
 _UNCERTAINTY: dict[str, tuple[float, float]] = {
     "video_2d": (7.0, 0.05),
     "video_world": (15.0, 0.1),
@@ -214,6 +216,20 @@ def _measurement_kind(ds: xr.Dataset, source: str) -> str:
     if stated == "depth_camera" or (stated == "" and "kinect" in software):
         return "depth_camera"
     return "video_world" if source == "world" else "video_2d"
+
+
+def _knee_width_uncertainty(joint_error: float, ankle_gap: np.ndarray) -> float:
+    """Uncertainty of knee width / ankle width near 1, from a joint-centre position error.
+
+    Each width is a difference of two joint centres (error ``sqrt(2) * e``); for a ratio near 1
+    the relative errors of both widths add in quadrature: ``2 * e / ankle_width``. With marker
+    joint centres (~2 cm) and ankles ~25 cm apart that is about 0.1; from a 2D video about 0.3.
+    """
+    gap = ankle_gap[np.isfinite(ankle_gap)]
+    if not gap.size or not np.isfinite(joint_error):
+        return float("nan")
+    width = float(np.median(gap))
+    return 2.0 * joint_error / width if width > 0 else float("nan")
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -385,6 +401,7 @@ def compute_angles(
 
     kind = _measurement_kind(ds, src)
     unc_deg, unc_ratio = _UNCERTAINTY[kind]
+    knee_width_unc = _knee_width_uncertainty(unc_ratio * leg_length, ankle_gap)
     time = ds["time"]
     result = xr.Dataset(coords={"time": time})
     for spec in ANGLE_SPECS:
@@ -398,6 +415,8 @@ def compute_angles(
         if spec.is_angle:
             attrs["uncertainty"] = unc_deg
             attrs["uncertainty_deg"] = unc_deg
+        elif spec.name == "knee_width_ratio" and np.isfinite(knee_width_unc):
+            attrs["uncertainty"] = round(knee_width_unc, 3)
         else:
             attrs["uncertainty"] = unc_ratio
         if spec.name.startswith("heel_lift_"):

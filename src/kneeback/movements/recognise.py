@@ -11,12 +11,20 @@ Every rule reads a few features of each repetition window, each of which a coach
   lifting one foot also changes it);
 - whether the person sat: a flat plateau of knee flexion at the bottom (``bottom_plateau``, share of
   the rep spent within 5 deg of the deepest knee flexion), the trunk coming back upright while the
-  knees stay bent (``trunk_dip_deg``: a seated rest between the lean to sit and the lean to rise),
+  knees stay bent (``trunk_dip_deg``: a seated rest between the lean to sit and the lean to rise;
+  the smaller of the two leans above the upright moment),
   and near-vertical shins at the bottom (``tibia_bottom_deg``: one sits back onto a chair, while a
   free squat brings the knees forward over the feet).
 
 Each repetition votes; the majority names the movement. A movement the user states is used as
 stated, and the estimate says when what was seen disagrees.
+
+From a front or back view in 2D the bending angles are not measurable (REFERENCES.md rule 1), so
+``recognise_movement(..., sagittal=False)`` reads only what the image shows: how far the hips come
+down (``hip_drop``) and whether both knees come down alike (``knee_height_asymmetry``: the
+difference between the left and right hip-above-knee heights at depth, in leg lengths). Both legs
+alike is a squat (a sit-to-stand looks the same from the front); one knee far lower than the other
+is a lunge or split squat (a side lunge looks similar from the front).
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import numpy as np
 import xarray as xr
 
 from kneeback.movements.reps import detect_reps, driving_signal
-from kneeback.movements.specs import MOVEMENT_NAMES
+from kneeback.movements.specs import MIN_HIP_LOWERING_PCT, MOVEMENT_NAMES
 
 __all__ = ["RECOGNITION_RULES", "MovementEstimate", "movement_features", "recognise_movement"]
 
@@ -37,7 +45,13 @@ __all__ = ["RECOGNITION_RULES", "MovementEstimate", "movement_features", "recogn
 #: than ~30 deg); a step over a hurdle lifts one thigh (hips differ by more than ~45 deg) with
 #: the trunk upright; a lunge bends both knees and extends the back hip (hips differ by more
 #: than ~30 deg); sitting needs real knee bend and at least two of the three sitting cues; a
-#: hinge bends the trunk more than the knees.
+#: hinge bends the trunk more than the knees. Sitting on a chair needs about 90 deg of knee
+#: flexion or more (chairs and stairs 90-120 deg, Rowe et al. 2000), so sit-to-stand needs a
+#: peak knee flexion of at least 80 deg (90 less the ~10 deg single-camera tolerance that the
+#: depth rule uses too). From the front: the hips must come down by 8 % of
+#: leg length (as for reps, ``MIN_HIP_LOWERING_PCT``), and a lunge's knees differ in height by
+#: more than 15 % of leg length (about a third of the thigh, far beyond the few percent of a
+#: level squat).
 RECOGNITION_RULES: dict[str, float] = {
     "min_lowering_deg": 25.0,
     "side_lunge_knee_asymmetry_deg": 30.0,
@@ -45,6 +59,7 @@ RECOGNITION_RULES: dict[str, float] = {
     "step_hip_asymmetry_deg": 45.0,
     "step_max_trunk_deg": 15.0,
     "sit_min_knee_deg": 45.0,
+    "sit_min_knee_peak_deg": 80.0,
     "hinge_max_knee_deg": 45.0,
     "hinge_min_trunk_deg": 40.0,
     "floor_lift_min_trunk_deg": 70.0,
@@ -52,7 +67,12 @@ RECOGNITION_RULES: dict[str, float] = {
     "sit_trunk_dip_deg": 10.0,
     "sit_tibia_max_deg": 20.0,
     "sit_min_cues": 2.0,
+    "front_min_hip_drop": MIN_HIP_LOWERING_PCT / 100.0,
+    "front_lunge_knee_height_asymmetry": 0.15,
 }
+
+#: The features that a front or back view in 2D can measure.
+_FRONT_FEATURES = ("hip_drop", "knee_height_asymmetry")
 
 _WINDOW = {
     "upper_fraction": 0.5,
@@ -154,9 +174,20 @@ def movement_features(angles: xr.Dataset, /, *, window: slice) -> dict[str, floa
             "bottom_plateau",
             "trunk_dip_deg",
             "tibia_bottom_deg",
+            "knee_height_asymmetry",
+            "knee_peak_deg",
         ),
         nan,
     )
+    hrk_l, hrk_r = (
+        _v(angles, "hip_height_rel_knee_left")[w],
+        _v(angles, "hip_height_rel_knee_right")[w],
+    )
+    if np.isfinite(hip_h).any():
+        feats["hip_drop"] = float(np.nanmax(hip_h) - np.nanmin(hip_h))
+        with np.errstate(invalid="ignore"):
+            low = hip_h <= np.nanmin(hip_h) + 0.2 * feats["hip_drop"]
+        feats["knee_height_asymmetry"] = _nanmed(np.abs(hrk_l - hrk_r)[low])
     if not np.isfinite(kmax).any():
         return feats
     k0 = float(np.nanmin(kmean)) if np.isfinite(kmean).any() else nan
@@ -172,17 +203,20 @@ def movement_features(angles: xr.Dataset, /, *, window: slice) -> dict[str, floa
         active = kmean >= k0 + 0.2 * (kpk - k0)
     feats["knee_asymmetry_deg"] = _nanmed(np.abs(kl - kr)[deep_max])
     feats["hip_asymmetry_deg"] = _nanmed(np.abs(hl - hr)[deep_max])
-    if np.isfinite(hip_h).any():
-        feats["hip_drop"] = float(np.nanmax(hip_h) - np.nanmin(hip_h))
     if active.sum() > 0 and np.isfinite(kpk):
         dt = np.gradient(t) if t.size > 1 else np.ones_like(t)
         with np.errstate(invalid="ignore"):
             near_peak = kmean >= kpk - 5.0
         feats["bottom_plateau"] = float(dt[near_peak].sum() / dt[active].sum())
-    if np.isfinite(trunk).any() and deep_mean.any():
-        feats["trunk_dip_deg"] = float(
-            np.nanmax(trunk) - np.nanmin(np.where(deep_mean, trunk, np.nan))
-        )
+    feats["knee_peak_deg"] = kpk
+    deep_trunk = np.where(deep_mean, trunk, np.nan)
+    if np.isfinite(deep_trunk).any():
+        # A seated rest: the trunk leans to sit, comes back upright while the knees stay bent,
+        # and leans again to rise. Both leans must exceed the upright moment (a squat whose
+        # trunk simply straightens on the way up has a lean on one side only).
+        i = int(np.nanargmin(deep_trunk))
+        before, after = np.nanmax(trunk[: i + 1]), np.nanmax(trunk[i:])
+        feats["trunk_dip_deg"] = float(min(before, after) - trunk[i])
     if deep_mean.any():
         feats["tibia_bottom_deg"] = _nanmed(tib[deep_mean])
     return feats
@@ -208,7 +242,7 @@ def _classify(f: dict[str, float]) -> tuple[str, str]:
         return "side_lunge", "one knee bent while the other leg stayed straight"
     if _ge(f["hip_asymmetry_deg"], r["lunge_hip_asymmetry_deg"]):
         return "lunge", "both knees bent with one hip flexed in front and the other extended"
-    if _ge(knee, r["sit_min_knee_deg"]):
+    if _ge(knee, r["sit_min_knee_deg"]) and _ge(f["knee_peak_deg"], r["sit_min_knee_peak_deg"]):
         cues = [
             _ge(f["bottom_plateau"], r["sit_plateau"]),
             _ge(f["trunk_dip_deg"], r["sit_trunk_dip_deg"]),
@@ -231,11 +265,30 @@ def _classify(f: dict[str, float]) -> tuple[str, str]:
     return "squat", "both knees bent together"
 
 
+def _classify_front(f: dict[str, float]) -> tuple[str, str]:
+    """Classify one window seen from the front in 2D, from the hips' and knees' heights only."""
+    r = RECOGNITION_RULES
+    if not _ge(f["hip_drop"], r["front_min_hip_drop"]):
+        return "other", "seen from the front, the hips hardly came down"
+    if _ge(f["knee_height_asymmetry"], r["front_lunge_knee_height_asymmetry"]):
+        return (
+            "lunge",
+            "seen from the front, one knee went much lower than the other (a lunge or split "
+            "squat; a side lunge looks similar from the front)",
+        )
+    return (
+        "squat",
+        "seen from the front, the hips came down with both knees alike (a squat; a "
+        "sit-to-stand looks the same from the front)",
+    )
+
+
 def recognise_movement(
     angles: xr.Dataset,
     /,
     *,
     stated: str | None = None,
+    sagittal: bool = True,
 ) -> MovementEstimate:
     """Recognise the movement in an angle dataset.
 
@@ -246,6 +299,9 @@ def recognise_movement(
     stated
         The movement the user says they did (one of
         :data:`kneeback.movements.specs.MOVEMENT_NAMES`), or None / ``"auto"``.
+    sagittal
+        False when the bending angles are not measurable (a front or back view in 2D): the
+        movement is then recognised from the hips' and knees' heights only.
 
     Returns
     -------
@@ -258,19 +314,25 @@ def recognise_movement(
     if stated is not None and stated not in MOVEMENT_NAMES:
         raise ValueError(f"Unknown movement {stated!r}; choose one of {', '.join(MOVEMENT_NAMES)}.")
     t = np.asarray(angles["time"].values, dtype=np.float64)
-    signal = driving_signal(angles, kind="knee_plus_trunk")
-    if not np.isfinite(signal).any():
-        signal = driving_signal(angles, kind="knee_max")
-    reps = detect_reps(
-        signal, time_s=t, min_excursion=RECOGNITION_RULES["min_lowering_deg"], **_WINDOW
-    )
+    if sagittal:
+        signal = driving_signal(angles, kind="knee_plus_trunk")
+        if not np.isfinite(signal).any():
+            signal = driving_signal(angles, kind="knee_max")
+        min_excursion = RECOGNITION_RULES["min_lowering_deg"]
+    else:
+        signal = driving_signal(angles, kind="hip_lowering")
+        min_excursion = 100.0 * RECOGNITION_RULES["front_min_hip_drop"]
+    classify = _classify if sagittal else _classify_front
+    reps = detect_reps(signal, time_s=t, min_excursion=min_excursion, **_WINDOW)
     windows = [slice(r.start, r.end + 1) for r in reps] or [slice(0, t.size)]
     votes: list[str] = []
     reasons: list[str] = []
     feats: list[dict[str, float]] = []
     for w in windows:
         f = movement_features(angles, window=w)
-        name, why = _classify(f)
+        if not sagittal:  # the angle-based features mean nothing here: do not report them
+            f = {k: (v if k in _FRONT_FEATURES else float("nan")) for k, v in f.items()}
+        name, why = classify(f)
         votes.append(name)
         reasons.append(why)
         feats.append(f)

@@ -6,6 +6,13 @@ almost none. Where metric world landmarks exist, the same ratio measured in 3D g
 breadth, so the image ratio over the world ratio is the cosine of the camera's angle to the
 frontal plane; otherwise typical adult proportions stand in. Front and back are told apart by
 the left/right order of the shoulders in the image and by whether the face is visible.
+
+MediaPipe world landmarks share the camera's axes (x right, y down, z away from the camera;
+only the origin moves to the hip centre). For them the camera's angle to the frontal plane is
+read directly: the shoulder and hip lines turn out of the image plane by
+``atan(|dz| / |dx|)``. This does not depend on the torso's apparent length, which a forward
+lean or a camera above or below the hips foreshortens (a front-view squat filmed from knee
+height otherwise looks 25-30 deg "oblique").
 """
 
 from __future__ import annotations
@@ -16,7 +23,17 @@ from typing import Literal
 import numpy as np
 import xarray as xr
 
-__all__ = ["TYPICAL_BREADTH_RATIO", "ViewEstimate", "ViewName", "recognise_view"]
+__all__ = [
+    "CAMERA_ALIGNED_WORLD_SOFTWARE",
+    "TYPICAL_BREADTH_RATIO",
+    "ViewEstimate",
+    "ViewName",
+    "recognise_view",
+]
+
+#: ``source_software`` substrings (lower case) of pose data whose world landmarks share the
+#: camera's axes, so that the view angle can be read from them directly.
+CAMERA_ALIGNED_WORLD_SOFTWARE: tuple[str, ...] = ("mediapipe", "poselandmarker", "blazepose")
 
 ViewName = Literal["side", "front", "back", "oblique", "unknown"]
 
@@ -72,6 +89,30 @@ def _breadth_ratios(arr: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
     return sh, hp
 
 
+def _camera_aligned_world(ds: xr.Dataset) -> bool:
+    software = str(ds.attrs.get("source_software", "")).lower()
+    projected = str(ds.attrs.get("position_from", "")) != ""
+    return (
+        "position_world" in ds
+        and not projected
+        and any(s in software for s in CAMERA_ALIGNED_WORLD_SOFTWARE)
+    )
+
+
+def _world_yaw_deg(world: xr.DataArray) -> np.ndarray:
+    """Per-frame angle (deg) of the shoulder and hip lines out of the image plane (0 = front)."""
+    yaws = []
+    for a, b in (("left_shoulder", "right_shoulder"), ("left_hip", "right_hip")):
+        d = _kp(world, a) - _kp(world, b)
+        with np.errstate(invalid="ignore"):
+            yaws.append(np.degrees(np.arctan2(np.abs(d[:, 2]), np.abs(d[:, 0]))))
+    stack = np.stack(yaws)
+    out = np.full(stack.shape[1], np.nan)
+    ok = np.isfinite(stack).any(axis=0)
+    out[ok] = np.nanmean(stack[:, ok], axis=0)
+    return out
+
+
 def _classify(angle: np.ndarray) -> np.ndarray:
     out = np.full(angle.shape, "oblique", dtype=object)
     out[angle < FRONT_MAX_DEG] = "frontal"
@@ -97,6 +138,11 @@ def recognise_view(ds: xr.Dataset, /, *, individual: str | None = None) -> ViewE
     """
     ind = individual if individual is not None else ds["individuals"].values[0]
     pos = ds["position"].sel(individuals=ind).transpose("time", "space", "keypoints")
+    if _camera_aligned_world(ds):
+        world = ds["position_world"].sel(individuals=ind).transpose("time", "space3", "keypoints")
+        yaw = _world_yaw_deg(world)
+        if np.isfinite(yaw).any():
+            return _estimate(ds, pos, ind, yaw)
     sh2, hp2 = _breadth_ratios(pos)
     ref_sh, ref_hp = TYPICAL_BREADTH_RATIO
     if "position_world" in ds:
@@ -111,6 +157,11 @@ def recognise_view(ds: xr.Dataset, /, *, individual: str | None = None) -> ViewE
     cos = np.nanmean(np.stack([cos_sh, cos_hp]), axis=0) if sh2.size else sh2
     with np.errstate(invalid="ignore"):
         angle = np.degrees(np.arccos(cos))
+    return _estimate(ds, pos, ind, angle)
+
+
+def _estimate(ds: xr.Dataset, pos: xr.DataArray, ind: object, angle: np.ndarray) -> ViewEstimate:
+    """Name the view from per-frame camera angles to the frontal plane."""
     if not np.isfinite(angle).any():
         return ViewEstimate(name="unknown", angle_deg=None, confidence=0.0)
     med = float(np.nanmedian(angle))

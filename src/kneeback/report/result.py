@@ -63,6 +63,13 @@ class MetricInfo(_Model):
     uncertainty: float | None = None
     reason: str | None = None
     tip: str | None = None
+    judgeable: bool = Field(
+        True,
+        description=(
+            "Whether critique rules judged it; False when the camera view cannot show it and it "
+            "is reported from a 3D estimate for information only (REFERENCES.md rule 1)."
+        ),
+    )
 
 
 class CaptureInfo(_Model):
