@@ -11,6 +11,10 @@ code  meaning
 3     the input file cannot be used (missing, empty, not a video)
 4     nobody was detected in the video
 5     the pose model could not be provisioned
+6     the output folder cannot be written or replaced
+7     the database cannot be opened, upgraded or written
+8     no person of that name is stored
+9     a person of that name already exists (import)
 ====  ==========================================================
 """
 
@@ -18,11 +22,18 @@ from __future__ import annotations
 
 __all__ = [
     "EXIT_CODES_HELP",
+    "BadValueError",
+    "DatabaseError",
     "InputError",
     "KneebackError",
     "ModelUnavailableError",
     "NoPersonError",
+    "OutputError",
+    "PersonExistsError",
+    "ProgramFileError",
     "SchemaError",
+    "StoreError",
+    "UnknownPersonError",
 ]
 
 
@@ -54,7 +65,48 @@ class ModelUnavailableError(KneebackError):
     exit_code = 5
 
 
+class BadValueError(KneebackError):
+    """A value given on the command line is out of range or malformed."""
+
+    exit_code = 2
+
+
+class ProgramFileError(InputError):
+    """A program file cannot be read or does not follow the program format."""
+
+
+class OutputError(KneebackError):
+    """The output folder cannot be written or replaced."""
+
+    exit_code = 6
+
+
+class StoreError(KneebackError):
+    """Base class of the errors of the history store."""
+
+    exit_code = 7
+
+
+class DatabaseError(StoreError):
+    """The database URL is wrong, the server cannot be reached or a write failed."""
+
+    exit_code = 7
+
+
+class UnknownPersonError(StoreError):
+    """No person of that name is stored."""
+
+    exit_code = 8
+
+
+class PersonExistsError(StoreError):
+    """A person of that name already exists."""
+
+    exit_code = 9
+
+
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 internal error; 2 wrong usage; 3 unusable input file; "
-    "4 nobody detected; 5 pose model unavailable."
+    "4 nobody detected; 5 pose model unavailable; 6 output folder cannot be written; "
+    "7 database error; 8 unknown person; 9 person already exists."
 )

@@ -1,0 +1,1036 @@
+"""Storing and reading people, sessions and outcomes; export, import and forget.
+
+Every public function here is one unit of work on a :class:`~kneeback.store.db.Database`: one
+transaction that commits whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import math
+import uuid
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import ValidationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session as OrmSession
+
+from kneeback.errors import (
+    BadValueError,
+    PersonExistsError,
+    UnknownPersonError,
+)
+from kneeback.report.result import AnalysisResult
+from kneeback.store.db import Database
+from kneeback.store.models import (
+    Artifact,
+    Finding,
+    OutcomeEntry,
+    Person,
+    ProgramEvent,
+    ProgramState,
+    Rep,
+    RepMetric,
+    Session,
+    utcnow,
+)
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "EXPORT_FORMAT_VERSION",
+    "SessionMetrics",
+    "artifact_paths",
+    "export_person",
+    "find_person",
+    "forget_person",
+    "import_person",
+    "list_people",
+    "load_session_metrics",
+    "person_history",
+    "record_outcome",
+    "store_session",
+]
+
+EXPORT_FORMAT = "kneeback.person"
+EXPORT_FORMAT_VERSION = 1
+
+
+def _uid() -> str:
+    return uuid.uuid4().hex
+
+
+def _iso(t: dt.datetime | None) -> str | None:
+    return None if t is None else t.astimezone(dt.UTC).isoformat()
+
+
+def _parse_time(text: str | None, what: str) -> dt.datetime | None:
+    if text is None:
+        return None
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except (TypeError, ValueError):
+        raise BadValueError(f"{what} {text!r} is not an ISO date or time.") from None
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _aware(t: dt.datetime | None) -> dt.datetime:
+    if t is None:
+        return utcnow()
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _clean_name(name: str) -> str:
+    name = " ".join(str(name).split())
+    if not name:
+        raise BadValueError("A person's name cannot be empty.")
+    if len(name) > 200:
+        raise BadValueError("A person's name can be at most 200 characters long.")
+    return name
+
+
+def find_person(session: OrmSession, name: str, /) -> Person:
+    """Return the person of that name.
+
+    Raises
+    ------
+    UnknownPersonError
+        When nobody of that name is stored; the message suggests close names.
+    """
+    name = _clean_name(name)
+    person = session.scalar(select(Person).where(Person.name == name))
+    if person is not None:
+        return person
+    names = list(session.scalars(select(Person.name)))
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    close += [n for n in names if n.lower() == name.lower() and n not in close]
+    if close:
+        raise UnknownPersonError(
+            f"No person named {name!r} is stored; did you mean {' or '.join(map(repr, close))}?"
+        )
+    raise UnknownPersonError(f"No person named {name!r} is stored (see `kneeback people`).")
+
+
+def _get_or_create_person(session: OrmSession, name: str, /) -> Person:
+    name = _clean_name(name)
+    person = session.scalar(select(Person).where(Person.name == name))
+    if person is not None:
+        return person
+    try:
+        with session.begin_nested():
+            person = Person(uid=_uid(), name=name, created_at=utcnow())
+            session.add(person)
+    except IntegrityError:  # another process created them first (PostgreSQL)
+        person = session.scalar(select(Person).where(Person.name == name))
+        if person is None:
+            raise
+    return person
+
+
+def _capture_verdict(result: AnalysisResult) -> str:
+    return "limited" if result.capture.issues else "good"
+
+
+def _add_session_rows(
+    session: OrmSession,
+    person: Person,
+    result: AnalysisResult,
+    /,
+    *,
+    artifacts: Mapping[str, str | Path],
+    recorded_at: dt.datetime,
+    source_path: str | None,
+    uid: str | None = None,
+    stored_at: dt.datetime | None = None,
+    clip_outcomes: bool = True,
+) -> Session:
+    row = Session(
+        uid=uid or _uid(),
+        person_id=person.id,
+        recorded_at=recorded_at,
+        stored_at=stored_at or utcnow(),
+        movement=result.movement.used,
+        movement_recognised=result.movement.recognised,
+        view=result.view.used,
+        measurement=result.capture.measurement,
+        capture_verdict=_capture_verdict(result),
+        verdict=result.verdict,
+        rep_count=len(result.reps),
+        source_path=source_path,
+        result_schema_version=result.schema_version,
+        result_json=result.to_json(indent=None),
+    )
+    for r in result.reps:
+        rep = Rep(
+            index=r.index,
+            start_s=r.start_s,
+            end_s=r.end_s,
+            peak_s=r.peak_s,
+            side=r.side,
+            partial=r.partial,
+            verdict=r.verdict,
+        )
+        for name, v in r.metrics.items():
+            if isinstance(v, bool):
+                rep.metrics.append(RepMetric(name=name, value=None, flag=v))
+            elif v is None or not math.isfinite(float(v)):
+                rep.metrics.append(RepMetric(name=name, value=None, flag=None))
+            else:
+                rep.metrics.append(RepMetric(name=name, value=float(v), flag=None))
+        row.reps.append(rep)
+    for f in result.findings:
+        row.findings.append(
+            Finding(
+                rule_id=f.id,
+                severity=f.severity,
+                grade=f.grade,
+                source=f.source,
+                title=f.title,
+                text=f.text,
+                cue=f.cue,
+                rep_index=f.rep,
+                time_s=f.time_s,
+                value=f.value,
+                threshold=f.threshold,
+            )
+        )
+    for kind, path in artifacts.items():
+        row.artifacts.append(Artifact(kind=str(kind), path=str(path)))
+    session.add(row)
+    session.flush()
+    if clip_outcomes and result.tests is not None:
+        tests = result.tests
+        if tests.five_times_sts_s is not None:
+            session.add(_clip_outcome(person, row, "five_sts", tests.five_times_sts_s))
+        if tests.chair_stands_30s is not None:
+            session.add(_clip_outcome(person, row, "chair_stand_30s", tests.chair_stands_30s))
+    return row
+
+
+def _clip_outcome(person: Person, row: Session, kind: str, value: float) -> OutcomeEntry:
+    return OutcomeEntry(
+        uid=_uid(),
+        person_id=person.id,
+        session_id=row.id,
+        kind=kind,
+        recorded_at=row.recorded_at,
+        value=float(value),
+        age_years=_current_age(person, row.recorded_at),
+        sex=person.sex,
+        source="clip",
+    )
+
+
+def _current_age(person: Person, at: dt.datetime) -> int | None:
+    if person.age_years is None or person.age_given_at is None:
+        return None
+    years = (at - person.age_given_at).total_seconds() / (365.2425 * 86400)
+    return max(0, person.age_years + math.floor(years))
+
+
+def artifact_paths(files: Any, /) -> dict[str, Path]:
+    """Artifact paths by kind from an output record such as ``report.outputs.OutputFiles``.
+
+    Every field holding a path becomes one artifact (the ``folder`` field excepted); fields
+    holding several paths are numbered (``mot_0``, ``mot_1``); empty fields are skipped.
+    """
+    import dataclasses
+
+    out: dict[str, Path] = {}
+    for f in dataclasses.fields(files):
+        if f.name == "folder":
+            continue
+        value = getattr(files, f.name)
+        if isinstance(value, str | Path):
+            out[f.name] = Path(value)
+        elif isinstance(value, tuple | list):
+            for i, v in enumerate(value):
+                out[f"{f.name}_{i}"] = Path(v)
+    return out
+
+
+def store_session(
+    db: Database,
+    person: str,
+    result: AnalysisResult,
+    /,
+    *,
+    artifacts: Mapping[str, str | Path] | None = None,
+    recorded_at: dt.datetime | None = None,
+    source_path: str | Path | None = None,
+) -> int:
+    """Store one analysed clip for a person (created if new), in one transaction.
+
+    Parameters
+    ----------
+    db
+        The open database.
+    person
+        The person's name.
+    result
+        What :func:`kneeback.analysis.analyse` returned.
+    artifacts
+        Files the analysis wrote, by kind (e.g. ``{"report_html": Path(...), "video": ...}``);
+        stored as absolute paths so that ``forget`` can delete them.
+    recorded_at
+        When the clip was recorded (naive times are UTC); defaults to now.
+    source_path
+        The analysed video or pose file.
+
+    Returns
+    -------
+    int
+        The id of the new session.
+
+    Notes
+    -----
+    Sit-to-stand clips with a five-times or 30-second chair-stand result also add an outcome
+    entry (source ``"clip"``). A failure at any point leaves nothing stored.
+    """
+    when = _aware(recorded_at)
+    paths = {k: str(Path(v).expanduser().resolve()) for k, v in (artifacts or {}).items()}
+    src = None if source_path is None else str(Path(source_path).expanduser().resolve())
+
+    def work(s: OrmSession) -> int:
+        p = _get_or_create_person(s, person)
+        row = _add_session_rows(s, p, result, artifacts=paths, recorded_at=when, source_path=src)
+        return row.id
+
+    return db.write(work)
+
+
+def list_people(db: Database, /) -> list[dict[str, Any]]:
+    """Everyone stored, with session and outcome counts and first and last session times."""
+
+    def work(s: OrmSession) -> list[dict[str, Any]]:
+        sess = dict(
+            (pid, (n, a, b))
+            for pid, n, a, b in s.execute(
+                select(
+                    Session.person_id,
+                    func.count(Session.id),
+                    func.min(Session.recorded_at),
+                    func.max(Session.recorded_at),
+                ).group_by(Session.person_id)
+            ).all()
+        )
+        outs = dict(
+            s.execute(
+                select(OutcomeEntry.person_id, func.count(OutcomeEntry.id)).group_by(
+                    OutcomeEntry.person_id
+                )
+            ).all()
+        )
+        stages: dict[int, list[str]] = defaultdict(list)
+        for pid, track, stage in s.execute(
+            select(ProgramState.person_id, ProgramState.track, ProgramState.stage).order_by(
+                ProgramState.id
+            )
+        ):
+            stages[pid].append(f"{track}: {stage}")
+        rows = []
+        for p in s.scalars(select(Person).order_by(Person.name)):
+            n, first, last = sess.get(p.id, (0, None, None))
+            rows.append(
+                {
+                    "name": p.name,
+                    "sessions": int(n),
+                    "outcomes": int(outs.get(p.id, 0)),
+                    "first_session": _iso(_fix_tz(first)),
+                    "last_session": _iso(_fix_tz(last)),
+                    "program": stages.get(p.id, []),
+                }
+            )
+        return rows
+
+    return db.read(work)
+
+
+def _fix_tz(t: Any) -> dt.datetime | None:
+    """Make aggregates (min/max), which bypass the column type on SQLite, aware UTC datetimes."""
+    if t is None:
+        return None
+    if isinstance(t, str):
+        t = dt.datetime.fromisoformat(t)
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _median(values: list[float]) -> float | None:
+    return float(np.median(values)) if values else None
+
+
+def person_history(db: Database, name: str, /, *, movement: str | None = None) -> dict[str, Any]:
+    """Return a person's sessions (oldest first) with key values, outcomes and program changes."""
+
+    def work(s: OrmSession) -> dict[str, Any]:
+        p = find_person(s, name)
+        q = select(Session).where(Session.person_id == p.id)
+        if movement:
+            q = q.where(Session.movement == movement)
+        sessions = list(s.scalars(q.order_by(Session.recorded_at, Session.id)))
+        metrics = load_session_metrics(s, p.id, movement=movement)
+        out_sessions = []
+        for row in sessions:
+            m = metrics.get(row.id)
+            findings = [
+                {"id": f.rule_id, "severity": f.severity, "title": f.title, "rep": f.rep_index}
+                for f in row.findings
+            ]
+            out_sessions.append(
+                {
+                    "id": row.id,
+                    "uid": row.uid,
+                    "recorded_at": _iso(row.recorded_at),
+                    "movement": row.movement,
+                    "view": row.view,
+                    "measurement": row.measurement,
+                    "capture": row.capture_verdict,
+                    "verdict": row.verdict,
+                    "reps": row.rep_count,
+                    "full_reps": 0 if m is None else m.full_rep_count,
+                    "values": {} if m is None else m.values(),
+                    "findings": findings,
+                    "source_path": row.source_path,
+                    "artifacts": {a.kind: a.path for a in row.artifacts},
+                }
+            )
+        outcomes = [
+            {
+                "kind": o.kind,
+                "recorded_at": _iso(o.recorded_at),
+                "value": o.value,
+                "source": o.source,
+                "age_years": o.age_years,
+                "sex": o.sex,
+            }
+            for o in s.scalars(
+                select(OutcomeEntry)
+                .where(OutcomeEntry.person_id == p.id)
+                .order_by(OutcomeEntry.recorded_at, OutcomeEntry.id)
+            )
+        ]
+        events = [
+            {
+                "at": _iso(e.at),
+                "track": e.track,
+                "kind": e.kind,
+                "from": e.from_stage,
+                "to": e.to_stage,
+                "reason": e.reason,
+                "coach": e.coach,
+            }
+            for e in s.scalars(
+                select(ProgramEvent)
+                .where(ProgramEvent.person_id == p.id)
+                .order_by(ProgramEvent.at, ProgramEvent.id)
+            )
+        ]
+        return {
+            "name": p.name,
+            "sessions": out_sessions,
+            "outcomes": outcomes,
+            "program_events": events,
+        }
+
+    return db.read(work)
+
+
+@dataclass
+class SessionMetrics:
+    """Per-metric rep values of one session, as the progress and program code need them.
+
+    Attributes
+    ----------
+    session_id, recorded_at, movement, measurement
+        The session.
+    full
+        Metric name to the values of the full (not partial) reps that measured it.
+    full_rep_count
+        Number of full reps in the session.
+    """
+
+    session_id: int
+    recorded_at: dt.datetime
+    movement: str
+    measurement: str
+    full: dict[str, list[float]] = field(default_factory=dict)
+    full_rep_count: int = 0
+
+    def values(self) -> dict[str, float | None]:
+        """Session values: medians over full reps, rounded for display."""
+        return {k: None if (m := _median(v)) is None else round(m, 3) for k, v in self.full.items()}
+
+
+def load_session_metrics(
+    session: OrmSession,
+    person_id: int,
+    /,
+    *,
+    movement: str | None = None,
+    metric: str | None = None,
+) -> dict[int, SessionMetrics]:
+    """Read every numeric rep metric of a person's sessions in one query.
+
+    Parameters
+    ----------
+    session
+        ORM session.
+    person_id
+        The person.
+    movement, metric
+        Optional filters.
+
+    Returns
+    -------
+    dict
+        Session id to :class:`SessionMetrics`, in recording order.
+    """
+    q = select(Session.id, Session.recorded_at, Session.movement, Session.measurement).where(
+        Session.person_id == person_id
+    )
+    if movement:
+        q = q.where(Session.movement == movement)
+    out: dict[int, SessionMetrics] = {}
+    for sid, at, mov, meas in session.execute(q.order_by(Session.recorded_at, Session.id)):
+        out[sid] = SessionMetrics(session_id=sid, recorded_at=at, movement=mov, measurement=meas)
+    counts = (
+        select(Rep.session_id, func.count(Rep.id))
+        .join(Session)
+        .where(Session.person_id == person_id, Rep.partial.is_(False))
+    )
+    for sid, n in session.execute(counts.group_by(Rep.session_id)):
+        if sid in out:
+            out[sid].full_rep_count = int(n)
+    mq = (
+        select(Rep.session_id, RepMetric.name, RepMetric.value)
+        .join(Rep, RepMetric.rep_id == Rep.id)
+        .join(Session, Rep.session_id == Session.id)
+        .where(
+            Session.person_id == person_id,
+            Rep.partial.is_(False),
+            RepMetric.value.is_not(None),
+        )
+        .order_by(Rep.session_id, Rep.index)
+    )
+    if movement:
+        mq = mq.where(Session.movement == movement)
+    if metric:
+        mq = mq.where(RepMetric.name == metric)
+    for sid, name, value in session.execute(mq):
+        if sid in out and value is not None:
+            out[sid].full.setdefault(name, []).append(float(value))
+    return out
+
+
+# ---- outcomes ------------------------------------------------------------------------------
+
+
+def record_outcome(
+    db: Database,
+    name: str,
+    /,
+    *,
+    kind: str,
+    value: float,
+    answers: list[int | None] | None = None,
+    age: int | None = None,
+    sex: str | None = None,
+    recorded_at: dt.datetime | None = None,
+    create: bool = False,
+) -> dict[str, Any]:
+    """Store an outcome entry, judge it against the norms and compare it with the previous one.
+
+    Parameters
+    ----------
+    db
+        The database.
+    name
+        The person.
+    kind
+        ``"odi"``, ``"five_sts"`` or ``"chair_stand_30s"``.
+    value
+        ODI score 0-100, seconds, or count.
+    answers
+        The ten ODI answers, when given.
+    age, sex
+        Age in years and ``"male"``/``"female"``; remembered for later entries.
+    recorded_at
+        When the test was done; defaults to now.
+    create
+        Create the person when unknown.
+
+    Returns
+    -------
+    dict
+        The entry, its judgement (band, text, sources) and, with an earlier entry of the same
+        kind, the change.
+    """
+    from kneeback.progress.outcomes import judge, odi_change
+    from kneeback.progress.settings import ProgressSettings
+
+    if kind not in ("odi", "five_sts", "chair_stand_30s"):
+        raise BadValueError(f"Unknown outcome {kind!r}.")
+    if sex is not None and sex not in ("male", "female"):
+        raise BadValueError(f"--sex takes 'male' or 'female', not {sex!r}.")
+    if age is not None and not 5 <= age <= 120:
+        raise BadValueError(f"An age of {age} years is out of range (5-120).")
+    when = _aware(recorded_at)
+
+    def work(s: OrmSession) -> dict[str, Any]:
+        p = _get_or_create_person(s, name) if create else find_person(s, name)
+        if age is not None:
+            p.age_years, p.age_given_at = age, when
+        if sex is not None:
+            p.sex = sex
+        s.flush()
+        entry_age = age if age is not None else _current_age(p, when)
+        entry_sex = sex or p.sex
+        prev = s.scalar(
+            select(OutcomeEntry)
+            .where(OutcomeEntry.person_id == p.id, OutcomeEntry.kind == kind)
+            .where(OutcomeEntry.recorded_at <= when)
+            .order_by(OutcomeEntry.recorded_at.desc(), OutcomeEntry.id.desc())
+            .limit(1)
+        )
+        first = s.scalar(
+            select(OutcomeEntry)
+            .where(OutcomeEntry.person_id == p.id, OutcomeEntry.kind == kind)
+            .order_by(OutcomeEntry.recorded_at, OutcomeEntry.id)
+            .limit(1)
+        )
+        entry = OutcomeEntry(
+            uid=_uid(),
+            person_id=p.id,
+            kind=kind,
+            recorded_at=when,
+            value=float(value),
+            answers=answers,
+            age_years=entry_age,
+            sex=entry_sex,
+            source="entered",
+        )
+        j = judge(kind, float(value), age=entry_age, sex=entry_sex)
+        s.add(entry)
+        s.flush()
+        out: dict[str, Any] = {
+            "name": p.name,
+            "kind": kind,
+            "value": float(value),
+            "answers": answers,
+            "recorded_at": _iso(when),
+            "age_years": entry_age,
+            "sex": entry_sex,
+            "band": j.band,
+            "judgement": j.text,
+            "sources": list(j.sources),
+            "change": None,
+        }
+        if prev is not None:
+            change: dict[str, Any] = {
+                "previous": prev.value,
+                "previous_at": _iso(prev.recorded_at),
+                "difference": float(value) - prev.value,
+            }
+            if kind == "odi":
+                ps = ProgressSettings()
+                meaningful, text = odi_change(
+                    prev.value,
+                    float(value),
+                    meaningful_points=ps.odi_meaningful_points,
+                    meaningful_fraction=ps.odi_meaningful_fraction,
+                )
+                change.update(meaningful=meaningful, text=text)
+                if first is not None and first.id != prev.id:
+                    m0, t0 = odi_change(
+                        first.value,
+                        float(value),
+                        meaningful_points=ps.odi_meaningful_points,
+                        meaningful_fraction=ps.odi_meaningful_fraction,
+                    )
+                    change.update(since_first=t0, since_first_meaningful=m0)
+            else:
+                unit = "s" if kind == "five_sts" else "stands"
+                change.update(
+                    meaningful=None,
+                    text=(
+                        f"{float(value) - prev.value:+.1f} {unit} since {_iso(prev.recorded_at)}"
+                        "; REFERENCES.md gives no smallest detectable change for this test, so "
+                        "the change is shown, not judged."
+                    ),
+                )
+            out["change"] = change
+        return out
+
+    return db.write(work)
+
+
+# ---- export and import ---------------------------------------------------------------------
+
+
+def export_person(db: Database, name: str, /) -> dict[str, Any]:
+    """Everything stored about a person, as JSON-ready data (see :func:`import_person`).
+
+    The analysis results are included whole; reps, metrics and findings are rebuilt from them on
+    import. Artifact files are referenced by path, not copied.
+    """
+    from kneeback import __version__
+
+    def work(s: OrmSession) -> dict[str, Any]:
+        p = find_person(s, name)
+        sessions = list(
+            s.scalars(
+                select(Session)
+                .where(Session.person_id == p.id)
+                .order_by(Session.recorded_at, Session.id)
+            )
+        )
+        uid_of = {row.id: row.uid for row in sessions}
+        return {
+            "format": EXPORT_FORMAT,
+            "format_version": EXPORT_FORMAT_VERSION,
+            "kneeback_version": __version__,
+            "person": {
+                "uid": p.uid,
+                "name": p.name,
+                "created_at": _iso(p.created_at),
+                "sex": p.sex,
+                "age_years": p.age_years,
+                "age_given_at": _iso(p.age_given_at),
+            },
+            "sessions": [
+                {
+                    "uid": row.uid,
+                    "recorded_at": _iso(row.recorded_at),
+                    "stored_at": _iso(row.stored_at),
+                    "source_path": row.source_path,
+                    "artifacts": [{"kind": a.kind, "path": a.path} for a in row.artifacts],
+                    "result": json.loads(row.result_json),
+                }
+                for row in sessions
+            ],
+            "outcomes": [
+                {
+                    "uid": o.uid,
+                    "kind": o.kind,
+                    "recorded_at": _iso(o.recorded_at),
+                    "value": o.value,
+                    "answers": o.answers,
+                    "age_years": o.age_years,
+                    "sex": o.sex,
+                    "source": o.source,
+                    "session_uid": None if o.session_id is None else uid_of[o.session_id],
+                }
+                for o in s.scalars(
+                    select(OutcomeEntry)
+                    .where(OutcomeEntry.person_id == p.id)
+                    .order_by(OutcomeEntry.recorded_at, OutcomeEntry.id)
+                )
+            ],
+            "program": {
+                "states": [
+                    {
+                        "track": st.track,
+                        "stage": st.stage,
+                        "since": _iso(st.since),
+                        "updated_at": _iso(st.updated_at),
+                    }
+                    for st in s.scalars(
+                        select(ProgramState)
+                        .where(ProgramState.person_id == p.id)
+                        .order_by(ProgramState.track)
+                    )
+                ],
+                "events": [
+                    {
+                        "uid": e.uid,
+                        "at": _iso(e.at),
+                        "track": e.track,
+                        "from_stage": e.from_stage,
+                        "to_stage": e.to_stage,
+                        "kind": e.kind,
+                        "reason": e.reason,
+                        "coach": e.coach,
+                        "program": e.program,
+                    }
+                    for e in s.scalars(
+                        select(ProgramEvent)
+                        .where(ProgramEvent.person_id == p.id)
+                        .order_by(ProgramEvent.at, ProgramEvent.id)
+                    )
+                ],
+            },
+        }
+
+    return db.read(work)
+
+
+def _req(d: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in d:
+        raise BadValueError(f"The export file lacks {where}.{key}.")
+    return d[key]
+
+
+def import_person(
+    db: Database, data: Mapping[str, Any], /, *, name: str | None = None
+) -> dict[str, Any]:
+    """Import a person exported by :func:`export_person`, in one transaction.
+
+    Parameters
+    ----------
+    db
+        The database.
+    data
+        The parsed export.
+    name
+        Store under this name instead (a copy: every record gets a new id).
+
+    Returns
+    -------
+    dict
+        The name and the number of sessions, outcomes and program events imported.
+
+    Raises
+    ------
+    PersonExistsError
+        When a person of that name exists, or this export is already stored.
+    BadValueError
+        When the data are not a kneeback export.
+    """
+    if not isinstance(data, Mapping) or data.get("format") != EXPORT_FORMAT:
+        raise BadValueError("The file is not a kneeback person export (format kneeback.person).")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > EXPORT_FORMAT_VERSION:
+        raise BadValueError(
+            f"The export has format version {version!r}; this kneeback reads up to "
+            f"{EXPORT_FORMAT_VERSION}."
+        )
+    person_d = _req(data, "person", "the file")
+    copy = name is not None and name != person_d.get("name")
+    new_name = _clean_name(name if name is not None else _req(person_d, "name", "person"))
+
+    def keep(u: Any) -> str:
+        return _uid() if copy or not isinstance(u, str) or not u else u
+
+    sessions_d = list(data.get("sessions", []))
+    results = []
+    for i, sd in enumerate(sessions_d):
+        try:
+            results.append(AnalysisResult.model_validate(_req(sd, "result", f"sessions[{i}]")))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            loc = ".".join(str(x) for x in first["loc"])
+            raise BadValueError(
+                f"Session {i + 1} of the export holds no valid analysis result ({loc}: "
+                f"{first['msg']})."
+            ) from None
+
+    def work(s: OrmSession) -> dict[str, Any]:
+        if s.scalar(select(Person.id).where(Person.name == new_name)) is not None:
+            raise PersonExistsError(
+                f"A person named {new_name!r} is already stored; import under another name "
+                "with --name, or forget the stored one first."
+            )
+        puid = keep(person_d.get("uid"))
+        other = s.scalar(select(Person.name).where(Person.uid == puid))
+        if other is not None:
+            raise PersonExistsError(
+                f"This export is already stored as {other!r}; import a copy with --name."
+            )
+        p = Person(
+            uid=puid,
+            name=new_name,
+            created_at=_parse_time(person_d.get("created_at"), "created_at") or utcnow(),
+            sex=person_d.get("sex"),
+            age_years=person_d.get("age_years"),
+            age_given_at=_parse_time(person_d.get("age_given_at"), "age_given_at"),
+        )
+        s.add(p)
+        s.flush()
+        by_uid: dict[str, int] = {}
+        for sd, result in zip(sessions_d, results, strict=True):
+            arts = {str(a["kind"]): str(a["path"]) for a in sd.get("artifacts", [])}
+            row = _add_session_rows(
+                s,
+                p,
+                result,
+                artifacts=arts,
+                recorded_at=_aware(_parse_time(_req(sd, "recorded_at", "session"), "recorded_at")),
+                source_path=sd.get("source_path"),
+                uid=keep(sd.get("uid")),
+                stored_at=_parse_time(sd.get("stored_at"), "stored_at"),
+                clip_outcomes=False,
+            )
+            by_uid[str(sd.get("uid"))] = row.id
+        outcomes = list(data.get("outcomes", []))
+        for od in outcomes:
+            su = od.get("session_uid")
+            s.add(
+                OutcomeEntry(
+                    uid=keep(od.get("uid")),
+                    person_id=p.id,
+                    session_id=None if su is None else by_uid[str(su)],
+                    kind=str(_req(od, "kind", "outcome")),
+                    recorded_at=_aware(_parse_time(_req(od, "recorded_at", "outcome"), "time")),
+                    value=float(_req(od, "value", "outcome")),
+                    answers=od.get("answers"),
+                    age_years=od.get("age_years"),
+                    sex=od.get("sex"),
+                    source=str(od.get("source", "entered")),
+                )
+            )
+        program = data.get("program", {}) or {}
+        for st in program.get("states", []):
+            s.add(
+                ProgramState(
+                    person_id=p.id,
+                    track=str(st["track"]),
+                    stage=str(st["stage"]),
+                    since=_parse_time(st.get("since"), "since"),
+                    updated_at=_parse_time(st.get("updated_at"), "updated_at") or utcnow(),
+                )
+            )
+        events = list(program.get("events", []))
+        for e in events:
+            s.add(
+                ProgramEvent(
+                    uid=keep(e.get("uid")),
+                    person_id=p.id,
+                    at=_aware(_parse_time(e.get("at"), "at")),
+                    track=str(e["track"]),
+                    from_stage=e.get("from_stage"),
+                    to_stage=str(e["to_stage"]),
+                    kind=str(e["kind"]),
+                    reason=str(e.get("reason", "")),
+                    coach=e.get("coach"),
+                    program=str(e.get("program", "")),
+                )
+            )
+        s.flush()
+        return {
+            "name": new_name,
+            "sessions": len(sessions_d),
+            "outcomes": len(outcomes),
+            "program_events": len(events),
+            "copy": copy,
+        }
+
+    try:
+        return db.write(work)
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, BadValueError):
+            raise
+        raise BadValueError(
+            f"The export file is malformed ({type(exc).__name__}: {exc})."
+        ) from None
+
+
+# ---- forget --------------------------------------------------------------------------------
+
+
+def forget_person(db: Database, name: str, /) -> dict[str, Any]:
+    """Delete a person, every row that belongs to them and every artifact file of theirs.
+
+    The rows go in one transaction; the files are deleted after it commits (a file shared with
+    another person's session is kept). The analysed source clips were not written by kneeback
+    and are not deleted; they are listed.
+
+    Returns
+    -------
+    dict
+        Rows deleted per table, files deleted, files already missing, files kept and why, and
+        the source clips left in place.
+    """
+
+    def work(s: OrmSession) -> dict[str, Any]:
+        p = find_person(s, name)
+        sids = select(Session.id).where(Session.person_id == p.id).scalar_subquery()
+        rids = select(Rep.id).where(Rep.session_id.in_(sids)).scalar_subquery()
+
+        def count(q: Any) -> int:
+            return int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
+
+        rows = {
+            "people": 1,
+            "sessions": count(select(Session.id).where(Session.person_id == p.id)),
+            "reps": count(select(Rep.id).where(Rep.session_id.in_(sids))),
+            "rep_metrics": count(select(RepMetric.id).where(RepMetric.rep_id.in_(rids))),
+            "findings": count(select(Finding.id).where(Finding.session_id.in_(sids))),
+            "artifacts": count(select(Artifact.id).where(Artifact.session_id.in_(sids))),
+            "outcomes": count(select(OutcomeEntry.id).where(OutcomeEntry.person_id == p.id)),
+            "program_states": count(select(ProgramState.id).where(ProgramState.person_id == p.id)),
+            "program_events": count(select(ProgramEvent.id).where(ProgramEvent.person_id == p.id)),
+        }
+        paths = sorted(set(s.scalars(select(Artifact.path).where(Artifact.session_id.in_(sids)))))
+        shared = set(
+            s.scalars(
+                select(Artifact.path)
+                .join(Session)
+                .where(Session.person_id != p.id, Artifact.path.in_(paths))
+            )
+        )
+        sources = sorted(
+            {
+                sp
+                for sp in s.scalars(select(Session.source_path).where(Session.person_id == p.id))
+                if sp
+            }
+        )
+        # Children first: the same on every backend, with or without ON DELETE CASCADE.
+        s.execute(delete(RepMetric).where(RepMetric.rep_id.in_(rids)))
+        s.execute(delete(Rep).where(Rep.session_id.in_(sids)))
+        s.execute(delete(Finding).where(Finding.session_id.in_(sids)))
+        s.execute(delete(Artifact).where(Artifact.session_id.in_(sids)))
+        s.execute(delete(OutcomeEntry).where(OutcomeEntry.person_id == p.id))
+        s.execute(delete(ProgramEvent).where(ProgramEvent.person_id == p.id))
+        s.execute(delete(ProgramState).where(ProgramState.person_id == p.id))
+        s.execute(delete(Session).where(Session.person_id == p.id))
+        s.execute(delete(Person).where(Person.id == p.id))
+        return {
+            "name": p.name,
+            "rows": rows,
+            "paths": paths,
+            "shared": sorted(shared),
+            "sources": sources,
+        }
+
+    done = db.write(work)
+    deleted, missing, kept = [], [], []
+    for path in done.pop("paths"):
+        if path in done["shared"]:
+            kept.append({"path": path, "why": "also an artifact of another person's session"})
+            continue
+        f = Path(path)
+        try:
+            if f.is_dir():
+                f.rmdir()  # only when empty: a folder may hold files kneeback did not write
+            else:
+                f.unlink()
+            deleted.append(path)
+        except FileNotFoundError:
+            missing.append(path)
+        except OSError as exc:
+            kept.append({"path": path, "why": exc.strerror or str(exc)})
+    folders = []
+    for parent in sorted(
+        {Path(p).parent for p in deleted}, key=lambda q: len(q.parts), reverse=True
+    ):
+        try:
+            if parent.is_dir() and not any(parent.iterdir()):
+                parent.rmdir()  # an output folder that held only this person's files
+                folders.append(str(parent))
+        except OSError:
+            pass
+    done.pop("shared")
+    done["files_deleted"] = deleted
+    done["folders_deleted"] = folders
+    done["files_missing"] = missing
+    done["files_kept"] = kept
+    done["source_files_left"] = done.pop("sources")
+    return done

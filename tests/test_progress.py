@@ -1,0 +1,201 @@
+"""Progress: the smallest detectable change, trends, outcome norms, plots and the HTML page."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+
+import pytest
+
+from kneeback.errors import BadValueError
+from kneeback.progress.outcomes import (
+    judge_chair_stand,
+    judge_five_sts,
+    judge_odi,
+    odi_change,
+    odi_score,
+    parse_odi,
+)
+from kneeback.progress.settings import ProgressSettings
+from kneeback.progress.trend import SessionPoint, estimate_sdc, metric_trend
+from kneeback.store.db import Database
+from store_support import day, needs_data, result
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+pytest_plugins = ["store_fixtures"]
+
+
+def _pt(i: int, values: tuple[float, ...], measurement: str = "video_2d") -> SessionPoint:
+    return SessionPoint(
+        session_id=i,
+        recorded_at=T0 + dt.timedelta(days=7 * i),
+        rep_values=values,
+        measurement=measurement,
+    )
+
+
+# ---- smallest detectable change (closed form) ----------------------------------------------------
+
+
+def test_own_sdc_is_pooled_within_session_sd() -> None:
+    # each session: mean m, reps m-1, m, m+1 -> within-session SD exactly 1
+    pts = [_pt(i, (m - 1, m, m + 1), "marker") for i, m in enumerate((100, 104, 98, 101))]
+    sdc = estimate_sdc(pts, metric="knee_flexion_peak_deg")
+    assert sdc.basis == "own"
+    assert sdc.own_sem == pytest.approx(1.0)
+    assert sdc.value == pytest.approx(1.96 * math.sqrt(2))
+
+
+def test_camera_data_never_beat_the_published_error() -> None:
+    pts = [_pt(i, (m - 1, m, m + 1)) for i, m in enumerate((100, 104, 98, 101))]
+    sdc = estimate_sdc(pts, metric="knee_flexion_peak_deg")
+    assert sdc.basis == "reference" and sdc.value == 9.0
+    assert sdc.own_sdc == pytest.approx(1.96 * math.sqrt(2))
+
+
+def test_noisy_person_gets_a_larger_own_sdc() -> None:
+    pts = [_pt(i, (m - 10, m, m + 10)) for i, m in enumerate((100, 104, 98))]
+    sdc = estimate_sdc(pts, metric="knee_flexion_peak_deg")
+    assert sdc.basis == "own" and sdc.value == pytest.approx(1.96 * math.sqrt(2) * 10)
+
+
+def test_reference_until_enough_reps() -> None:
+    pts = [_pt(0, (100.0, 101.0)), _pt(1, (102.0,))]
+    sdc = estimate_sdc(pts, metric="knee_fppa_peak_deg")
+    assert sdc.basis == "reference" and sdc.value == 8.9
+    assert "needs 3 sessions" in sdc.text
+    none = estimate_sdc(pts, metric="strategy_index")
+    assert none.basis == "unknown" and none.value is None
+
+
+def test_change_below_sdc_is_no_real_change() -> None:
+    pts = [_pt(i, (v,)) for i, v in enumerate((100.0, 103.0, 101.0, 106.0))]
+    t = metric_trend(pts, metric="knee_flexion_peak_deg", movement="squat")
+    assert t.change == pytest.approx(2.0)  # mean(101, 106) - mean(100, 103)
+    assert t.verdict == "no real change yet"
+    assert "no real change yet" in t.text
+
+
+def test_change_above_sdc_is_real_with_direction() -> None:
+    pts = [_pt(i, (v,)) for i, v in enumerate((95.0, 96.0, 110.0, 112.0))]
+    t = metric_trend(pts, metric="knee_flexion_peak_deg", movement="squat")
+    assert t.verdict == "real increase" and t.direction == "deeper knee bend"
+    down = metric_trend(
+        [_pt(i, (v,)) for i, v in enumerate((60.0, 62.0, 30.0, 31.0))],
+        metric="strategy_index",
+        movement="squat",
+    )
+    # no published SDC for the strategy index and no repeated reps: never called real
+    assert down.verdict == "no real change yet" and "not known yet" in down.text
+
+
+def test_one_session_is_not_a_trend() -> None:
+    t = metric_trend([_pt(0, (100.0, 101.0))], metric="knee_flexion_peak_deg", movement="squat")
+    assert t.verdict == "one session only" and t.change is None
+
+
+def test_trend_window_never_uses_a_single_session_when_more_exist() -> None:
+    pts = [_pt(i, (v,)) for i, v in enumerate((100, 100, 100, 100, 100, 125))]
+    t = metric_trend(pts, metric="knee_flexion_peak_deg", movement="squat")
+    assert t.window == 3
+    assert t.change == pytest.approx(25 / 3)  # one good day moves the recent mean by a third
+    assert t.verdict == "no real change yet"
+    t2 = metric_trend(
+        pts,
+        metric="knee_flexion_peak_deg",
+        movement="squat",
+        settings=ProgressSettings(reference_sdc_angle_deg=8.0),
+    )
+    assert t2.verdict == "real increase"
+
+
+# ---- outcomes against the norms ------------------------------------------------------------------
+
+
+def test_odi_scoring_and_bands() -> None:
+    assert odi_score([1] * 10) == 20.0
+    assert odi_score([5, 5, 5, 5, 5, 5, 5, 5, 5, None]) == 100.0  # one skipped: out of 45
+    with pytest.raises(BadValueError):
+        odi_score([1, None, None, 1, 1, 1, 1, 1, 1, 1])
+    assert judge_odi(20).band == "minimal disability"
+    assert judge_odi(21).band == "moderate disability"
+    assert judge_odi(60).band == "severe disability"
+    assert judge_odi(81).band == "bed-bound"
+    assert parse_odi("34") == (34.0, None)
+    score, answers = parse_odi("2,1,3,0,2,1,-,2,1,0")
+    assert answers is not None and answers[6] is None and score == pytest.approx(26.7)
+    for bad in ("101", "abc", "1,2,3", "1,2,3,4,5,6,7,8,9,6"):
+        with pytest.raises(BadValueError):
+            parse_odi(bad)
+
+
+def test_odi_meaningful_change() -> None:
+    assert odi_change(40, 31)[0] is False  # 9 points, 22 %
+    assert odi_change(40, 30)[0] is True  # 10 points
+    assert odi_change(20, 14)[0] is True  # 6 points but 30 %
+    assert "no real change yet" in odi_change(40, 35)[1]
+
+
+def test_five_sts_norms() -> None:
+    assert judge_five_sts(11.0, age=65).band == "average or better for age"
+    assert judge_five_sts(11.5, age=65).band == "slower than average for age"
+    assert judge_five_sts(12.5, age=75).band == "average or better for age"
+    assert judge_five_sts(15.0, age=85).band == "slower than average for age"
+    assert judge_five_sts(10.4).band == "no functional impairment"
+    assert judge_five_sts(15.2).band == "mild functional impairment"
+    assert judge_five_sts(22.0).band == "moderate functional impairment"
+    assert judge_five_sts(22.1).band == "severe functional impairment"
+    assert "No age norm" in judge_five_sts(9.0, age=40).text
+
+
+def test_chair_stand_norms() -> None:
+    assert judge_chair_stand(13, age=62, sex="male").band == "below average for age and sex"
+    assert judge_chair_stand(14, age=62, sex="male").band == "average or better for age and sex"
+    assert judge_chair_stand(11, age=62, sex="female").band == "below average for age and sex"
+    assert judge_chair_stand(12, age=62, sex="female").band == "average or better for age and sex"
+    assert judge_chair_stand(4, age=92, sex="female").band == "average or better for age and sex"
+    assert judge_chair_stand(10, age=45, sex="male").band is None
+    assert judge_chair_stand(10).band is None
+
+
+# ---- from the store, with real sessions ----------------------------------------------------------
+
+
+@needs_data
+def test_progress_real_sessions(db: Database, tmp_path: Path) -> None:
+    from kneeback.progress.report import (
+        person_progress,
+        progress_html,
+        progress_to_dict,
+        write_progress_pngs,
+    )
+    from kneeback.store import store_session
+
+    # four weeks of correct deep squats from one subject: the same capacity every week
+    for i, eps in enumerate(((1, 2, 3), (4, 5, 6), (7, 8, 9), (10, 2, 5))):
+        store_session(db, "Ana", result(1, 1, eps), artifacts={}, recorded_at=day(7 * i))
+    rep = person_progress(db, "Ana", movement="squat")
+    knee = next(t for t in rep.trends if t.metric == "knee_flexion_peak_deg")
+    assert len(knee.points) == 4
+    assert abs(knee.change or 0) < (knee.sdc.value or 0)
+    assert knee.verdict == "no real change yet"
+    assert knee.sdc.sessions == 4 and knee.sdc.reps == 12  # own repeated measurements counted
+    # then weeks of the deliberately incorrect squats (shallower): a real decrease
+    for i, eps in enumerate(((1, 2, 3), (4, 5, 6), (7, 8, 9))):
+        store_session(
+            db, "Ana", result(1, 1, eps, correct=False), artifacts={}, recorded_at=day(35 + 7 * i)
+        )
+    rep = person_progress(db, "Ana", movement="squat")
+    knee = next(t for t in rep.trends if t.metric == "knee_flexion_peak_deg")
+    assert knee.verdict == "real decrease", knee.text
+    data = progress_to_dict(rep)
+    assert data["trends"][0]["verdict"]
+    pngs = write_progress_pngs(rep, tmp_path / "png")
+    assert pngs and all(p.read_bytes()[:4] == b"\x89PNG" for p in pngs)
+    page = progress_html(rep)
+    assert "no real change yet" in page or "real decrease" in page
+    assert "data:image/png;base64," in page
+    single = person_progress(db, "Ana", metric="strategy_index")
+    assert [t.metric for t in single.trends] == ["strategy_index"]

@@ -1,0 +1,174 @@
+"""The people/history/progress/outcome/export/import/forget/program commands, on both backends."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from kneeback.cli_store import register
+from store_support import day, needs_data, result
+
+pytestmark = needs_data
+
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+
+pytest_plugins = ["store_fixtures"]
+
+
+@app.callback()
+def _main() -> None:
+    """Test app."""
+
+
+register(app)
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    res = runner.invoke(app, list(args))
+    return res.exit_code, res.stdout, res.stderr
+
+
+@pytest.fixture
+def person(db_url: str, tmp_path: Path) -> str:
+    from kneeback.store import open_database, store_session
+
+    with open_database(db_url) as database:
+        for i, eps in enumerate(((1, 2, 3), (4, 5, 6), (7, 8, 9))):
+            art = tmp_path / f"report-{i}.html"
+            art.write_text("report")
+            store_session(
+                database,
+                "Ana",
+                result(1, 1, eps),
+                artifacts={"report": art},
+                recorded_at=day(7 * i),
+            )
+        for i, eps in enumerate(((1, 2, 3), (4, 5, 6), (7, 8, 9), (10, 1, 2))):
+            store_session(
+                database, "Ana", result(5, 1, eps), artifacts={}, recorded_at=day(2 + 3 * i)
+            )
+    return db_url
+
+
+def test_people_and_history(person: str) -> None:
+    code, out, _ = run("people", "--db", person)
+    assert code == 0 and out.startswith("Ana: 7 sessions")
+    code, out, _ = run("people", "--db", person, "--json")
+    assert json.loads(out)["people"][0]["sessions"] == 7
+    code, out, _ = run("history", "Ana", "--db", person, "--movement", "squat")
+    assert code == 0 and out.count("squat (side view)") == 3
+    code, out, _ = run("history", "Ana", "--db", person, "--json")
+    assert len(json.loads(out)["sessions"]) == 7
+
+
+def test_progress_command(person: str, tmp_path: Path) -> None:
+    page, pngs = tmp_path / "p.html", tmp_path / "png"
+    code, out, err = run(
+        "progress",
+        "Ana",
+        "--db",
+        person,
+        "--movement",
+        "squat",
+        "--html",
+        str(page),
+        "--png",
+        str(pngs),
+    )
+    assert code == 0, err
+    assert "knee flexion peak deg" in out and "no real change yet" in out
+    assert page.read_text().startswith("<!doctype html>") and list(pngs.glob("squat-*.png"))
+    code, out, _ = run(
+        "progress", "Ana", "--db", person, "--metric", "knee_flexion_peak_deg", "--json"
+    )
+    data = json.loads(out)
+    assert {t["metric"] for t in data["trends"]} == {"knee_flexion_peak_deg"}
+    assert {t["movement"] for t in data["trends"]} == {"squat", "sit_to_stand"}
+    code, _, err = run("progress", "Ana", "--db", person, "--metric", "nonsense")
+    assert code == 2 and err.count("\n") == 1
+
+
+def test_outcome_command(person: str) -> None:
+    code, out, err = run(
+        "outcome", "Ana", "--db", person, "--odi", "34", "--age", "66", "--sex", "f"
+    )
+    assert code == 0, err
+    assert "moderate disability" in out
+    code, out, _ = run("outcome", "Ana", "--db", person, "--odi", "2,1,2,1,1,0,-,1,1,0", "--json")
+    data = json.loads(out)
+    assert data["value"] == pytest.approx(20.0) and data["change"]["meaningful"] is True
+    code, out, _ = run("outcome", "Ana", "--db", person, "--chair-stand", "10", "--json")
+    data = json.loads(out)
+    assert data["band"] == "below average for age and sex" and data["age_years"] == 66
+    code, out, _ = run("outcome", "Ana", "--db", person, "--five-sts", "11.0")
+    assert "Average or better for age 66" in out
+    code, _, err = run("outcome", "Ana", "--db", person, "--odi", "120")
+    assert code == 2 and "0 to 100" in err
+    code, _, err = run("outcome", "Ana", "--db", person)
+    assert code == 2 and "exactly one" in err
+    code, _, err = run("outcome", "Nobody", "--db", person, "--five-sts", "9")
+    assert code == 8 and "Nobody" in err and err.count("\n") == 1
+    code, _, _ = run("outcome", "Newbie", "--db", person, "--five-sts", "9", "--create")
+    assert code == 0
+
+
+def test_program_command(person: str, tmp_path: Path) -> None:
+    code, out, err = run("program", "Ana", "--db", person)
+    assert code == 0, err
+    # the UI-PRMD volunteers lower themselves faster than the 1 s tempo target
+    assert "Stage 1 of 4: Sit-to-stand from a high box" in out
+    assert "This week:" in out and "To move on to 'Sit-to-stand from a low box'" in out
+    assert re.search(r"descent_s >= 1 \(latest 0\.\d+, not yet\)", out)
+    code, out, _ = run("program", "Ana", "--db", person, "--json")
+    data = json.loads(out)
+    assert data["tracks"][0]["stage"] == "sts_high_box"
+    code, _, err = run("program", "Ana", "--db", person, "--override", "towel_squat")
+    assert code == 2 and "reason" in err
+    code, out, _ = run(
+        "program", "Ana", "--db", person, "--override", "split_squat", "--reason", "Ready", "--json"
+    )
+    assert json.loads(out)["override"]["to"] == "split_squat"
+    custom = tmp_path / "mine.toml"
+    custom.write_text("name = 'x'\n")
+    code, _, err = run("program", "Ana", "--db", person, "--program", str(custom))
+    assert code == 3 and "not a valid program" in err
+
+
+def test_export_import_forget(person: str, db_factory: Callable[[], str], tmp_path: Path) -> None:
+    dump = tmp_path / "ana.json"
+    code, out, _ = run("export", "Ana", "--db", person, "-o", str(dump))
+    assert code == 0 and "7 sessions" in out
+    other = db_factory()
+    code, out, err = run("import", str(dump), "--db", other, "--json")
+    assert code == 0, err
+    assert json.loads(out)["sessions"] == 7
+    code, out2, _ = run("export", "Ana", "--db", other)
+    assert json.loads(out2) == json.loads(dump.read_text())
+    code, _, err = run("import", str(dump), "--db", other)
+    assert code == 9 and "--name" in err
+    code, out, _ = run("forget", "Ana", "--db", person, "--yes")
+    assert code == 0 and "Forgot Ana: deleted 1 people, 7 sessions" in out
+    assert "Deleted 3 files" in out
+    assert not list(tmp_path.glob("report-*.html"))
+    code, _, err = run("history", "Ana", "--db", person)
+    assert code == 8
+    code, _, err = run("import", str(tmp_path / "missing.json"), "--db", other)
+    assert code == 3
+
+
+def test_bad_database_url() -> None:
+    code, _, err = run("people", "--db", "this is not a url")
+    assert code == 7 and "not a database URL" in err and err.count("\n") == 1
+
+
+def test_database_url_from_the_environment(person: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KNEEBACK_DATABASE_URL", person)
+    code, out, _ = run("people", "--json")
+    assert code == 0 and json.loads(out)["people"][0]["name"] == "Ana"
