@@ -18,11 +18,11 @@ $(STAMP): pyproject.toml
 
 demo: venv
 	$(BIN)/kneeback models install
-	$(BIN)/kneeback pose $(DEMO_CLIP) -o $(DEMO_OUT)/pose.nc
-	$(BIN)/kneeback info $(DEMO_OUT)/pose.nc
+	$(BIN)/kneeback analyze $(DEMO_CLIP) -o $(DEMO_OUT)
 	@echo "Demo output: $(abspath $(DEMO_OUT))"
 
 test: venv
+	bash scripts/system-deps.sh
 	$(BIN)/python -m pytest
 
 test-fast: venv
