@@ -110,6 +110,23 @@ def test_video_writes_every_output(tmp_path, replayed):
 
 
 @needs_uiprmd
+def test_person_stores_each_session_in_the_history(tmp_path, replayed):
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+    for i in range(2):
+        out = tmp_path / f"out{i}"
+        result = run("analyze", str(replayed), "-o", str(out), "--person", "Ana", "--db", db)
+        assert result.exit_code == 0, result.output
+        assert "in the history of Ana" in result.stdout
+    people = run("people", "--db", db, "--json")
+    assert people.exit_code == 0, people.output
+    (ana,) = json.loads(people.stdout)["people"]
+    assert ana["name"] == "Ana" and ana["sessions"] == 2
+    history = run("history", "Ana", "--db", db, "--json")
+    sessions = json.loads(history.stdout)["sessions"]
+    assert len(sessions) == 2 and all(s["movement"] == "squat" for s in sessions)
+
+
+@needs_uiprmd
 def test_json_prints_the_result_and_still_writes(tmp_path, replayed):
     out = tmp_path / "out"
     result = run("analyze", str(replayed), "-o", str(out), "--json", "--movement", "squat")
@@ -298,6 +315,9 @@ def test_front_squat_clip_end_to_end(tmp_path, model_dir_full, monkeypatch):
     assert max(facts["width"], facts["height"]) <= 1280
     assert "3 reps" in result.stdout
     assert _siblings(out) == []
+    html = (out / "report.html").read_text()
+    assert "Knee tracking" in html  # a front-view finding
+    assert "cannot show bending angles" in html  # sagittal rules refused from the front
 
 
 # --------------------------------------------------------------------------------------------------
