@@ -35,3 +35,12 @@ def test_left_right_symmetry():
 def test_midline_landmark_maps_to_itself():
     assert mirror_name("nose") == "nose"
     assert mirror_name("mouth_left") == "mouth_right"
+
+
+def test_face_keypoints_are_the_head_landmarks():
+    from kneeback.skeletons import FACE_KEYPOINTS
+
+    assert len(FACE_KEYPOINTS) == 11
+    assert "nose" in FACE_KEYPOINTS and "mouth_right" in FACE_KEYPOINTS
+    assert not any(k.endswith(("shoulder", "hip")) for k in FACE_KEYPOINTS)
+    assert {mirror_name(k) for k in FACE_KEYPOINTS} == FACE_KEYPOINTS

@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "BLAZEPOSE_EDGES",
     "BLAZEPOSE_KEYPOINTS",
+    "FACE_KEYPOINTS",
     "LEFT_RIGHT_PAIRS",
     "keypoint_index",
     "mirror_name",
@@ -50,6 +51,9 @@ BLAZEPOSE_KEYPOINTS: tuple[str, ...] = (
     "left_foot_index",
     "right_foot_index",
 )
+
+#: The landmarks of the face (nose, eyes, ears, mouth): MediaPipe's first 11.
+FACE_KEYPOINTS: frozenset[str] = frozenset(BLAZEPOSE_KEYPOINTS[:11])
 
 #: Skeleton edges as pairs of landmark names (the same 35 edges as MediaPipe's POSE_CONNECTIONS).
 BLAZEPOSE_EDGES: tuple[tuple[str, str], ...] = (

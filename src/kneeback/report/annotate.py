@@ -41,7 +41,7 @@ from kneeback.io.video import iter_frames, probe_video
 from kneeback.io.video_writer import VideoWriter
 from kneeback.report.exports import angle_measurable
 from kneeback.report.result import AnalysisResult, FindingInfo, RepInfo
-from kneeback.skeletons import BLAZEPOSE_EDGES
+from kneeback.skeletons import BLAZEPOSE_EDGES, FACE_KEYPOINTS
 
 __all__ = [
     "MAX_SIDE_PX",
@@ -466,21 +466,6 @@ def _edge_colour(a: str, b: str) -> RGB:
     return CENTRE
 
 
-_FACE = {
-    "nose",
-    "left_eye_inner",
-    "left_eye",
-    "left_eye_outer",
-    "right_eye_inner",
-    "right_eye",
-    "right_eye_outer",
-    "left_ear",
-    "right_ear",
-    "mouth_left",
-    "mouth_right",
-}
-
-
 def _draw_skeleton(img: np.ndarray, ov: Overlay, scale: float, st: _Style) -> None:
     if ov.keypoints.size == 0:
         return
@@ -497,7 +482,7 @@ def _draw_skeleton(img: np.ndarray, ov: Overlay, scale: float, st: _Style) -> No
             continue
         pa = (round(kp[ia][0]), round(kp[ia][1]))
         pb = (round(kp[ib][0]), round(kp[ib][1]))
-        width = max(1, st.line // 2) if a in _FACE else st.line
+        width = max(1, st.line // 2) if a in FACE_KEYPOINTS else st.line
         cv2.line(img, pa, pb, shadow, width + 2, cv2.LINE_AA)
         cv2.line(img, pa, pb, _edge_colour(a, b), width, cv2.LINE_AA)
     if ov.trunk_reference is not None:
@@ -507,7 +492,7 @@ def _draw_skeleton(img: np.ndarray, ov: Overlay, scale: float, st: _Style) -> No
         _dashed_vertical(img, (hx, hy), length, st)
         cv2.line(img, (round(hx), round(hy)), (round(sx), round(sy)), CENTRE, st.line, cv2.LINE_AA)
     for name, i in index.items():
-        if name in _FACE or not np.isfinite(kp[i]).all():
+        if name in FACE_KEYPOINTS or not np.isfinite(kp[i]).all():
             continue
         colour = LEFT if name.startswith("left") else RIGHT if name.startswith("right") else CENTRE
         p = (round(kp[i][0]), round(kp[i][1]))
