@@ -76,6 +76,11 @@ def test_truncated_video_is_refused_or_read_in_part(tmp_path):
     result = run("info", str(cut))
     assert result.exit_code == 3
     assert "truncated" in _one_sentence(result.output) or "corrupt" in result.output
+    out = tmp_path / "out.nc"
+    result = run("pose", str(cut), "-o", str(out))
+    assert result.exit_code == 3
+    assert "truncated" in _one_sentence(result.output)
+    assert not out.exists()
 
 
 @pytest.mark.slow
