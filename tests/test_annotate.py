@@ -118,13 +118,23 @@ def test_side_view_labels_knee_hip_and_trunk(squat):
 
 
 @needs_uiprmd
-def test_front_view_labels_fppa(squat):
+def test_front_view_of_a_squat_labels_knee_width_not_fppa(squat):
     ds, _ = squat
     out = analyse_detailed(ds, view="front")
     ann = Annotator(out.result, out.angles, out.processed)
     texts = [label.text for label in ann.overlay_at(out.result.reps[0].peak_s).labels]
+    assert any(t.startswith("knees ") and t.endswith("x ankle width") for t in texts)
+    assert not any(t.startswith(("FPPA ", "hip ", "trunk ")) for t in texts)
+
+
+@needs_uiprmd
+def test_front_view_of_a_lunge_labels_fppa(squat):
+    ds, _ = squat
+    out = analyse_detailed(ds, movement="lunge", view="front")
+    ann = Annotator(out.result, out.angles, out.processed)
+    texts = [label.text for label in ann.overlay_at(out.result.reps[0].peak_s).labels]
     assert any(t.startswith("FPPA ") for t in texts)
-    assert not any(t.startswith(("hip ", "trunk ")) for t in texts)
+    assert not any(t.startswith("knees ") for t in texts)
 
 
 @needs_uiprmd

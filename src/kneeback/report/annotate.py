@@ -39,6 +39,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from kneeback.io.video import iter_frames, probe_video
 from kneeback.io.video_writer import VideoWriter
+from kneeback.movements.specs import MOVEMENT_NAMES, get_spec
 from kneeback.report.exports import angle_measurable
 from kneeback.report.result import AnalysisResult, FindingInfo, RepInfo
 from kneeback.skeletons import BLAZEPOSE_EDGES, FACE_KEYPOINTS
@@ -240,8 +241,13 @@ class Annotator:
 
     def _choose_series(self, angles: xr.Dataset) -> list[tuple[str, str, str, np.ndarray, str]]:
         """``(var, short name, keypoint, values, side)`` of each angle to draw."""
+        # FPPA is a single-leg measure (Herrington 2014): a bilateral movement seen from the
+        # front shows how wide the knees are instead (knee width over ankle width).
+        bilateral = not _per_side(self.result.movement.used)
         if self.view in ("front", "back"):
-            wanted = [("knee_flexion", "knee", "knee"), ("knee_fppa", "FPPA", "knee")]
+            wanted = [("knee_flexion", "knee", "knee")]
+            if not bilateral:
+                wanted.append(("knee_fppa", "FPPA", "knee"))
         else:
             wanted = [("knee_flexion", "knee", "knee"), ("hip_flexion", "hip", "hip")]
         out: list[tuple[str, str, str, np.ndarray, str]] = []
@@ -251,6 +257,14 @@ class Annotator:
                 if var in angles and angle_measurable(self.result, var)[0]:
                     values = np.asarray(angles[var].values, dtype=np.float64)
                     out.append((var, short, f"{side}_{joint}", values, side))
+        if (
+            self.view in ("front", "back")
+            and bilateral
+            and "knee_width_ratio" in angles
+            and angle_measurable(self.result, "knee_width_ratio")[0]
+        ):
+            values = np.asarray(angles["knee_width_ratio"].values, dtype=np.float64)
+            out.append(("knee_width_ratio", "knees", "knees", values, "centre"))
         if (
             self.view not in ("front", "back")
             and "trunk_inclination" in angles
@@ -285,6 +299,18 @@ class Annotator:
         for var, short, joint, values, side in self._series:
             value = values[ai]
             if not np.isfinite(value):
+                continue
+            if joint == "knees":
+                if knee_c is None:
+                    continue
+                labels.append(
+                    AngleLabel(
+                        xy=(float(knee_c[0]), float(knee_c[1])),
+                        text=f"knees {value:.2f}x ankle width",
+                        colour=CENTRE,
+                        direction=1,
+                    )
+                )
                 continue
             if joint == "trunk":
                 if hip_c is None or sh_c is None:
@@ -456,6 +482,13 @@ def _shade(img: np.ndarray, x0: int, y0: int, x1: int, y1: int, alpha: float = 0
         region = img[y0:y1, x0:x1]
         keep = round(256 * (1 - alpha))
         region[...] = (region.astype(np.uint16) * keep >> 8).astype(np.uint8)
+
+
+def _per_side(movement: str | None) -> bool:
+    """Whether a movement is done one leg at a time (lunges), from its spec."""
+    if movement is None or movement not in MOVEMENT_NAMES:
+        return False
+    return get_spec(movement).per_side
 
 
 def _edge_colour(a: str, b: str) -> RGB:

@@ -68,6 +68,7 @@ ANGLE_METRIC: dict[str, str] = {
     "trunk_minus_tibia": "trunk_minus_tibia_peak_deg",
     "knee_fppa": "knee_fppa_peak_deg",
     "pelvis_drop": "knee_fppa_peak_deg",  # frontal plane, like FPPA
+    "knee_width_ratio": "knee_width_ratio_bottom",
 }
 
 #: Angle variables written as OpenSim coordinates: kneeback name -> OpenSim name.
