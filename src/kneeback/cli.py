@@ -30,6 +30,7 @@ from kneeback.io.video import VideoReadWarning
 from kneeback.movements.specs import MovementName
 from kneeback.report.exports import ExportFormat
 from kneeback.settings import ModelVariant, PoseSettings
+from kneeback.web.cli import register as register_web_commands
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -436,6 +437,7 @@ def info(
 
 
 register_store_commands(app)
+register_web_commands(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

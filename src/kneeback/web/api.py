@@ -1,0 +1,220 @@
+"""The JSON API under ``/api/`` (same cookie session as the pages; its schema at /openapi.json).
+
+Requests that change something carry the CSRF token of the session in the ``X-CSRF-Token`` header
+(``GET /api/me`` returns it); logging in and registering need none, as they accept JSON only,
+which a cross-site form cannot send.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from kneeback.errors import BadValueError
+from kneeback.web.accounts import Account, create_user, end_session
+from kneeback.web.app import CSRF_HEADER, Web, WebContext, current_account
+from kneeback.web.flows import accept_upload, log_in
+from kneeback.web.queries import (
+    get_job,
+    get_session,
+    list_jobs,
+    list_sessions,
+    member_person,
+    visible_members,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api", tags=["api"])
+
+LoggedIn = Annotated[Account, Depends(current_account)]
+
+
+class Credentials(BaseModel):
+    """A username and password."""
+
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class Me(BaseModel):
+    """The logged-in account and the CSRF token for its requests."""
+
+    username: str
+    role: str
+    csrf_token: str
+
+
+class JobOut(BaseModel):
+    """An analysis job."""
+
+    id: str
+    owner: str
+    state: str
+    stage: str
+    stage_text: str
+    done: int
+    total: int
+    movement: str
+    error: str | None
+    session_id: int | None
+    created_at: str
+    updated_at: str
+
+
+class SessionOut(BaseModel):
+    """A stored session (summary)."""
+
+    id: int
+    owner: str
+    recorded_at: str
+    movement: str
+    view: str
+    verdict: str
+    reps: int
+    capture: str
+
+
+class SessionDetail(SessionOut):
+    """A stored session with its findings, served files and full analysis result."""
+
+    findings: list[dict[str, Any]]
+    files: list[str]
+    result: dict[str, Any]
+
+
+def _me(ctx: Web, account: Account, cookie: str) -> Me:
+    from kneeback.web.accounts import csrf_token
+
+    return Me(username=account.username, role=account.role, csrf_token=csrf_token(ctx.key, cookie))
+
+
+def _check_csrf(ctx: Web, request: Request) -> None:
+    if not ctx.csrf_ok(request, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(403, f"Missing or wrong {CSRF_HEADER} header.")
+
+
+@router.post("/login", response_model=Me)
+def api_login(request: Request, ctx: Web, body: Credentials) -> Response:
+    """Log in; sets the session cookie. 400 for wrong credentials, 429 when rate-limited."""
+    account, token = log_in(ctx, request, body.username, body.password)
+    response = JSONResponse(_me(ctx, account, token).model_dump())
+    ctx.set_cookie(response, ctx.session_cookie, token, ctx.settings.session_max_age_s)
+    return response
+
+
+@router.post("/register", response_model=Me, status_code=201)
+def api_register(request: Request, ctx: Web, body: Credentials) -> Response:
+    """Open a member account and log in."""
+    try:
+        create_user(ctx.db, body.username, body.password, role="member")
+    except BadValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    account, token = log_in(ctx, request, body.username, body.password)
+    response = JSONResponse(_me(ctx, account, token).model_dump(), status_code=201)
+    ctx.set_cookie(response, ctx.session_cookie, token, ctx.settings.session_max_age_s)
+    return response
+
+
+@router.post("/logout", status_code=204)
+def api_logout(request: Request, ctx: Web, account: LoggedIn) -> Response:
+    """End the session."""
+    _check_csrf(ctx, request)
+    end_session(ctx.db, request.cookies.get(ctx.session_cookie))
+    response = Response(status_code=204)
+    ctx.delete_cookie(response, ctx.session_cookie)
+    return response
+
+
+@router.get("/me", response_model=Me)
+def api_me(request: Request, ctx: Web, account: LoggedIn) -> Me:
+    """Return the logged-in account and the CSRF token to send with changes."""
+    return _me(ctx, account, request.cookies.get(ctx.session_cookie, ""))
+
+
+@router.get("/sessions", response_model=list[SessionOut])
+def api_sessions(ctx: Web, account: LoggedIn) -> list[dict[str, Any]]:
+    """Sessions the account may see (its own; a coach's members'), newest first."""
+    return list_sessions(ctx.db, account)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionDetail)
+def api_session(ctx: Web, account: LoggedIn, session_id: int) -> dict[str, Any]:
+    """One session; 404 when it does not exist or is not the account's to see."""
+    session = get_session(ctx.db, account, session_id)
+    if session is None:
+        raise HTTPException(404, "No such session.")
+    return session
+
+
+@router.post("/uploads", response_model=JobOut, status_code=202)
+async def api_upload(request: Request, ctx: Web, account: LoggedIn) -> Response:
+    """Upload a clip (multipart field ``file``, optional ``movement``); its analysis is queued.
+
+    413 over the size limit, 415 when the file is not a video, 403 without the CSRF header.
+    """
+    uid = await accept_upload(ctx, request, account, csrf_from_form=False)
+    from starlette.concurrency import run_in_threadpool
+
+    job = await run_in_threadpool(get_job, ctx.db, account, uid)
+    return JSONResponse(job, status_code=202, headers={"Location": f"/api/jobs/{uid}"})
+
+
+@router.get("/jobs", response_model=list[JobOut])
+def api_jobs(ctx: Web, account: LoggedIn) -> list[dict[str, Any]]:
+    """Analysis jobs the account may see, newest first."""
+    return list_jobs(ctx.db, account)
+
+
+@router.get("/jobs/{uid}", response_model=JobOut)
+def api_job(ctx: Web, account: LoggedIn, uid: str) -> dict[str, Any]:
+    """One job's state and progress; 404 when it is not the account's to see."""
+    job = get_job(ctx.db, account, uid)
+    if job is None:
+        raise HTTPException(404, "No such job.")
+    return job
+
+
+def _person(ctx: WebContext, account: Account, username: str) -> str:
+    person = member_person(ctx.db, account, username)
+    if person is None:
+        raise HTTPException(404, "No such member.")
+    return person
+
+
+@router.get("/members", response_model=list[str])
+def api_members(ctx: Web, account: LoggedIn) -> list[str]:
+    """Return the usernames of the members the account may see (a member: only themself)."""
+    return visible_members(ctx.db, account)
+
+
+@router.get("/members/{username}/history")
+def api_history(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
+    """Return a member's sessions (oldest first) with key values, outcomes and program changes."""
+    from kneeback.store import person_history
+
+    history = person_history(ctx.db, _person(ctx, account, username))
+    for s in history["sessions"]:  # server paths are not for the browser
+        s.pop("source_path", None)
+        s.pop("artifacts", None)
+    return history | {"name": username}
+
+
+@router.get("/members/{username}/progress")
+def api_progress(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
+    """Return a member's progress: trends against the smallest detectable change, outcomes."""
+    from kneeback.progress.report import person_progress, progress_to_dict
+
+    data = progress_to_dict(person_progress(ctx.db, _person(ctx, account, username)))
+    return data | {"name": username}
+
+
+@router.get("/members/{username}/program")
+def api_program(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
+    """Return a member's program stage per track, why, the next targets and this week's plan."""
+    from kneeback.store import program_status
+
+    return program_status(ctx.db, _person(ctx, account, username)) | {"name": username}

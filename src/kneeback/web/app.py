@@ -1,0 +1,311 @@
+"""The FastAPI application: :func:`create_app` wires settings, database, worker and routes.
+
+Pages are rendered on the server with Jinja2 (``templates/``) and work on a phone screen; the JSON
+API lives under ``/api/`` and its OpenAPI schema at ``/openapi.json``. Routes only orchestrate:
+they call :mod:`kneeback.web.accounts`, :mod:`kneeback.web.queries` and :mod:`kneeback.web.jobs`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kneeback import __version__
+from kneeback.store.db import Database
+from kneeback.web.accounts import Account, csrf_token, csrf_valid, session_account
+from kneeback.web.jobs import JobWorker
+from kneeback.web.ratelimit import LoginRateLimiter
+from kneeback.web.settings import WebSettings
+
+__all__ = [
+    "CSRF_HEADER",
+    "NotLoggedInError",
+    "WebContext",
+    "create_app",
+    "current_account",
+    "optional_account",
+]
+
+_HERE = Path(__file__).resolve().parent
+#: Header carrying the CSRF token on API requests that change something.
+CSRF_HEADER = "X-CSRF-Token"
+#: Content-Security-Policy of the app's own pages: nothing inline, nothing from elsewhere.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+#: Content-Security-Policy of a served report.html (inline CSS, inline SVG, a data: video; no
+#: script) in a sandbox of its own.
+REPORT_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; media-src data:; "
+    "frame-ancestors 'none'; sandbox"
+)
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"same-origin",
+    b"x-frame-options": b"DENY",
+    b"cross-origin-opener-policy": b"same-origin",
+}
+
+
+class NotLoggedInError(Exception):
+    """Raised by :func:`current_account` without a live session (401, or a redirect to login)."""
+
+
+@dataclass
+class WebContext:
+    """What the routes share: settings, database, key, rate limiter, templates and worker."""
+
+    settings: WebSettings
+    db: Database
+    key: bytes
+    limiter: LoginRateLimiter
+    templates: Jinja2Templates
+    worker: JobWorker
+
+    @property
+    def session_cookie(self) -> str:
+        """Name of the login cookie (``__Host-`` prefixed when cookies are secure)."""
+        return "__Host-kb_session" if self.settings.cookie_secure else "kb_session"
+
+    @property
+    def pre_cookie(self) -> str:
+        """Name of the cookie that seeds CSRF tokens before login."""
+        return "__Host-kb_pre" if self.settings.cookie_secure else "kb_pre"
+
+    def set_cookie(self, response: Response, name: str, value: str, max_age: int | None) -> None:
+        """Set a secure (if configured), HTTP-only, SameSite=Lax cookie for the whole site."""
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path="/",
+            secure=self.settings.cookie_secure,
+            httponly=True,
+            samesite="lax",
+        )
+
+    def delete_cookie(self, response: Response, name: str) -> None:
+        """Delete a cookie set by :meth:`set_cookie` (same attributes, or browsers ignore it)."""
+        response.delete_cookie(
+            name, path="/", secure=self.settings.cookie_secure, httponly=True, samesite="lax"
+        )
+
+    def csrf_for(self, request: Request) -> str:
+        """Return the CSRF token of this request's session (or pre-login) cookie; '' if none."""
+        cookie = (
+            request.cookies.get(self.session_cookie)
+            or request.cookies.get(self.pre_cookie)
+            or getattr(request.state, "pre", None)
+        )
+        return csrf_token(self.key, cookie) if cookie else ""
+
+    def csrf_ok(self, request: Request, token: str | None) -> bool:
+        """Whether ``token`` matches the session cookie, or the pre-login cookie."""
+        return any(
+            csrf_valid(self.key, request.cookies.get(name), token)
+            for name in (self.session_cookie, self.pre_cookie)
+        )
+
+    def render(
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any] | None = None,
+        *,
+        account: Account | None = None,
+        status_code: int = 200,
+    ) -> Response:
+        """Render a page with the account and a CSRF token for its forms.
+
+        A visitor without any cookie gets a pre-login cookie, so that the login and register
+        forms carry a CSRF token too.
+        """
+        new_pre = None
+        if not request.cookies.get(self.session_cookie) and not request.cookies.get(
+            self.pre_cookie
+        ):
+            new_pre = secrets.token_urlsafe(32)
+            request.state.pre = new_pre
+        ctx = {"account": account, "csrf_token": self.csrf_for(request), "version": __version__}
+        response = self.templates.TemplateResponse(
+            request, name, ctx | (context or {}), status_code=status_code
+        )
+        if new_pre is not None:
+            self.set_cookie(response, self.pre_cookie, new_pre, None)
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def web(request: Request) -> WebContext:
+    """Return the app's :class:`WebContext` (a dependency)."""
+    ctx: WebContext = request.app.state.web
+    return ctx
+
+
+Web = Annotated[WebContext, Depends(web)]
+
+
+def optional_account(request: Request, ctx: Web) -> Account | None:
+    """Return the logged-in account, or None (a dependency)."""
+    return session_account(ctx.db, request.cookies.get(ctx.session_cookie))
+
+
+def current_account(account: Annotated[Account | None, Depends(optional_account)]) -> Account:
+    """Return the logged-in account (a dependency); raise :class:`NotLoggedInError` if none."""
+    if account is None:
+        raise NotLoggedInError()
+    return account
+
+
+class SecurityHeaders:
+    """ASGI middleware adding the security headers to every HTTP response.
+
+    A response that sets its own Content-Security-Policy (a served report) keeps it.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to the response start."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                for k, v in SECURITY_HEADERS.items():
+                    if k not in present:
+                        headers.append((k, v))
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", PAGE_CSP.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(settings: WebSettings | None = None, /) -> FastAPI:
+    """Build the web app.
+
+    Parameters
+    ----------
+    settings
+        Database, data folder, upload limit, secret key, cookie and worker settings.
+
+    Returns
+    -------
+    fastapi.FastAPI
+        The app. The database is opened (created and upgraded) here; the in-process worker
+        (when ``settings.run_worker``) starts with the app's lifespan and resumes unfinished jobs.
+    """
+    from kneeback.store import open_database
+    from kneeback.web.api import router as api_router
+    from kneeback.web.models import create_web_tables
+    from kneeback.web.pages import router as page_router
+
+    settings = settings or WebSettings()
+    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    settings.analysis_dir.mkdir(parents=True, exist_ok=True)
+    db = open_database(settings.database_url)
+    create_web_tables(db.engine)
+    ctx = WebContext(
+        settings=settings,
+        db=db,
+        key=settings.key(),
+        limiter=LoginRateLimiter(
+            max_per_account=settings.login_max_failures_per_account,
+            max_per_ip=settings.login_max_failures_per_ip,
+            window_s=settings.login_window_s,
+        ),
+        templates=Jinja2Templates(directory=str(_HERE / "templates")),
+        worker=JobWorker(
+            db,
+            analysis_dir=settings.analysis_dir,
+            poll_s=settings.worker_poll_s,
+            pose_variant=settings.pose_variant,
+            lease_s=settings.job_lease_s,
+        ),
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.run_worker:
+            ctx.worker.start()
+        try:
+            yield
+        finally:
+            ctx.worker.stop()
+            db.close()
+
+    app = FastAPI(
+        title="kneeback",
+        version=__version__,
+        summary="Movement critique from a phone video: uploads, reports and history.",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.web = ctx
+
+    @app.exception_handler(NotLoggedInError)
+    async def not_logged_in(request: Request, exc: NotLoggedInError) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": "Log in first."}, status_code=401, headers={"WWW-Authenticate": "Cookie"}
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if _is_api(request):
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+            )
+        account = await _maybe_account(request, ctx)
+        return ctx.render(
+            request,
+            "error.html",
+            {"status": exc.status_code, "detail": exc.detail},
+            account=account,
+            status_code=exc.status_code,
+        )
+
+    app.add_middleware(SecurityHeaders)
+    app.include_router(api_router)
+    app.include_router(page_router)
+    app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
+    return app
+
+
+async def _maybe_account(request: Request, ctx: WebContext) -> Account | None:
+    from starlette.concurrency import run_in_threadpool
+
+    try:
+        return await run_in_threadpool(
+            session_account, ctx.db, request.cookies.get(ctx.session_cookie)
+        )
+    except Exception:  # an error page must render even when the database is down
+        return None

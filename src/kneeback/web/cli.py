@@ -1,0 +1,195 @@
+"""The ``kneeback serve``, ``kneeback worker`` and ``kneeback users`` commands.
+
+Mount them on the main app with :func:`register` (like :func:`kneeback.cli_store.register`).
+They need the ``web`` extra (FastAPI, uvicorn, argon2-cffi, python-multipart); without it they
+say which package is missing.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from kneeback.cli_support import out, user_errors
+from kneeback.errors import BadValueError
+
+__all__ = ["register", "serve", "users_add", "users_app", "users_assign", "worker"]
+
+Role = Literal["member", "coach", "admin"]
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL (default: KNEEBACK_DATABASE_URL, else kneeback.db in the user data "
+        "folder).",
+        show_default=False,
+    ),
+]
+
+users_app = typer.Typer(
+    name="users", help="Manage web accounts.", no_args_is_help=True, add_completion=False
+)
+
+
+def _missing_extra(exc: ModuleNotFoundError) -> BadValueError:
+    return BadValueError(
+        f"The web app needs the package {exc.name!r}: pip install 'kneeback[web]'."
+    )
+
+
+@users_app.command("add")
+@user_errors
+def users_add(
+    username: Annotated[str, typer.Argument(help="The account's username.")],
+    role: Annotated[Role, typer.Option(help="member, coach or admin.")] = "member",
+    person: Annotated[
+        str | None,
+        typer.Option(help="Link a member to this stored person (e.g. one analysed before)."),
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Add an account, e.g. the first admin: ``kneeback users add alice --role admin``.
+
+    The password is asked for twice (hidden), or read from standard input.
+    """
+    try:
+        from kneeback.web.accounts import create_user
+        from kneeback.web.models import create_web_tables
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc) from None
+    from kneeback.store import open_database
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with open_database(db) as database:
+        create_web_tables(database.engine)
+        account = create_user(database, username, password, role=role, person=person)
+    out.print(f"Added the {account.role} account {account.username}.", highlight=False)
+
+
+@users_app.command("assign")
+@user_errors
+def users_assign(
+    coach: Annotated[str, typer.Argument(help="The coach's username.")],
+    member: Annotated[str, typer.Argument(help="The member's username.")],
+    db: DbOption = None,
+) -> None:
+    """Assign a member to a coach, who may then read the member's sessions."""
+    try:
+        from kneeback.web.accounts import assign_member
+        from kneeback.web.models import create_web_tables
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc) from None
+    from kneeback.store import open_database
+
+    with open_database(db) as database:
+        create_web_tables(database.engine)
+        assign_member(database, coach, member)
+    out.print(f"{member} is now a member of {coach}'s group.", highlight=False)
+
+
+@user_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.", min=1, max=65535)] = 8000,
+    db: DbOption = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder for uploads, analyses and the secret key (default: user data)."),
+    ] = None,
+    insecure_cookies: Annotated[
+        bool,
+        typer.Option(
+            "--insecure-cookies",
+            help="Send cookies over plain HTTP (only for trying it out on this computer).",
+        ),
+    ] = False,
+    worker: Annotated[bool, typer.Option(help="Run the analysis worker in this process.")] = True,
+) -> None:
+    """Run the web app (members upload clips and read reports; coaches read their members')."""
+    try:
+        import uvicorn
+
+        from kneeback.web import WebSettings, create_app
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc) from None
+
+    fields: dict[str, object] = {
+        "database_url": db,
+        "cookie_secure": not insecure_cookies,
+        "run_worker": worker,
+    }
+    if data_dir is not None:
+        fields["data_dir"] = data_dir
+    settings = WebSettings.model_validate(fields)
+    app = create_app(settings)
+    if insecure_cookies and host not in ("127.0.0.1", "localhost", "::1"):
+        out.print("Warning: cookies without the secure flag on a network address.", style="red")
+    out.print(f"Serving on http://{host}:{port} (data in {settings.data_dir}).", highlight=False)
+    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+
+
+@user_errors
+def worker(
+    db: DbOption = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="The data folder of the web app (default: user data)."),
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Run the queued jobs, then exit.")] = False,
+) -> None:
+    """Run analysis jobs in this process (next to ``kneeback serve --no-worker``), until Ctrl-C."""
+    try:
+        from kneeback.web.jobs import JobWorker, resume_unfinished
+        from kneeback.web.models import create_web_tables
+        from kneeback.web.settings import WebSettings
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc) from None
+    from kneeback.store import open_database
+
+    fields: dict[str, object] = {"database_url": db}
+    if data_dir is not None:
+        fields["data_dir"] = data_dir
+    settings = WebSettings.model_validate(fields)
+    with open_database(settings.database_url) as database:
+        create_web_tables(database.engine)
+        jobs = JobWorker(
+            database,
+            analysis_dir=settings.analysis_dir,
+            poll_s=settings.worker_poll_s,
+            pose_variant=settings.pose_variant,
+            lease_s=settings.job_lease_s,
+        )
+        if once:
+            resume_unfinished(database, stale_after_s=settings.job_lease_s)
+            n = jobs.run_pending()
+            out.print(f"Ran {n} job{'s' if n != 1 else ''}.", highlight=False)
+            return
+        out.print(f"Running analysis jobs from {database.url} (Ctrl-C stops).", highlight=False)
+        jobs.start()
+        try:
+            jobs.join()
+        finally:
+            jobs.stop()
+
+
+def register(app: typer.Typer, /) -> None:
+    """Add ``serve``, ``worker`` and the ``users`` commands to a typer app.
+
+    Parameters
+    ----------
+    app
+        The ``kneeback`` app (``kneeback.cli.app``).
+    """
+    app.command("serve")(serve)
+    app.command("worker")(worker)
+    app.add_typer(users_app, name="users")

@@ -1,0 +1,374 @@
+"""Analysis jobs: a durable queue in the database and a worker that runs them off the request path.
+
+A job row is written when a clip is uploaded (``queued``). A worker claims the oldest queued job
+(``running``), runs the same chain as ``kneeback analyze --person`` (pose, analysis, output folder,
+stored session) and marks it ``done`` with the session id, or ``failed`` with a reason in plain
+words. Rows survive a restart: a worker refreshes the heartbeat of the job it runs, and
+:func:`resume_unfinished` puts ``running`` jobs whose heartbeat is older than the lease (their
+worker stopped) back in the queue, where a worker picks them up again. Several workers (the
+in-process thread of ``kneeback serve`` and ``kneeback worker`` processes) can share one database.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session as OrmSession
+
+from kneeback.errors import KneebackError
+from kneeback.settings import ModelVariant
+from kneeback.store.db import Database
+from kneeback.store.models import Person, utcnow
+from kneeback.web.models import Job, User
+
+__all__ = [
+    "JobWorker",
+    "claim_next_job",
+    "enqueue_job",
+    "heartbeat",
+    "job_view",
+    "resume_unfinished",
+    "run_job",
+]
+
+log = logging.getLogger(__name__)
+
+#: A job interrupted this many times is failed instead of retried again.
+MAX_ATTEMPTS = 3
+_STAGE_TEXT = {
+    "queued": "Waiting for its turn",
+    "pose": "Finding the body in each frame",
+    "analysis": "Measuring the reps",
+    "video": "Drawing the annotated video",
+    "report": "Writing the report",
+    "store": "Saving to your history",
+    "done": "Finished",
+    "failed": "Failed",
+}
+
+
+def enqueue_job(db: Database, user_id: int, upload: Path, /, *, movement: str = "auto") -> str:
+    """Queue an uploaded clip for analysis; return the job's uid."""
+    uid = secrets.token_hex(16)
+
+    def work(s: OrmSession) -> None:
+        now = utcnow()
+        s.add(
+            Job(
+                uid=uid,
+                user_id=user_id,
+                upload_path=str(upload),
+                movement=movement,
+                state="queued",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+
+    db.write(work)
+    return uid
+
+
+def resume_unfinished(db: Database, /, *, stale_after_s: float) -> int:
+    """Put running jobs whose worker stopped back in the queue; return how many.
+
+    Parameters
+    ----------
+    db
+        The open database.
+    stale_after_s
+        A running job whose heartbeat is older than this many seconds is taken to be abandoned.
+    """
+
+    def work(s: OrmSession) -> int:
+        now = utcnow()
+        res = s.execute(
+            update(Job)
+            .where(
+                Job.state == "running",
+                or_(
+                    Job.heartbeat_at.is_(None),
+                    Job.heartbeat_at < now - dt.timedelta(seconds=stale_after_s),
+                ),
+            )
+            .values(state="queued", stage="", done=0, total=0, updated_at=now, heartbeat_at=None)
+        )
+        return int(getattr(res, "rowcount", 0) or 0)
+
+    return db.write(work)
+
+
+def heartbeat(db: Database, uid: str, /) -> None:
+    """Refresh the heartbeat of a running job."""
+    db.write(
+        lambda s: s.execute(
+            update(Job).where(Job.uid == uid, Job.state == "running").values(heartbeat_at=utcnow())
+        )
+    )
+
+
+def claim_next_job(db: Database, /) -> str | None:
+    """Mark the oldest queued job ``running`` and return its uid (None when the queue is empty).
+
+    The claim is one transaction on a row still ``queued``, so two workers never take the same job.
+    """
+
+    def work(s: OrmSession) -> str | None:
+        row = s.scalar(
+            select(Job).where(Job.state == "queued").order_by(Job.created_at, Job.id).limit(1)
+        )
+        if row is None:
+            return None
+        res = s.execute(
+            update(Job)
+            .where(Job.id == row.id, Job.state == "queued")
+            .values(
+                state="running",
+                attempts=Job.attempts + 1,
+                updated_at=utcnow(),
+                heartbeat_at=utcnow(),
+            )
+        )
+        return row.uid if getattr(res, "rowcount", 0) == 1 else None
+
+    return db.write(work)
+
+
+def _set(db: Database, uid: str, /, **values: Any) -> None:
+    values["updated_at"] = utcnow()
+    db.write(lambda s: s.execute(update(Job).where(Job.uid == uid).values(**values)))
+
+
+def _plain_reason(exc: BaseException) -> str:
+    if isinstance(exc, KneebackError):
+        return str(exc).replace(str(Path.cwd()), ".")
+    if isinstance(exc, ValueError):
+        return f"The clip could not be analysed: {exc}"
+    return "Something went wrong on our side while analysing the clip; please try again later."
+
+
+def run_job(
+    db: Database, uid: str, /, *, analysis_dir: Path, pose_variant: ModelVariant = "full"
+) -> None:
+    """Run one claimed job to the end: analyse the clip, write the outputs, store the session.
+
+    The job ends ``done`` (with its session) or ``failed`` (with a plain-words reason); a job
+    already interrupted :data:`MAX_ATTEMPTS` times is failed without running again.
+
+    Parameters
+    ----------
+    db
+        The open database.
+    uid
+        The uid of a job in state ``running``.
+    analysis_dir
+        Parent folder of the output folders (one per job, named by its uid).
+    pose_variant
+        Pose model variant.
+    """
+    from kneeback import pipeline
+    from kneeback.analysis import analyse_detailed
+    from kneeback.report.outputs import write_analysis_folder
+    from kneeback.settings import PoseSettings
+    from kneeback.store import artifact_paths, store_session
+
+    def load(s: OrmSession) -> tuple[int, str, str, str]:
+        job = s.scalar(select(Job).where(Job.uid == uid))
+        if job is None:
+            raise LookupError(uid)
+        user = s.get(User, job.user_id)
+        person = None if user is None or user.person_id is None else s.get(Person, user.person_id)
+        if person is None:
+            raise KneebackError("This account has no history to store the session in.")
+        return job.attempts, job.upload_path, job.movement, person.name
+
+    try:
+        attempts, upload_path, movement, person = db.read(load)
+    except LookupError:
+        return
+    except KneebackError as exc:
+        _set(db, uid, state="failed", error=str(exc))
+        return
+    if attempts > MAX_ATTEMPTS:
+        _set(
+            db,
+            uid,
+            state="failed",
+            error="The analysis was interrupted several times; please upload the clip again.",
+        )
+        return
+    clip = Path(upload_path)
+    target = analysis_dir / uid
+    last_stage, last_done = "", -1
+
+    def progress(stage: str, done: int, total: int) -> None:
+        # Write at most ~20 updates per stage, not one per frame.
+        nonlocal last_stage, last_done
+        step = max(1, total // 20) if total else 25
+        if stage != last_stage or done - last_done >= step or done == total:
+            last_stage, last_done = stage, done
+            _set(db, uid, stage=stage, done=done, total=total)
+
+    try:
+        if not clip.is_file():
+            raise KneebackError("The uploaded clip is missing on the server; upload it again.")
+        ds = pipeline.pose_video(
+            clip,
+            settings=PoseSettings(variant=pose_variant),
+            workers=1,
+            progress=lambda d, t: progress("pose", d, t),
+        )
+        progress("analysis", 0, 1)
+        analysis = analyse_detailed(ds, movement=movement)
+        files = write_analysis_folder(
+            target,
+            result=analysis.result,
+            angles=analysis.angles,
+            pose=ds,
+            processed=analysis.processed,
+            video=clip,
+            inputs=[clip],
+            progress=progress,
+        )
+        progress("store", 0, 1)
+        session_id = store_session(
+            db, person, analysis.result, artifacts=artifact_paths(files), source_path=clip
+        )
+    except Exception as exc:
+        log.warning("job %s failed: %r", uid, exc)
+        shutil.rmtree(target, ignore_errors=True)
+        _set(db, uid, state="failed", error=_plain_reason(exc))
+        return
+    _set(
+        db,
+        uid,
+        state="done",
+        stage="done",
+        done=1,
+        total=1,
+        session_id=session_id,
+        output_dir=str(files.folder),
+        error=None,
+    )
+
+
+def job_view(job: Job, /) -> dict[str, Any]:
+    """Return the job as the status page and the API show it."""
+    return {
+        "id": job.uid,
+        "state": job.state,
+        "stage": job.stage,
+        "stage_text": _STAGE_TEXT.get(job.stage or job.state, job.stage),
+        "done": job.done,
+        "total": job.total,
+        "movement": job.movement,
+        "error": job.error,
+        "session_id": job.session_id,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+    }
+
+
+class JobWorker:
+    """A thread that runs queued jobs one at a time until stopped.
+
+    Parameters
+    ----------
+    db
+        The open database.
+    analysis_dir
+        Parent folder of the output folders.
+    poll_s
+        How long to wait between looks at an empty queue.
+    pose_variant
+        Pose model variant.
+    lease_s
+        A running job without a heartbeat for this long is taken back into the queue; the
+        worker refreshes the heartbeat of its own job four times per lease.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        /,
+        *,
+        analysis_dir: Path,
+        poll_s: float = 1.0,
+        pose_variant: ModelVariant = "full",
+        lease_s: float = 60.0,
+    ) -> None:
+        self.db = db
+        self.lease_s = lease_s
+        self.analysis_dir = analysis_dir
+        self.poll_s = poll_s
+        self.pose_variant = pose_variant
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread = threading.Thread(target=self._loop, name="kneeback-jobs", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Look at the queue now (called after a job is queued)."""
+        self._wake.set()
+
+    def run_pending(self) -> int:
+        """Run every queued job in this thread; return how many ran (for tests and batch use)."""
+        n = 0
+        while not self._stop.is_set():
+            uid = claim_next_job(self.db)
+            if uid is None:
+                return n
+            finished = threading.Event()
+            beat = threading.Thread(
+                target=self._beat, args=(uid, finished), name="kneeback-heartbeat", daemon=True
+            )
+            beat.start()
+            try:
+                run_job(
+                    self.db, uid, analysis_dir=self.analysis_dir, pose_variant=self.pose_variant
+                )
+            finally:
+                finished.set()
+                beat.join()
+            n += 1
+        return n
+
+    def _beat(self, uid: str, finished: threading.Event) -> None:
+        while not finished.wait(self.lease_s / 4):
+            try:
+                heartbeat(self.db, uid)
+            except Exception:
+                log.exception("could not refresh the heartbeat of job %s", uid)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                resume_unfinished(self.db, stale_after_s=self.lease_s)
+                self.run_pending()
+            except Exception:  # the database was unreachable: try again later
+                log.exception("the job worker could not reach the database")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
+
+    def join(self) -> None:
+        """Wait until the thread ends (after :meth:`stop`, or never)."""
+        while self._thread is not None and self._thread.is_alive():
+            self._thread.join(1.0)
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        """Ask the thread to stop after the current job and wait for it."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)

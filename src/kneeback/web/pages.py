@@ -1,0 +1,222 @@
+"""Server-rendered pages: home, login, register, logout, upload, job status and the report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+
+from kneeback.errors import BadValueError
+from kneeback.movements.specs import MOVEMENT_NAMES
+from kneeback.web.accounts import Account, create_user, end_session
+from kneeback.web.app import REPORT_CSP, Web, current_account, optional_account
+from kneeback.web.flows import accept_upload, log_in
+from kneeback.web.queries import (
+    get_job,
+    get_session,
+    list_jobs,
+    list_sessions,
+    member_person,
+    session_file,
+    visible_members,
+)
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+LoggedIn = Annotated[Account, Depends(current_account)]
+MaybeLoggedIn = Annotated[Account | None, Depends(optional_account)]
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths are followed after login (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+def _check_csrf(ctx: Web, request: Request, token: str) -> None:
+    if not ctx.csrf_ok(request, token):
+        raise HTTPException(403, "The form has expired; reload the page and try again.")
+
+
+@router.get("/")
+def home(request: Request, ctx: Web, account: MaybeLoggedIn) -> Response:
+    """Home: the upload form, jobs and sessions when logged in; what kneeback does otherwise."""
+    if account is None:
+        return ctx.render(request, "welcome.html")
+    return ctx.render(
+        request,
+        "home.html",
+        {
+            "jobs": list_jobs(ctx.db, account)[:10],
+            "sessions": list_sessions(ctx.db, account),
+            "movements": MOVEMENT_NAMES,
+            "max_mb": ctx.settings.max_upload_bytes // (1024 * 1024),
+            "members": visible_members(ctx.db, account) if account.role != "member" else [],
+        },
+        account=account,
+    )
+
+
+@router.get("/login")
+def login_page(request: Request, ctx: Web, account: MaybeLoggedIn, next: str = "/") -> Response:
+    """Show the login form."""
+    if account is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return ctx.render(request, "login.html", {"next": _safe_next(next)})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    ctx: Web,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    """Log in; a wrong password shows the form again, too many failures answer 429."""
+    _check_csrf(ctx, request, csrf_token)
+    try:
+        _, token = log_in(ctx, request, username, password)
+    except HTTPException as exc:
+        if exc.status_code != 400:
+            raise
+        return ctx.render(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": exc.detail, "username": username},
+            status_code=400,
+        )
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    ctx.set_cookie(response, ctx.session_cookie, token, ctx.settings.session_max_age_s)
+    ctx.delete_cookie(response, ctx.pre_cookie)
+    return response
+
+
+@router.get("/register")
+def register_page(request: Request, ctx: Web, account: MaybeLoggedIn) -> Response:
+    """Show the form to open a member account."""
+    if account is not None:
+        return RedirectResponse("/", status_code=303)
+    return ctx.render(request, "register.html")
+
+
+@router.post("/register")
+def register(
+    request: Request,
+    ctx: Web,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Open a member account and log in."""
+    _check_csrf(ctx, request, csrf_token)
+    try:
+        create_user(ctx.db, username, password, role="member")
+    except BadValueError as exc:
+        return ctx.render(
+            request, "register.html", {"error": str(exc), "username": username}, status_code=400
+        )
+    _, token = log_in(ctx, request, username, password)
+    response = RedirectResponse("/", status_code=303)
+    ctx.set_cookie(response, ctx.session_cookie, token, ctx.settings.session_max_age_s)
+    ctx.delete_cookie(response, ctx.pre_cookie)
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, ctx: Web, account: LoggedIn, csrf_token: Annotated[str, Form()] = ""
+) -> Response:
+    """Log out (end the server-side session)."""
+    _check_csrf(ctx, request, csrf_token)
+    end_session(ctx.db, request.cookies.get(ctx.session_cookie))
+    response = RedirectResponse("/", status_code=303)
+    ctx.delete_cookie(response, ctx.session_cookie)
+    return response
+
+
+@router.post("/uploads")
+async def upload(request: Request, ctx: Web, account: LoggedIn) -> Response:
+    """Receive a clip from the upload form and show its job."""
+    uid = await accept_upload(ctx, request, account, csrf_from_form=True)
+    return RedirectResponse(f"/jobs/{uid}", status_code=303)
+
+
+@router.get("/jobs/{uid}")
+def job_page(request: Request, ctx: Web, account: LoggedIn, uid: str) -> Response:
+    """Show the progress of one job (the page refreshes itself until the job ends)."""
+    job = get_job(ctx.db, account, uid)
+    if job is None:
+        raise HTTPException(404, "No such job.")
+    return ctx.render(request, "job.html", {"job": job}, account=account)
+
+
+@router.get("/sessions/{session_id}")
+def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> Response:
+    """Show one session: annotated video, verdict, findings and cues."""
+    session = get_session(ctx.db, account, session_id)
+    if session is None:
+        raise HTTPException(404, "No such session.")
+    return ctx.render(request, "session.html", {"s": session}, account=account)
+
+
+@router.get("/sessions/{session_id}/{name}")
+def session_file_page(ctx: Web, account: LoggedIn, session_id: int, name: str) -> Response:
+    """Serve a file of one session's analysis: ``report.html`` or ``annotated.mp4``."""
+    path = session_file(ctx.db, account, session_id, name, root=ctx.settings.analysis_dir)
+    if path is None:
+        raise HTTPException(404, "No such file.")
+    if name == "report.html":
+        return FileResponse(
+            path,
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "private"},
+        )
+    return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private"})
+
+
+def _member(ctx: Web, account: Account, username: str) -> str:
+    person = member_person(ctx.db, account, username)
+    if person is None:
+        raise HTTPException(404, "No such member.")
+    return person
+
+
+@router.get("/members/{username}")
+def member_page(request: Request, ctx: Web, account: LoggedIn, username: str) -> Response:
+    """Show a member's program stage with this week's plan, progress and sessions."""
+    from kneeback.progress.report import person_progress
+    from kneeback.store import program_status
+
+    person = _member(ctx, account, username)
+    program = program_status(ctx.db, person)
+    progress = person_progress(ctx.db, person)
+    sessions = [s for s in list_sessions(ctx.db, account) if s["owner"] == username]
+    return ctx.render(
+        request,
+        "member.html",
+        {
+            "username": username,
+            "program": program,
+            "trends": progress.trends,
+            "sessions": sessions,
+        },
+        account=account,
+    )
+
+
+@router.get("/members/{username}/progress.html")
+def member_progress_charts(ctx: Web, account: LoggedIn, username: str) -> Response:
+    """Serve a member's progress page with its charts (a self-contained document)."""
+    from kneeback.progress.report import person_progress, progress_html
+
+    page = progress_html(person_progress(ctx.db, _member(ctx, account, username)))
+    return HTMLResponse(
+        page,
+        headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "private, no-store"},
+    )

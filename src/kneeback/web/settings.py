@@ -1,0 +1,125 @@
+"""The web app's settings: one pydantic model, every default written here once."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from kneeback.settings import ModelVariant
+
+__all__ = ["SECRET_KEY_ENV", "SECRET_KEY_FILE", "WebSettings", "load_secret_key"]
+
+#: Environment variable holding the secret key that signs CSRF tokens.
+SECRET_KEY_ENV = "KNEEBACK_SECRET_KEY"
+#: Name of the generated secret key file inside the data directory (mode 0600).
+SECRET_KEY_FILE = "secret_key"
+
+
+def _default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("kneeback")) / "web"
+
+
+def load_secret_key(data_dir: Path, /) -> SecretStr:
+    """Return the secret key: ``KNEEBACK_SECRET_KEY``, else the key file in ``data_dir``.
+
+    The key file is created on first use with 48 random bytes (hex), readable by its owner only
+    (mode 0600), so that the key never lives in the repository.
+
+    Parameters
+    ----------
+    data_dir
+        The web app's data directory.
+
+    Returns
+    -------
+    pydantic.SecretStr
+        The key.
+    """
+    env = os.environ.get(SECRET_KEY_ENV)
+    if env:
+        return SecretStr(env)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRET_KEY_FILE
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) < 32:
+            raise ValueError(
+                f"The secret key in {path} is too short; delete it to regenerate."
+            ) from None
+        return SecretStr(key)
+    key = secrets.token_hex(48)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(key + "\n")
+    return SecretStr(key)
+
+
+class WebSettings(BaseModel):
+    """Settings of one web app instance.
+
+    Attributes
+    ----------
+    database_url
+        SQLAlchemy URL; None for ``KNEEBACK_DATABASE_URL`` or the default SQLite file.
+    data_dir
+        Where uploads (``uploads/``), analysis outputs (``analyses/``) and the generated secret
+        key live.
+    max_upload_bytes
+        Largest accepted upload; a bigger one is refused with 413.
+    secret_key
+        Key that signs CSRF tokens; None to read ``KNEEBACK_SECRET_KEY`` or the key file in
+        ``data_dir`` (see :func:`load_secret_key`).
+    cookie_secure
+        Send cookies over HTTPS only. Turn off only for plain HTTP on the loopback.
+    session_max_age_s
+        Lifetime of a login session.
+    login_max_failures_per_account, login_max_failures_per_ip, login_window_s
+        Failed logins allowed per account and per client address within the window; further
+        attempts are refused with 429 until the window has passed.
+    run_worker
+        Start the in-process analysis worker thread with the app.
+    worker_poll_s
+        How often an idle worker looks for queued jobs.
+    pose_variant
+        Pose model variant for uploaded videos.
+    job_lease_s
+        A running job whose worker has not refreshed its heartbeat for this long (the worker
+        stopped) goes back in the queue.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    database_url: str | None = None
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    secret_key: SecretStr | None = None
+    cookie_secure: bool = True
+    session_max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
+    login_max_failures_per_account: int = Field(default=5, gt=0)
+    login_max_failures_per_ip: int = Field(default=20, gt=0)
+    login_window_s: float = Field(default=15 * 60.0, gt=0)
+    run_worker: bool = True
+    worker_poll_s: float = Field(default=1.0, gt=0)
+    pose_variant: ModelVariant = "full"
+    job_lease_s: float = Field(default=60.0, gt=0)
+
+    @property
+    def upload_dir(self) -> Path:
+        """Folder of uploaded clips (random names only)."""
+        return self.data_dir / "uploads"
+
+    @property
+    def analysis_dir(self) -> Path:
+        """Folder of analysis outputs, one subfolder per job."""
+        return self.data_dir / "analyses"
+
+    def key(self) -> bytes:
+        """Return the secret key as bytes (from the settings, the environment or the key file)."""
+        secret = self.secret_key or load_secret_key(self.data_dir)
+        return secret.get_secret_value().encode("utf-8")

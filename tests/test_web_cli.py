@@ -1,0 +1,181 @@
+"""``kneeback users add``, ``kneeback users assign`` and ``kneeback serve`` (mounted on a test app
+with :func:`kneeback.web.cli.register`, as ``kneeback.cli`` mounts them)."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+pytest.importorskip("fastapi")
+pytest.importorskip("argon2")
+
+from kneeback.store import open_database
+from kneeback.web.accounts import authenticate, visible_user_ids
+from kneeback.web.cli import register
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def cli():
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    register(app)
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(app, list(args), input=input)
+
+    return run
+
+
+def test_users_add_the_first_admin_and_a_coach_with_a_member(cli, tmp_path):
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    r = cli(
+        "users", "add", "root", "--role", "admin", "--db", url, input=f"{PASSWORD}\n{PASSWORD}\n"
+    )
+    assert r.exit_code == 0, r.output
+    assert "Added the admin account root." in r.output
+    r = cli(
+        "users",
+        "add",
+        "coachy",
+        "--role",
+        "coach",
+        "--password-stdin",
+        "--db",
+        url,
+        input=f"{PASSWORD}\n",
+    )
+    assert r.exit_code == 0, r.output
+    r = cli("users", "add", "mia", "--password-stdin", "--db", url, input=f"{PASSWORD}\n")
+    assert r.exit_code == 0, r.output
+    r = cli("users", "assign", "coachy", "mia", "--db", url)
+    assert r.exit_code == 0, r.output
+    with open_database(url) as db:
+        admin = authenticate(db, "root", PASSWORD)
+        assert admin is not None and admin.role == "admin" and admin.person_id is None
+        coach = authenticate(db, "coachy", PASSWORD)
+        member = authenticate(db, "mia", PASSWORD)
+        assert member is not None and member.person_id is not None
+        assert coach is not None and visible_user_ids(db, coach) == {coach.id, member.id}
+        assert visible_user_ids(db, admin) is None
+        assert authenticate(db, "root", "wrong password") is None
+
+
+def test_users_add_refuses_bad_input_with_one_sentence(cli, tmp_path):
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    r = cli("users", "add", "root", "--password-stdin", "--db", url, input="short\n")
+    assert r.exit_code == 2 and "at least 10 characters" in r.output
+    assert (
+        cli(
+            "users", "add", "root", "--password-stdin", "--db", url, input=f"{PASSWORD}\n"
+        ).exit_code
+        == 0
+    )
+    r = cli("users", "add", "root", "--password-stdin", "--db", url, input=f"{PASSWORD}\n")
+    assert r.exit_code == 2 and "taken" in r.output
+    r = cli("users", "assign", "root", "nobody", "--db", url)
+    assert r.exit_code == 2 and "No coach account named 'root'" in r.output
+    r = cli("users", "add", "x", "--role", "owner", "--db", url, input="")
+    assert r.exit_code == 2
+
+
+def test_users_add_links_a_member_to_a_person_stored_before(cli, tmp_path):
+    """A person analysed with the command line can get a web account for their history."""
+    from kneeback.store.models import Person
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    with open_database(url) as db:
+        db.write(lambda s: s.add(Person(uid="u" * 32, name="Ann Example")))
+    r = cli(
+        "users",
+        "add",
+        "ann",
+        "--person",
+        "Ann Example",
+        "--password-stdin",
+        "--db",
+        url,
+        input=f"{PASSWORD}\n",
+    )
+    assert r.exit_code == 0, r.output
+    r = cli(
+        "users",
+        "add",
+        "ann2",
+        "--person",
+        "Ann Example",
+        "--password-stdin",
+        "--db",
+        url,
+        input=f"{PASSWORD}\n",
+    )
+    assert r.exit_code == 2 and "already belongs to another account" in r.output
+
+
+def test_serve_builds_the_app_and_runs_uvicorn(cli, tmp_path, monkeypatch):
+    import uvicorn
+
+    seen = {}
+
+    def fake_run(app, **kwargs):
+        seen["app"] = app
+        seen.update(kwargs)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    r = cli(
+        "serve",
+        "--port",
+        "8123",
+        "--db",
+        url,
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--insecure-cookies",
+        "--no-worker",
+    )
+    assert r.exit_code == 0, r.output
+    assert seen["host"] == "127.0.0.1" and seen["port"] == 8123
+    settings = seen["app"].state.web.settings
+    assert settings.cookie_secure is False and settings.run_worker is False
+    assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o777 == 0o600
+    assert "Serving on http://127.0.0.1:8123" in r.output
+
+
+def test_worker_once_runs_the_queued_jobs(cli, tmp_path, monkeypatch):
+    from kneeback.errors import NoPersonError
+    from kneeback.web.accounts import create_user
+    from kneeback.web.jobs import enqueue_job
+    from kneeback.web.models import create_web_tables
+
+    def nobody(*args, **kwargs):
+        raise NoPersonError("Nobody was found in the video.")
+
+    monkeypatch.setattr("kneeback.pipeline.pose_video", nobody)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    with open_database(url) as db:
+        create_web_tables(db.engine)
+        account = create_user(db, "nia", PASSWORD)
+        enqueue_job(db, account.id, tmp_path / "missing.mp4")
+    r = cli("worker", "--once", "--db", url, "--data-dir", str(tmp_path / "data"))
+    assert r.exit_code == 0, r.output
+    assert "Ran 1 job." in r.output
+
+
+def test_every_web_module_exports_what_it_names():
+    import importlib
+    import pkgutil
+
+    import kneeback.web
+
+    for info in pkgutil.iter_modules(kneeback.web.__path__):
+        module = importlib.import_module(f"kneeback.web.{info.name}")
+        names = module.__all__
+        assert [n for n in names if not hasattr(module, n)] == [], info.name
