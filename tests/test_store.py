@@ -109,6 +109,26 @@ def test_result_json_is_lossless(db: Database) -> None:
     assert AnalysisResult.from_json(stored) == res
 
 
+def test_values_the_view_cannot_judge_stay_out_of_trends(db: Database) -> None:
+    from kneeback.store.sessions import load_session_metrics
+
+    res = result(1, 1, (1, 2, 3))
+    knee = res.capture.metrics["knee_flexion_peak_deg"]
+    metrics = {
+        **res.capture.metrics,
+        "knee_flexion_peak_deg": knee.model_copy(update={"judgeable": False}),
+    }
+    capture = res.capture.model_copy(update={"metrics": metrics})  # e.g. a front view, 3D estimate
+    front = res.model_copy(update={"capture": capture})
+    sid = store_session(db, "Cleo", front, artifacts={}, recorded_at=day(0))
+    stored = db.read(lambda s: AnalysisResult.from_json(s.get(Session, sid).result_json))
+    assert stored == front  # the report's value is kept in the result
+    person_id = db.read(lambda s: s.get(Session, sid).person_id)
+    loaded = db.read(lambda s: load_session_metrics(s, person_id))[sid]
+    assert "knee_flexion_peak_deg" not in loaded.full  # but not used for progress
+    assert "trunk_inclination_peak_deg" in loaded.full
+
+
 def test_sit_to_stand_clip_adds_outcome(db: Database) -> None:
     res = result(5, 1, (1, 2, 3, 4, 5))
     assert res.tests is not None and res.tests.five_times_sts_s is not None

@@ -138,6 +138,12 @@ def _capture_verdict(result: AnalysisResult) -> str:
     return "limited" if result.capture.issues else "good"
 
 
+def _trusted(result: AnalysisResult, metric: str, /) -> bool:
+    """Whether a metric of this clip may enter trends: measurable and judgeable from its view."""
+    status = result.capture.metrics.get(metric)
+    return status is None or (status.measurable and status.judgeable)
+
+
 def _add_session_rows(
     session: OrmSession,
     person: Person,
@@ -178,7 +184,11 @@ def _add_session_rows(
             verdict=r.verdict,
         )
         for name, v in r.metrics.items():
-            if isinstance(v, bool):
+            if not _trusted(result, name):
+                # Shown in the report for information only: kept in the result JSON, but out of
+                # trends and program criteria (REFERENCES.md rule 1).
+                rep.metrics.append(RepMetric(name=name, value=None, flag=None))
+            elif isinstance(v, bool):
                 rep.metrics.append(RepMetric(name=name, value=None, flag=v))
             elif v is None or not math.isfinite(float(v)):
                 rep.metrics.append(RepMetric(name=name, value=None, flag=None))
