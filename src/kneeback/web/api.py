@@ -25,6 +25,16 @@ from kneeback.web.queries import (
     member_person,
     visible_members,
 )
+from kneeback.web.review import (
+    MAX_COMMENT_CHARS,
+    NotAllowedError,
+    NotSharedError,
+    add_comment,
+    list_comments,
+    mark_reviewed,
+    review_queue,
+    share_session,
+)
 
 __all__ = ["router"]
 
@@ -84,6 +94,48 @@ class SessionDetail(SessionOut):
     findings: list[dict[str, Any]]
     files: list[str]
     result: dict[str, Any]
+
+
+class ShareOut(BaseModel):
+    """Whether a session is shared with the member's coach(es), and whether it was reviewed."""
+
+    shared: bool
+    shared_at: str | None
+    reviewed_at: str | None
+    reviewed_by: str | None
+
+
+class ReviewItem(BaseModel):
+    """A shared session waiting for review, with its findings flagged."""
+
+    id: int
+    owner: str
+    recorded_at: str
+    movement: str
+    view: str
+    verdict: str
+    reps: int
+    shared_at: str
+    severity: dict[str, int]
+    needs_work: list[dict[str, Any]]
+
+
+class CommentIn(BaseModel):
+    """A comment at a moment of a session's video."""
+
+    time_s: float = Field(ge=0, le=86_400)
+    text: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS)
+
+
+class CommentOut(BaseModel):
+    """A coach's comment at a moment (seconds) of a session's video."""
+
+    id: int
+    session_id: int
+    author: str
+    time_s: float
+    text: str
+    created_at: str
 
 
 def _me(ctx: Web, account: Account, cookie: str) -> Me:
@@ -218,3 +270,59 @@ def api_program(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
     from kneeback.store import program_status
 
     return program_status(ctx.db, _person(ctx, account, username)) | {"name": username}
+
+
+# ---- coach review --------------------------------------------------------------------------------
+
+
+def _found(value: Any, what: str = "session") -> Any:
+    if value is None:
+        raise HTTPException(404, f"No such {what}.")
+    return value
+
+
+@router.post("/sessions/{session_id}/share", response_model=ShareOut)
+def api_share(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> dict[str, Any]:
+    """Share one of the member's own sessions with their coach(es) for review."""
+    _check_csrf(ctx, request)
+    return _found(share_session(ctx.db, account, session_id))
+
+
+@router.get("/review", response_model=list[ReviewItem])
+def api_review(ctx: Web, account: LoggedIn) -> list[dict[str, Any]]:
+    """Return the coach's review queue: members' shared, unreviewed sessions, oldest first."""
+    if account.role == "member":
+        raise HTTPException(403, "Only coaches review sessions.")
+    return review_queue(ctx.db, account)
+
+
+@router.get("/sessions/{session_id}/comments", response_model=list[CommentOut])
+def api_comments(ctx: Web, account: LoggedIn, session_id: int) -> list[dict[str, Any]]:
+    """Comments on a session, by moment of its video."""
+    return _found(list_comments(ctx.db, account, session_id))
+
+
+@router.post("/sessions/{session_id}/comments", response_model=CommentOut, status_code=201)
+def api_add_comment(
+    request: Request, ctx: Web, account: LoggedIn, session_id: int, body: CommentIn
+) -> dict[str, Any]:
+    """Add a coach's comment at ``time_s`` seconds of the session's video."""
+    _check_csrf(ctx, request)
+    try:
+        return _found(add_comment(ctx.db, account, session_id, body.time_s, body.text))
+    except NotAllowedError as exc:
+        raise HTTPException(403, str(exc)) from None
+    except BadValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+
+
+@router.post("/sessions/{session_id}/reviewed", response_model=ShareOut)
+def api_reviewed(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> dict[str, Any]:
+    """Mark a shared session reviewed: it leaves the review queue."""
+    _check_csrf(ctx, request)
+    try:
+        return _found(mark_reviewed(ctx.db, account, session_id))
+    except NotSharedError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except NotAllowedError as exc:
+        raise HTTPException(403, str(exc)) from None

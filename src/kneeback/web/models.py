@@ -1,4 +1,4 @@
-"""Tables of the web app: accounts, coach assignments, login sessions and analysis jobs.
+"""Tables of the web app: accounts, coaches, login sessions, jobs, shares and comments.
 
 They live on their own :class:`~sqlalchemy.MetaData` (:class:`WebBase`), created by
 :func:`create_web_tables` when the app starts, not by the store's Alembic migrations: the store's
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, ForeignKey, Index, Integer, MetaData, String, Text, inspect
+from sqlalchemy import Engine, Float, ForeignKey, Index, Integer, MetaData, String, Text, inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kneeback.errors import DatabaseError
@@ -22,8 +22,10 @@ from kneeback.store.models import Session as StoredSession
 __all__ = [
     "ROLES",
     "CoachMember",
+    "Comment",
     "Job",
     "LoginSession",
+    "Share",
     "User",
     "WebBase",
     "create_web_tables",
@@ -111,6 +113,40 @@ class Job(WebBase):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class Share(WebBase):
+    """A session its member shared with their coach(es) for review.
+
+    ``reviewed_at`` and ``reviewed_by`` stay empty until a coach marks the session reviewed;
+    sharing it again puts it back in the review queue.
+    """
+
+    __tablename__ = "web_shares"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey(StoredSession.id, ondelete="CASCADE"), primary_key=True
+    )
+    shared_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    reviewed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("web_users.id", ondelete="SET NULL"), default=None
+    )
+
+
+class Comment(WebBase):
+    """A coach's comment on a session at a moment (``time_s``) of its video."""
+
+    __tablename__ = "web_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey(StoredSession.id, ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"))
+    time_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 def create_web_tables(engine: Engine, /) -> None:

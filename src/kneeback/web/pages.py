@@ -1,7 +1,12 @@
-"""Server-rendered pages: home, login, register, logout, upload, job status and the report."""
+"""Server-rendered pages: home, login, register, logout, upload, jobs, reports and coach review.
+
+The review flow: a member shares a session, coaches see their queue, comment at moments of the
+video and mark the session reviewed.
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -20,6 +25,17 @@ from kneeback.web.queries import (
     member_person,
     session_file,
     visible_members,
+)
+from kneeback.web.review import (
+    MAX_COMMENT_CHARS,
+    NotAllowedError,
+    NotSharedError,
+    add_comment,
+    list_comments,
+    mark_reviewed,
+    review_queue,
+    share_session,
+    share_state,
 )
 
 __all__ = ["router"]
@@ -158,11 +174,99 @@ def job_page(request: Request, ctx: Web, account: LoggedIn, uid: str) -> Respons
 
 @router.get("/sessions/{session_id}")
 def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> Response:
-    """Show one session: annotated video, verdict, findings and cues."""
+    """Show one session: annotated video, verdict, findings, cues and the coach's comments.
+
+    Its member can share it for review; a coach (or admin) can comment at a moment of the video
+    and mark it reviewed.
+    """
     session = get_session(ctx.db, account, session_id)
     if session is None:
         raise HTTPException(404, "No such session.")
-    return ctx.render(request, "session.html", {"s": session}, account=account)
+    return ctx.render(
+        request,
+        "session.html",
+        {
+            "s": session,
+            "share": share_state(ctx.db, account, session_id),
+            "comments": list_comments(ctx.db, account, session_id) or [],
+            "may_review": account.role in ("coach", "admin"),
+            "max_comment": MAX_COMMENT_CHARS,
+        },
+        account=account,
+    )
+
+
+@router.post("/sessions/{session_id}/share")
+def share_form(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    session_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Share the member's own session with their coach(es)."""
+    _check_csrf(ctx, request, csrf_token)
+    if share_session(ctx.db, account, session_id) is None:
+        raise HTTPException(404, "No such session.")
+    return RedirectResponse(f"/sessions/{session_id}", status_code=303)
+
+
+@router.post("/sessions/{session_id}/comments")
+def comment_form(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    session_id: int,
+    time_s: Annotated[str, Form(max_length=32)] = "0",
+    text: Annotated[str, Form(max_length=MAX_COMMENT_CHARS * 2)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Add a coach's comment at a moment of the session's video."""
+    _check_csrf(ctx, request, csrf_token)
+    try:
+        seconds = float(time_s.strip() or "0")
+    except ValueError:
+        seconds = math.nan
+    try:
+        added = add_comment(ctx.db, account, session_id, seconds, text)
+    except NotAllowedError as exc:
+        raise HTTPException(403, str(exc)) from None
+    except BadValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    if added is None:
+        raise HTTPException(404, "No such session.")
+    return RedirectResponse(f"/sessions/{session_id}#comment-{added['id']}", status_code=303)
+
+
+@router.post("/sessions/{session_id}/reviewed")
+def reviewed_form(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    session_id: int,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Mark a shared session reviewed and go back to the review queue."""
+    _check_csrf(ctx, request, csrf_token)
+    try:
+        done = mark_reviewed(ctx.db, account, session_id)
+    except NotSharedError as exc:
+        raise HTTPException(409, str(exc)) from None
+    except NotAllowedError as exc:
+        raise HTTPException(403, str(exc)) from None
+    if done is None:
+        raise HTTPException(404, "No such session.")
+    return RedirectResponse("/review", status_code=303)
+
+
+@router.get("/review")
+def review_page(request: Request, ctx: Web, account: LoggedIn) -> Response:
+    """Show the coach's review queue: members' shared, unreviewed sessions, oldest first."""
+    if account.role == "member":
+        raise HTTPException(403, "Only coaches review sessions.")
+    return ctx.render(
+        request, "review.html", {"queue": review_queue(ctx.db, account)}, account=account
+    )
 
 
 @router.get("/sessions/{session_id}/{name}")

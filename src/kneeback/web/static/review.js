@@ -1,0 +1,24 @@
+// Coach review on the session page: a click on the video (or pausing it) puts its moment in the
+// comment form; a comment's time link seeks the video there instead of opening the file.
+"use strict";
+document.addEventListener("DOMContentLoaded", function () {
+  var video = document.getElementById("session-video");
+  var field = document.getElementById("comment-time");
+  if (!video) { return; }
+  function take() {
+    if (field) { field.value = (Math.round(video.currentTime * 10) / 10).toFixed(1); }
+  }
+  video.addEventListener("click", take);
+  video.addEventListener("pause", take);
+  video.addEventListener("seeked", take);
+  document.querySelectorAll("a.seek[data-seek]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      var t = parseFloat(link.getAttribute("data-seek"));
+      if (isNaN(t)) { return; }
+      event.preventDefault();
+      video.currentTime = t;
+      video.scrollIntoView({ behavior: "smooth", block: "center" });
+      video.play().catch(function () {});
+    });
+  });
+});
