@@ -10,7 +10,9 @@ import pytest
 
 @pytest.fixture(scope="session")
 def model_dir_full(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the "full" pose model once per session from the npm package; return its folder.
+    """Build the pose models once per session from the npm package; return their folder.
+
+    "full" is the default model; "lite" is what pose runs use to count the people in view.
 
     The model is ``model_dir_full / "pose_landmarker_full.task"``; set ``KNEEBACK_MODEL_DIR`` to
     this folder (``monkeypatch.setenv``) to have :func:`kneeback.pose.models.ensure_model` find it.
@@ -29,4 +31,5 @@ def model_dir_full(tmp_path_factory: pytest.TempPathFactory) -> Path:
             models, "MODEL_URL_TEMPLATE", "http://127.0.0.1:9/pose_landmarker_{variant}.task"
         )
         models.install_model("full")
+        models.install_model("lite")  # pose runs also use it, to count the people in view
     return directory
