@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Any, Final, get_args
 import platformdirs
 
 from kneeback.errors import ModelUnavailableError
+from kneeback.pose.native_logs import native_stderr_captured
 from kneeback.settings import ModelVariant
 
 if TYPE_CHECKING:
@@ -361,37 +362,9 @@ def _adopt_or_discard_cached(variant: ModelVariant, progress: Progress | None) -
 # Smoke inference
 
 
-@contextlib.contextmanager
-def _native_stderr_captured() -> Iterator[Callable[[], str]]:
-    """Send file descriptor 2 to a temporary file, so MediaPipe's native start-up log stays quiet.
-
-    Yields a function returning what was captured (e.g. to put in an error message). Output other
-    threads write to stderr meanwhile is captured too; the window is one model load.
-    """
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):  # no usable fd 2 (embedded interpreters): capture nothing
-        yield lambda: ""
-        return
-    with tempfile.TemporaryFile(mode="w+b") as sink:
-        os.dup2(sink.fileno(), 2)
-
-        def captured() -> str:
-            sink.flush()
-            sink.seek(0)
-            return sink.read().decode("utf-8", "replace")
-
-        try:
-            yield captured
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
 def _quiet_smoke_test(task: Path) -> None:
     """Run :func:`smoke_test` with the native log hidden; on failure add its last lines."""
-    with _native_stderr_captured() as captured:
+    with native_stderr_captured() as captured:
         try:
             smoke_test(task)
         except Exception as exc:

@@ -5,16 +5,15 @@ Kept apart from :mod:`kneeback.pose.video_pose` so that worker processes import 
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from kneeback.io.video import iter_frames
 from kneeback.pose.estimator import PersonPose, PoseEstimator
+from kneeback.pose.native_logs import native_stderr_captured
 
 __all__ = [
     "ChunkPlan",
@@ -64,27 +63,6 @@ def init_worker(counter: Any) -> None:
     _counter = counter
 
 
-@contextlib.contextmanager
-def quiet_native_stderr() -> Iterator[None]:
-    """Send what native libraries write to file descriptor 2 to /dev/null while the block runs.
-
-    MediaPipe and LiteRT log model loading to stderr from C++; Python's own warnings are recorded
-    by :func:`run_chunk` and passed on. Set ``KNEEBACK_DEBUG=1`` to keep the native logs.
-    """
-    if os.environ.get("KNEEBACK_DEBUG"):
-        yield
-        return
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def run_chunk(
     path: str,
     chunk: ChunkPlan,
@@ -96,7 +74,7 @@ def run_chunk(
 
     Warnings raised meanwhile (e.g. a video that ends early) are returned, not printed.
     """
-    with quiet_native_stderr(), warnings.catch_warnings(record=True) as caught:
+    with native_stderr_captured(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = _run(path, chunk, factory, full_size, max_side_px)
     result.warnings.extend(str(w.message) for w in caught)
