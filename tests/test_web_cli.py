@@ -153,7 +153,6 @@ def test_worker_once_runs_the_queued_jobs(cli, tmp_path, monkeypatch):
     from kneeback.errors import NoPersonError
     from kneeback.web.accounts import create_user
     from kneeback.web.jobs import enqueue_job
-    from kneeback.web.models import create_web_tables
 
     def nobody(*args, **kwargs):
         raise NoPersonError("Nobody was found in the video.")
@@ -161,7 +160,6 @@ def test_worker_once_runs_the_queued_jobs(cli, tmp_path, monkeypatch):
     monkeypatch.setattr("kneeback.pipeline.pose_video", nobody)
     url = f"sqlite:///{tmp_path / 'k.db'}"
     with open_database(url) as db:
-        create_web_tables(db.engine)
         account = create_user(db, "nia", PASSWORD)
         enqueue_job(db, account.id, tmp_path / "missing.mp4")
     r = cli("worker", "--once", "--db", url, "--data-dir", str(tmp_path / "data"))

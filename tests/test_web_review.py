@@ -20,10 +20,10 @@ from sqlalchemy import select
 from kneeback.store.models import Artifact, Finding
 from kneeback.store.models import Session as StoredSession
 from kneeback.web import create_app
-from kneeback.web.accounts import assign_member
+from kneeback.web.accounts import assign_member, create_user
 from kneeback.web.app import CSRF_HEADER, PAGE_CSP
-from kneeback.web.models import Comment, Share, User, create_web_tables
-from test_web import api_user, client, make_settings
+from kneeback.web.models import Comment, Share, User
+from test_web import PASSWORD, api_user, client, make_settings
 
 
 def add_session(app, username: str, *, day: int = 0) -> int:
@@ -352,7 +352,6 @@ def test_web_tables_include_shares_and_comments_and_cascade(world):
     engine = app.state.web.db.engine
     names = set(inspect(engine).get_table_names())
     assert {"web_shares", "web_comments"} <= names
-    create_web_tables(engine)  # idempotent; the column check passes
     cols = {c["name"] for c in inspect(engine).get_columns("web_shares")}
     assert cols == {"session_id", "shared_at", "reviewed_at", "reviewed_by"}
     cols = {c["name"] for c in inspect(engine).get_columns("web_comments")}
@@ -366,22 +365,27 @@ def test_web_tables_include_shares_and_comments_and_cascade(world):
     assert app.state.web.db.read(count) == (1, 1)
 
 
-def test_a_database_made_before_shares_and_comments_gets_them(tmp_path):
-    from sqlalchemy import inspect
+def test_a_database_whose_web_tables_the_old_app_made_keeps_its_accounts(tmp_path):
+    """Before revision 0003 the app created some web tables itself; upgrading keeps their rows."""
+    from sqlalchemy import create_engine, inspect
 
     from kneeback.store import open_database
-    from kneeback.web.models import WebBase
+    from kneeback.store.db import _sqlite_setup, current_revision, migrate
+    from kneeback.store.models import Base
+    from kneeback.web.accounts import authenticate
 
-    db = open_database(f"sqlite:///{tmp_path / 'old.db'}")
-    try:
-        old = [
-            t
-            for t in WebBase.metadata.sorted_tables
-            if t.name not in ("web_shares", "web_comments")
-        ]
-        WebBase.metadata.create_all(db.engine, tables=old)
-        assert "web_shares" not in inspect(db.engine).get_table_names()
-        create_web_tables(db.engine)
-        assert {"web_shares", "web_comments"} <= set(inspect(db.engine).get_table_names())
-    finally:
-        db.close()
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    _sqlite_setup(engine)
+    migrate(engine, revision="0002")
+    old = [Base.metadata.tables[n] for n in ("web_users", "web_login_sessions", "web_jobs")]
+    Base.metadata.create_all(engine, tables=old)
+    with open_database(url, upgrade=False) as db:
+        create_user(db, "olga", PASSWORD)
+    engine.dispose()
+    with open_database(url) as db:
+        assert current_revision(db.engine) == "0003"
+        assert {"web_shares", "web_comments", "web_articles"} <= set(
+            inspect(db.engine).get_table_names()
+        )
+        assert authenticate(db, "olga", PASSWORD) is not None

@@ -221,14 +221,12 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     """
     from kneeback.store import open_database
     from kneeback.web.api import router as api_router
-    from kneeback.web.models import create_web_tables
     from kneeback.web.pages import router as page_router
 
     settings = settings or WebSettings()
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
     settings.analysis_dir.mkdir(parents=True, exist_ok=True)
     db = open_database(settings.database_url)
-    create_web_tables(db.engine)
     ctx = WebContext(
         settings=settings,
         db=db,

@@ -61,7 +61,6 @@ def users_add(
     """
     try:
         from kneeback.web.accounts import create_user
-        from kneeback.web.models import create_web_tables
     except ModuleNotFoundError as exc:
         raise _missing_extra(exc) from None
     from kneeback.store import open_database
@@ -71,7 +70,6 @@ def users_add(
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     with open_database(db) as database:
-        create_web_tables(database.engine)
         account = create_user(database, username, password, role=role, person=person)
     out.print(f"Added the {account.role} account {account.username}.", highlight=False)
 
@@ -86,13 +84,11 @@ def users_assign(
     """Assign a member to a coach, who may then read the member's sessions."""
     try:
         from kneeback.web.accounts import assign_member
-        from kneeback.web.models import create_web_tables
     except ModuleNotFoundError as exc:
         raise _missing_extra(exc) from None
     from kneeback.store import open_database
 
     with open_database(db) as database:
-        create_web_tables(database.engine)
         assign_member(database, coach, member)
     out.print(f"{member} is now a member of {coach}'s group.", highlight=False)
 
@@ -150,7 +146,6 @@ def worker(
     """Run analysis jobs in this process (next to ``kneeback serve --no-worker``), until Ctrl-C."""
     try:
         from kneeback.web.jobs import JobWorker, resume_unfinished
-        from kneeback.web.models import create_web_tables
         from kneeback.web.settings import WebSettings
     except ModuleNotFoundError as exc:
         raise _missing_extra(exc) from None
@@ -161,7 +156,6 @@ def worker(
         fields["data_dir"] = data_dir
     settings = WebSettings.model_validate(fields)
     with open_database(settings.database_url) as database:
-        create_web_tables(database.engine)
         jobs = JobWorker(
             database,
             analysis_dir=settings.analysis_dir,

@@ -1,34 +1,46 @@
-"""Tables of the web app: accounts, coaches, login sessions, jobs, shares and comments.
+"""Tables of the web app: accounts, coaches, login sessions, jobs, reviews and weekly content.
 
-They live on their own :class:`~sqlalchemy.MetaData` (:class:`WebBase`), created by
-:func:`create_web_tables` when the app starts, not by the store's Alembic migrations: the store's
-test that compares its models with its migrations stays exact, and the web tables can move into the
-migration chain when the web app's schema settles. They refer to the store's ``people`` and
-``sessions`` tables by foreign key, so the store's tables must exist first
-(:func:`kneeback.store.open_database` creates them).
+They share the store's :class:`~sqlalchemy.MetaData` (``kneeback.store.models.Base``) and are
+created and upgraded by the same Alembic migrations (revision 0003 onwards), so
+:func:`kneeback.store.open_database` makes a database ready for the web app too. They refer to the
+store's ``people`` and ``sessions`` tables by foreign key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Engine, Float, ForeignKey, Index, Integer, MetaData, String, Text, inspect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
 
-from kneeback.errors import DatabaseError
-from kneeback.store.models import NAMING_CONVENTION, Person, UTCDateTime, utcnow
+from kneeback.store.models import Base, Person, UTCDateTime, utcnow
 from kneeback.store.models import Session as StoredSession
 
 __all__ = [
     "ROLES",
+    "Article",
+    "ArticleComment",
+    "ArticleLink",
     "CoachMember",
     "Comment",
+    "CommentOfTheWeek",
+    "Episode",
     "Job",
     "LoginSession",
     "Share",
+    "ShortVideo",
     "User",
     "WebBase",
-    "create_web_tables",
 ]
 
 #: Account roles: a member owns their data, a coach reads their assigned members', an admin all.
@@ -37,10 +49,8 @@ ROLES = ("member", "coach", "admin")
 JOB_STATES = ("queued", "running", "done", "failed")
 
 
-class WebBase(DeclarativeBase):
-    """Declarative base of the web tables (a metadata of their own)."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+#: Declarative base of the web tables: the store's, so that one migration chain covers both.
+WebBase = Base
 
 
 class User(WebBase):
@@ -149,26 +159,114 @@ class Comment(WebBase):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-def create_web_tables(engine: Engine, /) -> None:
-    """Create the web tables that do not exist yet (the store's tables must exist).
+class Article(WebBase):
+    """A weekly article, written by an admin in Markdown.
 
-    Parameters
-    ----------
-    engine
-        Engine of a database opened with :func:`kneeback.store.open_database`.
-
-    Raises
-    ------
-    DatabaseError
-        When existing web tables lack columns of these models (made by an older version).
+    ``issue`` is the program's issue number (unique); ``published_on`` the date it appears on
+    (an article dated in the future is a draft until then); ``slug`` its address
+    (``/articles/<slug>``).
     """
-    WebBase.metadata.create_all(engine)
-    found = inspect(engine)
-    for table in WebBase.metadata.sorted_tables:
-        have = {c["name"] for c in found.get_columns(table.name)}
-        missing = sorted(c.name for c in table.columns if c.name not in have)
-        if missing:
-            raise DatabaseError(
-                f"The table {table.name} of this database was made by an older kneeback and "
-                f"lacks {', '.join(missing)}; the web tables have no migrations yet."
-            )
+
+    __tablename__ = "web_articles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issue: Mapped[int] = mapped_column(Integer, unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(Text, default="")
+    body_md: Mapped[str] = mapped_column(Text)
+    published_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("web_users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ArticleLink(WebBase):
+    """"Related articles": ``article_id`` lists ``related_id`` among its related articles."""
+
+    __tablename__ = "web_article_links"
+
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("web_articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    related_id: Mapped[int] = mapped_column(
+        ForeignKey("web_articles.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Episode(WebBase):
+    """A podcast episode: an audio file attached to a weekly article.
+
+    ``audio_name`` is the random file name in the data folder's ``podcast/`` (never the
+    uploader's name); ``audio_bytes`` and ``audio_type`` go into the feed's enclosure;
+    ``duration_s`` is read from the file; ``guid`` never changes once published.
+    """
+
+    __tablename__ = "web_episodes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    guid: Mapped[str] = mapped_column(String(64), unique=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("web_articles.id", ondelete="CASCADE"), unique=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    audio_name: Mapped[str] = mapped_column(String(80), unique=True)
+    audio_bytes: Mapped[int] = mapped_column(BigInteger)
+    audio_type: Mapped[str] = mapped_column(String(40))
+    duration_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ShortVideo(WebBase):
+    """A link to a short video that goes with a weekly article."""
+
+    __tablename__ = "web_short_videos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("web_articles.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(500))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ArticleComment(WebBase):
+    """A member's comment under a weekly article (public to logged-in readers).
+
+    ``hidden`` is set by an admin or coach who takes a comment down; hidden comments are kept
+    (and can no longer be picked as comment of the week).
+    """
+
+    __tablename__ = "web_article_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("web_articles.id", ondelete="CASCADE"), index=True
+    )
+    author_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(Text)
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CommentOfTheWeek(WebBase):
+    """A member's article comment picked by a coach as the comment of the week.
+
+    ``week_of`` is the Monday of the ISO week it is featured in (one pick per week; picking
+    again that week replaces it).
+    """
+
+    __tablename__ = "web_comments_of_the_week"
+
+    week_of: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("web_article_comments.id", ondelete="CASCADE"), index=True
+    )
+    picked_by: Mapped[int | None] = mapped_column(
+        ForeignKey("web_users.id", ondelete="SET NULL"), default=None
+    )
+    note: Mapped[str] = mapped_column(Text, default="")
+    picked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

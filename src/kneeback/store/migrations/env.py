@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 
 from kneeback.store.models import Base
+from kneeback.web import models as _web_models  # noqa: F401  (the web tables, same metadata)
 
 connection = context.config.attributes.get("connection")
 if connection is None:  # pragma: no cover - only the programmatic route is supported
