@@ -184,7 +184,7 @@ class Article(WebBase):
 
 
 class ArticleLink(WebBase):
-    """ "Related articles": ``article_id`` lists ``related_id`` among its related articles."""
+    """A related article: ``article_id`` lists ``related_id`` among its related articles."""
 
     __tablename__ = "web_article_links"
 
