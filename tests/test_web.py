@@ -169,6 +169,7 @@ def test_openapi_schema_names_every_api_route(app):
         "/api/members/{username}/history",
         "/api/members/{username}/progress",
         "/api/members/{username}/program",
+        "/api/members/{username}/stage",
     } <= set(paths)
     assert not any(not p.startswith("/api/") for p in paths)  # pages are not API
 
@@ -358,6 +359,7 @@ def test_rate_limiter_window_clears():
         ("GET", "/api/members/alice/history"),
         ("GET", "/api/members/alice/progress"),
         ("GET", "/api/members/alice/program"),
+        ("POST", "/api/members/alice/stage"),
     ],
 )
 def test_api_without_a_session_is_401(app, method, path):
@@ -377,6 +379,7 @@ def test_api_without_a_session_is_401(app, method, path):
         ("POST", "/logout"),
         ("GET", "/members/alice"),
         ("GET", "/members/alice/progress.html"),
+        ("POST", "/members/alice/stage"),
     ],
 )
 def test_pages_without_a_session_redirect_to_login(app, method, path):

@@ -177,3 +177,12 @@ def test_every_web_module_exports_what_it_names():
         module = importlib.import_module(f"kneeback.web.{info.name}")
         names = module.__all__
         assert [n for n in names if not hasattr(module, n)] == [], info.name
+
+
+def test_serve_refuses_a_bad_public_url_or_podcast_email(cli):
+    r = cli("serve", "--public-url", "ftp://example.org", "--port", "8123")
+    assert r.exit_code == 2
+    assert "--public-url: give the site's address" in r.output
+    r = cli("serve", "--podcast-email", "nobody", "--port", "8123")
+    assert r.exit_code == 2
+    assert "--podcast-email: give an e-mail address" in r.output

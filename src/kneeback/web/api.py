@@ -13,10 +13,10 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from kneeback.errors import BadValueError
-from kneeback.web.accounts import Account, create_user, end_session
+from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import CSRF_HEADER, Web, WebContext, current_account
-from kneeback.web.flows import accept_upload, log_in
+from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage
+from kneeback.web.flows import accept_upload, log_in, register_member
 from kneeback.web.queries import (
     get_job,
     get_session,
@@ -27,8 +27,6 @@ from kneeback.web.queries import (
 )
 from kneeback.web.review import (
     MAX_COMMENT_CHARS,
-    NotAllowedError,
-    NotSharedError,
     add_comment,
     list_comments,
     mark_reviewed,
@@ -160,12 +158,8 @@ def api_login(request: Request, ctx: Web, body: Credentials) -> Response:
 
 @router.post("/register", response_model=Me, status_code=201)
 def api_register(request: Request, ctx: Web, body: Credentials) -> Response:
-    """Open a member account and log in."""
-    try:
-        create_user(ctx.db, body.username, body.password, role="member")
-    except BadValueError as exc:
-        raise HTTPException(400, str(exc)) from None
-    account, token = log_in(ctx, request, body.username, body.password)
+    """Open a member account and log in (429 when this address registered too often lately)."""
+    account, token = register_member(ctx, request, body.username, body.password)
     response = JSONResponse(_me(ctx, account, token).model_dump(), status_code=201)
     ctx.set_cookie(response, ctx.session_cookie, token, ctx.settings.session_max_age_s)
     return response
@@ -272,6 +266,26 @@ def api_program(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
     return program_status(ctx.db, _person(ctx, account, username)) | {"name": username}
 
 
+class StageOverrideIn(BaseModel):
+    """A coach's decision to put a member on a stage, and why."""
+
+    stage: str = Field(max_length=60, description="A stage id of the program.")
+    reason: str = Field(max_length=MAX_REASON_CHARS * 2, description="Why; the member reads it.")
+
+
+@router.post("/members/{username}/stage")
+def api_override_stage(
+    request: Request, ctx: Web, account: LoggedIn, username: str, body: StageOverrideIn
+) -> dict[str, Any]:
+    """Put a member on a program stage (coach or admin); return the program as it now stands."""
+    from kneeback.store import program_status
+
+    _check_csrf(ctx, request)
+    done = override_member_stage(ctx.db, account, username, body.stage, body.reason)
+    person = _found(done and member_person(ctx.db, account, username), "member")
+    return program_status(ctx.db, person) | {"name": username, "override": done}
+
+
 # ---- coach review --------------------------------------------------------------------------------
 
 
@@ -308,21 +322,11 @@ def api_add_comment(
 ) -> dict[str, Any]:
     """Add a coach's comment at ``time_s`` seconds of the session's video."""
     _check_csrf(ctx, request)
-    try:
-        return _found(add_comment(ctx.db, account, session_id, body.time_s, body.text))
-    except NotAllowedError as exc:
-        raise HTTPException(403, str(exc)) from None
-    except BadValueError as exc:
-        raise HTTPException(400, str(exc)) from None
+    return _found(add_comment(ctx.db, account, session_id, body.time_s, body.text))
 
 
 @router.post("/sessions/{session_id}/reviewed", response_model=ShareOut)
 def api_reviewed(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> dict[str, Any]:
     """Mark a shared session reviewed: it leaves the review queue."""
     _check_csrf(ctx, request)
-    try:
-        return _found(mark_reviewed(ctx.db, account, session_id))
-    except NotSharedError as exc:
-        raise HTTPException(409, str(exc)) from None
-    except NotAllowedError as exc:
-        raise HTTPException(403, str(exc)) from None
+    return _found(mark_reviewed(ctx.db, account, session_id))

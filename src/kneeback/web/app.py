@@ -2,7 +2,10 @@
 
 Pages are rendered on the server with Jinja2 (``templates/``) and work on a phone screen; the JSON
 API lives under ``/api/`` and its OpenAPI schema at ``/openapi.json``. Routes only orchestrate:
-they call :mod:`kneeback.web.accounts`, :mod:`kneeback.web.queries` and :mod:`kneeback.web.jobs`.
+they call the query and command modules (:mod:`kneeback.web.accounts`, ``queries``, ``review``,
+``coaching``, ``content``, ``podcast``, ``jobs``). What those refuse reaches the client the same
+way everywhere: :class:`~kneeback.web.review.NotAllowedError` as 403 (409 when a session was not
+shared), :class:`~kneeback.errors.BadValueError` as 400, with the exception's sentence.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
@@ -23,10 +26,12 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kneeback import __version__
+from kneeback.errors import BadValueError
 from kneeback.store.db import Database
 from kneeback.web.accounts import Account, csrf_token, csrf_valid, session_account
 from kneeback.web.jobs import JobWorker
-from kneeback.web.ratelimit import LoginRateLimiter
+from kneeback.web.ratelimit import LoginRateLimiter, RegistrationRateLimiter
+from kneeback.web.review import NotAllowedError, NotSharedError
 from kneeback.web.settings import WebSettings
 
 __all__ = [
@@ -67,7 +72,7 @@ class NotLoggedInError(Exception):
 
 @dataclass
 class WebContext:
-    """What the routes share: settings, database, key, rate limiter, templates and worker."""
+    """What the routes share: settings, database, key, rate limiters, templates and worker."""
 
     settings: WebSettings
     db: Database
@@ -75,6 +80,7 @@ class WebContext:
     limiter: LoginRateLimiter
     templates: Jinja2Templates
     worker: JobWorker
+    register_limiter: RegistrationRateLimiter
 
     @property
     def session_cookie(self) -> str:
@@ -205,6 +211,16 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+def _back_to(request: Request) -> str:
+    """Where to go after logging in: this page, or for a form post the page the form was on."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc == request.url.netloc and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
+
+
 def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     """Build the web app.
 
@@ -221,7 +237,12 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     """
     from kneeback.store import open_database
     from kneeback.web.api import router as api_router
+    from kneeback.web.content import current_comment_of_the_week
+    from kneeback.web.content_api import router as content_api_router
+    from kneeback.web.content_pages import router as content_page_router
     from kneeback.web.pages import router as page_router
+    from kneeback.web.podcast_api import router as podcast_api_router
+    from kneeback.web.podcast_pages import router as podcast_page_router
 
     settings = settings or WebSettings()
     settings.upload_dir.mkdir(parents=True, exist_ok=True)
@@ -243,6 +264,9 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
             poll_s=settings.worker_poll_s,
             pose_variant=settings.pose_variant,
             lease_s=settings.job_lease_s,
+        ),
+        register_limiter=RegistrationRateLimiter(
+            max_per_ip=settings.register_max_per_ip, window_s=settings.register_window_s
         ),
     )
 
@@ -273,8 +297,16 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
             return JSONResponse(
                 {"detail": "Log in first."}, status_code=401, headers={"WWW-Authenticate": "Cookie"}
             )
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(_back_to(request), safe='')}", 303)
+
+    @app.exception_handler(NotAllowedError)
+    async def not_allowed(request: Request, exc: NotAllowedError) -> Response:
+        status = 409 if isinstance(exc, NotSharedError) else 403
+        return await http_error(request, HTTPException(status, str(exc)))
+
+    @app.exception_handler(BadValueError)
+    async def bad_value(request: Request, exc: BadValueError) -> Response:
+        return await http_error(request, HTTPException(400, str(exc)))
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -294,6 +326,12 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.include_router(api_router)
     app.include_router(page_router)
+    app.include_router(content_api_router)
+    app.include_router(content_page_router)
+    app.include_router(podcast_api_router)
+    app.include_router(podcast_page_router)
+    # home.html and welcome.html show the comment of the week: read when they are rendered
+    ctx.templates.env.globals["comment_of_the_week"] = lambda: current_comment_of_the_week(db)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     return app
 

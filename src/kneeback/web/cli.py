@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from kneeback.cli_support import out, user_errors
 from kneeback.errors import BadValueError
+
+if TYPE_CHECKING:
+    from kneeback.web.settings import WebSettings
 
 __all__ = ["register", "serve", "users_add", "users_app", "users_assign", "worker"]
 
@@ -33,6 +36,28 @@ DbOption = Annotated[
 users_app = typer.Typer(
     name="users", help="Manage web accounts.", no_args_is_help=True, add_completion=False
 )
+
+
+#: What a bad value of a web setting given on the command line should have looked like.
+_SETTING_HINTS = {
+    "public_url": "give the site's address, starting with https:// (or http://)",
+    "podcast_email": "give an e-mail address, like podcast@example.org",
+}
+
+
+def _web_settings(fields: dict[str, object]) -> WebSettings:
+    """Validate the web settings given on the command line; a bad value is a usage error."""
+    from pydantic import ValidationError
+
+    from kneeback.web.settings import WebSettings
+
+    try:
+        return WebSettings.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = "_".join(str(part) for part in first["loc"])
+        hint = _SETTING_HINTS.get(field, first["msg"])
+        raise BadValueError(f"--{field.replace('_', '-')}: {hint}.") from None
 
 
 def _missing_extra(exc: ModuleNotFoundError) -> BadValueError:
@@ -110,12 +135,19 @@ def serve(
         ),
     ] = False,
     worker: Annotated[bool, typer.Option(help="Run the analysis worker in this process.")] = True,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="The site's public address, for the podcast feed's absolute links."),
+    ] = None,
+    podcast_email: Annotated[
+        str | None, typer.Option(help="The podcast owner's e-mail address, for the feed.")
+    ] = None,
 ) -> None:
     """Run the web app (members upload clips and read reports; coaches read their members')."""
     try:
         import uvicorn
 
-        from kneeback.web import WebSettings, create_app
+        from kneeback.web import create_app
     except ModuleNotFoundError as exc:
         raise _missing_extra(exc) from None
 
@@ -123,10 +155,12 @@ def serve(
         "database_url": db,
         "cookie_secure": not insecure_cookies,
         "run_worker": worker,
+        "public_url": public_url,
+        "podcast_email": podcast_email,
     }
     if data_dir is not None:
         fields["data_dir"] = data_dir
-    settings = WebSettings.model_validate(fields)
+    settings = _web_settings(fields)
     app = create_app(settings)
     if insecure_cookies and host not in ("127.0.0.1", "localhost", "::1"):
         out.print("Warning: cookies without the secure flag on a network address.", style="red")
@@ -146,7 +180,6 @@ def worker(
     """Run analysis jobs in this process (next to ``kneeback serve --no-worker``), until Ctrl-C."""
     try:
         from kneeback.web.jobs import JobWorker, resume_unfinished
-        from kneeback.web.settings import WebSettings
     except ModuleNotFoundError as exc:
         raise _missing_extra(exc) from None
     from kneeback.store import open_database
@@ -154,7 +187,7 @@ def worker(
     fields: dict[str, object] = {"database_url": db}
     if data_dir is not None:
         fields["data_dir"] = data_dir
-    settings = WebSettings.model_validate(fields)
+    settings = _web_settings(fields)
     with open_database(settings.database_url) as database:
         jobs = JobWorker(
             database,

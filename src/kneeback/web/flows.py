@@ -1,4 +1,4 @@
-"""Steps shared by the pages and the API: logging in, and accepting an uploaded clip."""
+"""Steps shared by the pages and the API: log in, register, accept an uploaded clip."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from functools import partial
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
+from kneeback.errors import BadValueError
 from kneeback.movements.specs import MOVEMENT_NAMES
-from kneeback.web.accounts import Account, authenticate, start_session
+from kneeback.web.accounts import Account, authenticate, create_user, start_session
 from kneeback.web.app import WebContext
 from kneeback.web.jobs import enqueue_job
 from kneeback.web.uploads import (
@@ -21,7 +22,7 @@ from kneeback.web.uploads import (
     size_text,
 )
 
-__all__ = ["accept_upload", "client_ip", "log_in"]
+__all__ = ["accept_upload", "client_ip", "log_in", "register_member"]
 
 #: Room for the form fields and multipart boundaries around the file itself.
 _FORM_OVERHEAD_BYTES = 64 * 1024
@@ -58,6 +59,36 @@ def log_in(
     ctx.limiter.succeeded(username)
     token = start_session(ctx.db, account, max_age_s=ctx.settings.session_max_age_s)
     return account, token
+
+
+def register_member(
+    ctx: WebContext, request: Request, username: str, password: str, /
+) -> tuple[Account, str]:
+    """Open a member account under the registration rate limit and log in.
+
+    Returns
+    -------
+    tuple
+        The new account and its session token.
+
+    Raises
+    ------
+    fastapi.HTTPException
+        429 (with Retry-After) when this address registered too often lately; 400 when the
+        username is taken or malformed, or the password too weak (the message says which).
+    """
+    wait = ctx.register_limiter.try_acquire(client_ip(request))
+    if wait is not None:
+        raise HTTPException(
+            429,
+            "Too many accounts were opened from this address; try again later.",
+            headers={"Retry-After": str(max(1, math.ceil(wait)))},
+        )
+    try:
+        create_user(ctx.db, username, password, role="member")
+    except BadValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    return log_in(ctx, request, username, password)
 
 
 async def accept_upload(

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import math
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
-from kneeback.errors import BadValueError
 from kneeback.movements.specs import MOVEMENT_NAMES
-from kneeback.web.accounts import Account, create_user, end_session
+from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import REPORT_CSP, Web, current_account, optional_account
-from kneeback.web.flows import accept_upload, log_in
+from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage, stage_choices
+from kneeback.web.flows import accept_upload, log_in, register_member
 from kneeback.web.queries import (
     get_job,
     get_session,
@@ -28,8 +29,6 @@ from kneeback.web.queries import (
 )
 from kneeback.web.review import (
     MAX_COMMENT_CHARS,
-    NotAllowedError,
-    NotSharedError,
     add_comment,
     list_comments,
     mark_reviewed,
@@ -129,15 +128,19 @@ def register(
     password: Annotated[str, Form(max_length=1024)],
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Open a member account and log in."""
+    """Open a member account and log in; errors show the form again with the reason."""
     _check_csrf(ctx, request, csrf_token)
     try:
-        create_user(ctx.db, username, password, role="member")
-    except BadValueError as exc:
+        _, token = register_member(ctx, request, username, password)
+    except HTTPException as exc:
+        if exc.status_code not in (400, 429):
+            raise
         return ctx.render(
-            request, "register.html", {"error": str(exc), "username": username}, status_code=400
+            request,
+            "register.html",
+            {"error": exc.detail, "username": username},
+            status_code=exc.status_code,
         )
-    _, token = log_in(ctx, request, username, password)
     response = RedirectResponse("/", status_code=303)
     ctx.set_cookie(response, ctx.session_cookie, token, ctx.settings.session_max_age_s)
     ctx.delete_cookie(response, ctx.pre_cookie)
@@ -227,12 +230,7 @@ def comment_form(
         seconds = float(time_s.strip() or "0")
     except ValueError:
         seconds = math.nan
-    try:
-        added = add_comment(ctx.db, account, session_id, seconds, text)
-    except NotAllowedError as exc:
-        raise HTTPException(403, str(exc)) from None
-    except BadValueError as exc:
-        raise HTTPException(400, str(exc)) from None
+    added = add_comment(ctx.db, account, session_id, seconds, text)
     if added is None:
         raise HTTPException(404, "No such session.")
     return RedirectResponse(f"/sessions/{session_id}#comment-{added['id']}", status_code=303)
@@ -248,12 +246,7 @@ def reviewed_form(
 ) -> Response:
     """Mark a shared session reviewed and go back to the review queue."""
     _check_csrf(ctx, request, csrf_token)
-    try:
-        done = mark_reviewed(ctx.db, account, session_id)
-    except NotSharedError as exc:
-        raise HTTPException(409, str(exc)) from None
-    except NotAllowedError as exc:
-        raise HTTPException(403, str(exc)) from None
+    done = mark_reviewed(ctx.db, account, session_id)
     if done is None:
         raise HTTPException(404, "No such session.")
     return RedirectResponse("/review", status_code=303)
@@ -301,6 +294,7 @@ def member_page(request: Request, ctx: Web, account: LoggedIn, username: str) ->
     program = program_status(ctx.db, person)
     progress = person_progress(ctx.db, person)
     sessions = [s for s in list_sessions(ctx.db, account) if s["owner"] == username]
+    may_override = account.role in ("coach", "admin")
     return ctx.render(
         request,
         "member.html",
@@ -309,9 +303,30 @@ def member_page(request: Request, ctx: Web, account: LoggedIn, username: str) ->
             "program": program,
             "trends": progress.trends,
             "sessions": sessions,
+            "may_override": may_override,
+            "choices": stage_choices() if may_override else [],
+            "max_reason": MAX_REASON_CHARS,
         },
         account=account,
     )
+
+
+@router.post("/members/{username}/stage")
+def stage_form(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    username: str,
+    stage: Annotated[str, Form(max_length=60)] = "",
+    reason: Annotated[str, Form(max_length=MAX_REASON_CHARS * 2)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Move a member to a program stage by the coach's decision, with the reason."""
+    _check_csrf(ctx, request, csrf_token)
+    done = override_member_stage(ctx.db, account, username, stage, reason)
+    if done is None:
+        raise HTTPException(404, "No such member.")
+    return RedirectResponse(f"/members/{quote(username)}#track-{done['track']}", status_code=303)
 
 
 @router.get("/members/{username}/progress.html")

@@ -72,6 +72,14 @@ class WebSettings(BaseModel):
         key live.
     max_upload_bytes
         Largest accepted upload; a bigger one is refused with 413.
+    max_audio_bytes
+        Largest accepted podcast audio file; a bigger one is refused with 413.
+    public_url
+        The site's public base URL (e.g. ``https://kneeback.example``) for absolute links in
+        the podcast feed; None to use the base URL of each request.
+    podcast_email
+        The podcast owner's e-mail address for the feed's ``itunes:owner`` (podcast directories
+        such as Apple's ask for one before they list a feed); None to leave it out.
     secret_key
         Key that signs CSRF tokens; None to read ``KNEEBACK_SECRET_KEY`` or the key file in
         ``data_dir`` (see :func:`load_secret_key`).
@@ -82,6 +90,9 @@ class WebSettings(BaseModel):
     login_max_failures_per_account, login_max_failures_per_ip, login_window_s
         Failed logins allowed per account and per client address within the window; further
         attempts are refused with 429 until the window has passed.
+    register_max_per_ip, register_window_s
+        Account registrations allowed per client address within the window (every attempt
+        counts); further attempts are refused with 429.
     run_worker
         Start the in-process analysis worker thread with the app.
     worker_poll_s
@@ -98,12 +109,17 @@ class WebSettings(BaseModel):
     database_url: str | None = None
     data_dir: Path = Field(default_factory=_default_data_dir)
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_audio_bytes: int = Field(default=300 * 1024 * 1024, gt=0)
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s/]+(/\S*)?$")
+    podcast_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     secret_key: SecretStr | None = None
     cookie_secure: bool = True
     session_max_age_s: int = Field(default=14 * 24 * 3600, gt=0)
     login_max_failures_per_account: int = Field(default=5, gt=0)
     login_max_failures_per_ip: int = Field(default=20, gt=0)
     login_window_s: float = Field(default=15 * 60.0, gt=0)
+    register_max_per_ip: int = Field(default=10, gt=0)
+    register_window_s: float = Field(default=3600.0, gt=0)
     run_worker: bool = True
     worker_poll_s: float = Field(default=1.0, gt=0)
     pose_variant: ModelVariant = "full"

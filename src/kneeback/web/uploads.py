@@ -89,9 +89,11 @@ class _FormSink:
         file_field: str,
         max_bytes: int,
         before_file: Callable[[dict[str, str]], None] | None,
+        noun: str = "clip",
     ) -> None:
         self.partial = partial
         self.file_field = file_field
+        self.noun = noun
         self.max_bytes = max_bytes
         self.before_file = before_file
         self.fields: dict[str, str] = {}
@@ -130,7 +132,7 @@ class _FormSink:
                 raise BadUploadError("The form has too many fields.")
             return
         if self.seen_file:
-            raise BadUploadError("Send one clip at a time.")
+            raise BadUploadError(f"Send one {self.noun} at a time.")
         self.seen_file = True
         if self.before_file is not None:
             try:
@@ -145,7 +147,8 @@ class _FormSink:
         if self._in_file and self.fh is not None:
             self.size += end - start
             if self.size > self.max_bytes:
-                raise UploadTooLargeError(f"The clip is larger than {size_text(self.max_bytes)}.")
+                size = size_text(self.max_bytes)
+                raise UploadTooLargeError(f"The {self.noun} is larger than {size}.")
             self.fh.write(data[start:end])
             return
         self._buf.extend(data[start:end])
@@ -169,6 +172,7 @@ async def receive_upload(
     max_bytes: int,
     file_field: str = "file",
     before_file: Callable[[dict[str, str]], None] | None = None,
+    noun: str = "clip",
 ) -> ReceivedUpload:
     """Stream a ``multipart/form-data`` body to a new file in ``upload_dir``.
 
@@ -187,6 +191,8 @@ async def receive_upload(
     before_file
         Called with the text fields read so far when the file part begins, before any of it is
         written (e.g. to check a CSRF token); what it raises ends the upload.
+    noun
+        What the file is called in error messages (``"clip"``, ``"audio file"``).
 
     Returns
     -------
@@ -211,6 +217,7 @@ async def receive_upload(
         file_field=file_field,
         max_bytes=max_bytes,
         before_file=before_file,
+        noun=noun,
     )
     parser = MultipartParser(
         boundary,
@@ -229,9 +236,9 @@ async def receive_upload(
             parser.write(chunk)
         parser.finalize()
         if sink.fh is not None:
-            raise BadUploadError("The upload ended before the clip was complete.")
+            raise BadUploadError(f"The upload ended before the {noun} was complete.")
         if not sink.seen_file:
-            raise BadUploadError("The form holds no clip: choose a video file.")
+            raise BadUploadError(f"The form holds no {noun}: choose a file to send.")
         os.replace(sink.partial, final)
     except BaseException as exc:
         if sink.fh is not None:

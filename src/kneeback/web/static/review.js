@@ -11,6 +11,13 @@ document.addEventListener("DOMContentLoaded", function () {
   video.addEventListener("click", take);
   video.addEventListener("pause", take);
   video.addEventListener("seeked", take);
+  // Arriving at a comment (e.g. right after adding it): show the video at its moment.
+  var target = window.location.hash ? document.getElementById(window.location.hash.slice(1)) : null;
+  var targetLink = target ? target.querySelector("a.seek[data-seek]") : null;
+  if (targetLink) {
+    var at = parseFloat(targetLink.getAttribute("data-seek"));
+    if (!isNaN(at)) { video.currentTime = at; }
+  }
   document.querySelectorAll("a.seek[data-seek]").forEach(function (link) {
     link.addEventListener("click", function (event) {
       var t = parseFloat(link.getAttribute("data-seek"));
