@@ -3,7 +3,7 @@
 The server runs as a user would run it (the ``kneeback`` command, uvicorn, its own worker thread
 unless ``worker=False``), on a free port, with its database and data folder in a temporary
 directory and cookies allowed over plain HTTP. Its output goes to ``server.log`` in that folder,
-which the fixture prints when a test fails.
+whose last lines are printed (pytest shows them) when the ``with`` block raises.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from pathlib import Path
 
 #: How long a server may take to answer its first request.
 START_TIMEOUT_S = 60.0
+#: How many lines of the server's log a failing test prints.
+LOG_TAIL_LINES = 80
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,9 @@ def live_server(
         try:
             _wait_until_up(url, proc, log)
             yield LiveServer(url=url, database_url=database_url, data_dir=data_dir, log=log)
+        except Exception:
+            print_log_tail(log)
+            raise
         finally:
             proc.send_signal(signal.SIGINT)
             try:
@@ -107,6 +112,17 @@ def live_server(
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def print_log_tail(log: Path, *, lines: int = LOG_TAIL_LINES) -> None:
+    """Print the last ``lines`` lines of a server's log (for a failing test's report)."""
+    try:
+        text = log.read_text(errors="replace")
+    except OSError as exc:
+        print(f"--- {log}: {exc}")
+        return
+    tail = text.splitlines()[-lines:]
+    print(f"--- last {len(tail)} lines of {log}:", *tail, "--- end of server log", sep="\n")
 
 
 def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:

@@ -8,9 +8,7 @@ screenshots at phone and desktop sizes into ``test-artifacts/`` at the repositor
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +16,7 @@ import numpy as np
 import pytest
 import xarray as xr
 
+from browser import ARTIFACTS, ROOT, launch, open_context
 from kneeback.io.adapters.virtual_camera import View
 from kneeback.report.html import render_report
 from kneeback.report.plots import ANGLES_TITLE, DEPTH_TITLE, STRATEGY_TITLE
@@ -31,19 +30,7 @@ from kneeback.report.result import (
     ViewInfo,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
 DATA = ROOT.parent / "shared" / "data" / "ui-prmd" / "vicon"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared UI-PRMD data not present")
 
 #: Three deep squats, deliberately incorrect, correct, incorrect (one UI-PRMD rep per file).
@@ -255,45 +242,10 @@ def test_report_front_view_says_what_it_cannot_measure(
 # ---------------------------------------------------------------- in Chromium
 
 
-def _chromium() -> str | None:
-    """Debian's chromium, or the browser named by ``KNEEBACK_CHROMIUM``."""
-    chosen = os.environ.get("KNEEBACK_CHROMIUM")
-    if chosen is not None:
-        return chosen if Path(chosen).is_file() else None
-    for name in ("chromium", "chromium-browser"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
 @pytest.fixture(scope="module")
 def browser() -> Any:
-    exe = _chromium()
-    if exe is None:
-        pytest.skip("chromium is not installed (scripts/system-deps.sh installs it)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.skip("playwright is not installed (pip install playwright)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
-
-
-def _open(browser: Any, url: str, **context: Any) -> tuple[Any, Any, list[str], list[str]]:
-    ctx = browser.new_context(**context)
-    page = ctx.new_page()
-    errors: list[str] = []
-    requests: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.on("request", lambda r: requests.append(r.url))
-    page.goto(url, wait_until="load")
-    return ctx, page, errors, requests
+    with launch() as b:
+        yield b
 
 
 @needs_data
@@ -308,14 +260,9 @@ def test_report_in_chromium(
     report = ARTIFACTS / "report.html"
     report.write_text(render_report(result, angles, video=clip), encoding="utf-8")
 
-    phone = {
-        "viewport": {"width": 390, "height": 844},
-        "device_scale_factor": 2,
-        "is_mobile": True,
-        "has_touch": True,
-    }
-    ctx, page, errors, requests = _open(browser, report.as_uri(), **phone)
-    try:
+    with open_context(browser, "phone") as (ctx, problems):
+        page = ctx.new_page()
+        page.goto(report.as_uri(), wait_until="load")
         # Plots: one titled SVG each.
         titles = page.locator("svg.plot > title").all_text_contents()
         assert set(titles) == {ANGLES_TITLE, DEPTH_TITLE, STRATEGY_TITLE}
@@ -366,22 +313,19 @@ def test_report_in_chromium(
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
         # Offline: nothing but the file itself and data: URLs was requested.
-        assert all(u.startswith(("file:", "data:")) for u in requests), requests
-        assert errors == []
+        assert all(u.startswith(("file:", "data:")) for u in problems.requests), problems.requests
+        problems.check()
 
         phone_png = ARTIFACTS / "report-phone.png"
         page.screenshot(path=str(phone_png), full_page=True)
-    finally:
-        ctx.close()
 
-    ctx, page, errors, _ = _open(browser, report.as_uri(), viewport={"width": 1280, "height": 900})
-    try:
+    with open_context(browser, "desktop") as (ctx, problems):
+        page = ctx.new_page()
+        page.goto(report.as_uri(), wait_until="load")
         assert page.locator("svg.plot").count() == 3
         desktop_png = ARTIFACTS / "report-desktop.png"
         page.screenshot(path=str(desktop_png), full_page=True)
-        assert errors == []
-    finally:
-        ctx.close()
+        problems.check()
     for png in (phone_png, desktop_png):
         assert png.stat().st_size > 10_000
         record_property(f"screenshot_{png.stem}", str(png))
@@ -396,10 +340,9 @@ def test_front_view_report_in_chromium(
     ARTIFACTS.mkdir(exist_ok=True)
     report = ARTIFACTS / "report-front.html"
     report.write_text(render_report(result, angles, title="Front view, image only"), "utf-8")
-    ctx, page, errors, requests = _open(
-        browser, report.as_uri(), viewport={"width": 390, "height": 844}, is_mobile=True
-    )
-    try:
+    with open_context(browser, "phone") as (ctx, problems):
+        page = ctx.new_page()
+        page.goto(report.as_uri(), wait_until="load")
         assert page.locator("table.reps-table tbody tr").count() == len(result.reps)
         assert page.locator("ul.not-measurable .metric-name").count() == sum(
             not m.measurable for m in result.capture.metrics.values()
@@ -407,8 +350,6 @@ def test_front_view_report_in_chromium(
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         png = ARTIFACTS / "report-front-phone.png"
         page.screenshot(path=str(png), full_page=True)
-        assert errors == []
-        assert all(u.startswith(("file:", "data:")) for u in requests), requests
-    finally:
-        ctx.close()
+        problems.check()
+        assert all(u.startswith(("file:", "data:")) for u in problems.requests), problems.requests
     print(f"screenshot: {png}")

@@ -1,0 +1,209 @@
+"""The member and coach flows of the web app, end to end, in headless chromium.
+
+One scenario against a real ``kneeback serve`` (its worker runs the real pose model): a member
+registers on a phone, uploads a front-view clip of three squats, follows the job until it is done,
+reads the session and its full report and shares it with the coach; the coach (made with the
+CLI) logs in on a desktop, finds the session in the review queue and comments at a moment of the
+video; the member sees the comment and its time link seeks the video there. No page may log a
+console error, throw or violate its Content-Security-Policy. Screenshots go to
+``test-artifacts/web-*.png``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from browser import launch, open_context, screenshot
+from live_server import LiveServer, live_server
+
+CLIP = Path(__file__).resolve().parents[1].parent / "shared/data/videos/front-squat-3reps.mp4"
+MEMBER = "ann.squats"
+MEMBER_PASSWORD = "knees-over-toes-ok"
+COACH = "coach"
+COACH_PASSWORD = "coach-password-1"
+COMMENT = "Push your knees out over your toes here."
+#: The moment of the video the coach comments on, and how it is written on the page.
+MOMENT_S = 4.2
+MOMENT_TEXT = "0:04.2"
+#: How long the analysis may take (about 25 s on an idle 2-core machine).
+ANALYSIS_TIMEOUT_S = 180.0
+#: Playwright's default wait for a page or an element, in milliseconds.
+WAIT_MS = 20_000
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not CLIP.is_file(), reason=f"{CLIP.name} not present in ../shared/data"),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with launch() as b:
+        yield b
+
+
+def _video_state(page: Any) -> dict[str, Any]:
+    return dict(
+        page.evaluate(
+            "() => { const v = document.getElementById('session-video');"
+            " return {t: v.currentTime, ready: v.readyState, error: v.error && v.error.code}; }"
+        )
+    )
+
+
+def _wait_for_job(page: Any) -> None:
+    """Follow the self-refreshing job page until the job is done; fail if it fails or stalls.
+
+    The page is photographed the first time it shows a progress bar, or when done if it never did.
+    """
+    from playwright.sync_api import Error as PlaywrightError
+
+    deadline = time.monotonic() + ANALYSIS_TIMEOUT_S
+    done = page.get_by_role("link", name="Read the report")
+    photographed = False
+    while time.monotonic() < deadline:
+        try:
+            if done.count() > 0:
+                break
+            main = page.locator("main").inner_text(timeout=2_000)
+            if not photographed and page.locator("main progress").count() > 0:
+                screenshot(page, "web-job-phone.png")
+                photographed = True
+        except PlaywrightError:  # the meta refresh navigated mid-query: ask the new page
+            page.wait_for_load_state("load")
+            continue
+        assert page.locator("main p.error").count() == 0, f"the analysis failed: {main}"
+        assert "This page refreshes itself" in main, main
+        page.wait_for_timeout(500)
+    else:
+        pytest.fail(f"the job was not done within {ANALYSIS_TIMEOUT_S:.0f} s: {page.url}")
+    if not photographed:
+        screenshot(page, "web-job-phone.png")
+
+
+def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
+    """Register, upload, wait, read the session and report, share; return the session URL."""
+    page.goto(server.url + "/register")
+    page.get_by_label("Username").fill(MEMBER)
+    page.get_by_label("Password").fill(MEMBER_PASSWORD)
+    page.get_by_role("button", name="Register", exact=True).click()
+    page.wait_for_url(server.url + "/")
+    assert page.locator("header .who").inner_text() == MEMBER
+    assert page.get_by_role("heading", name="Upload a clip").is_visible()
+    screenshot(page, "web-member-home-phone.png")
+
+    page.locator("input[type=file][name=file]").set_input_files(str(CLIP))
+    page.get_by_role("button", name="Upload and analyse").click()
+    page.wait_for_url(re.compile(r"/jobs/[^/]+$"))
+    _wait_for_job(page)
+
+    page.get_by_role("link", name="Read the report").click()
+    page.wait_for_url(re.compile(r"/sessions/\d+$"))
+    session_url = page.url
+    assert "3 reps" in page.locator("main").inner_text()
+    page.wait_for_function(
+        "() => document.getElementById('session-video').readyState >= 1", timeout=WAIT_MS
+    )
+    state = _video_state(page)
+    assert state["error"] is None, state
+    screenshot(page, "web-session-phone.png")
+
+    # The full report: one table row per rep.
+    page.get_by_role("link", name="The full report with plots and evidence").click()
+    page.wait_for_url(re.compile(r"/sessions/\d+/report\.html$"))
+    assert page.locator("table.reps-table tbody tr").count() == 3
+    page.go_back()
+    page.wait_for_url(session_url)
+
+    page.get_by_role("button", name="Share with my coach").click()
+    page.wait_for_url(session_url)
+    assert "waiting for review" in page.locator("section.review").inner_text()
+    return session_url
+
+
+def _coach_comments(server: LiveServer, page: Any, session_url: str) -> None:
+    """Log in as the coach, open the shared session from the queue, comment at MOMENT_S."""
+    page.goto(server.url + "/login")
+    page.get_by_label("Username").fill(COACH)
+    page.get_by_label("Password").fill(COACH_PASSWORD)
+    page.get_by_role("button", name="Log in", exact=True).click()
+    page.wait_for_url(server.url + "/")
+
+    page.get_by_role("link", name="Review", exact=True).click()
+    page.wait_for_url(server.url + "/review")
+    queued = page.locator("ol.queue > li > a")
+    assert queued.count() == 1
+    assert queued.first.inner_text().startswith(f"{MEMBER}: ")
+    screenshot(page, "web-coach-review-desktop.png")
+
+    queued.first.click()
+    page.wait_for_url(session_url)
+    assert "3 reps" in page.locator("main").inner_text()
+    page.wait_for_function(
+        "() => document.getElementById('session-video').readyState >= 1", timeout=WAIT_MS
+    )
+    # Seek the video: review.js puts its moment into the form's time field.
+    page.evaluate(f"() => {{ document.getElementById('session-video').currentTime = {MOMENT_S}; }}")
+    page.wait_for_function(
+        f"() => document.getElementById('comment-time').value === '{MOMENT_S:.1f}'",
+        timeout=WAIT_MS,
+    )
+    page.locator("#comment-form textarea[name=text]").fill(COMMENT)
+    page.locator("#comment-form").get_by_role("button", name="Add comment").click()
+    page.wait_for_url(re.compile(re.escape(session_url) + r"#comment-\d+$"))
+    comment = page.locator("ol.comments > li").filter(has_text=COMMENT)
+    assert comment.count() == 1
+    assert comment.locator("a.seek").inner_text() == MOMENT_TEXT
+    assert COACH in comment.inner_text()
+    screenshot(page, "web-coach-comment-desktop.png")
+
+
+def _member_sees_comment(page: Any, session_url: str) -> None:
+    """Reload the session; the coach's comment is there and its time link seeks the video."""
+    page.goto(session_url)
+    comment = page.locator("ol.comments > li").filter(has_text=COMMENT)
+    assert comment.count() == 1
+    link = comment.locator("a.seek")
+    assert link.inner_text() == MOMENT_TEXT
+    page.wait_for_function(
+        "() => document.getElementById('session-video').readyState >= 1", timeout=WAIT_MS
+    )
+    link.click()
+    assert page.url == session_url  # review.js seeks instead of opening the file
+    page.wait_for_function(
+        f"() => Math.abs(document.getElementById('session-video').currentTime - {MOMENT_S}) < 0.5",
+        timeout=WAIT_MS,
+    )
+    page.evaluate("() => document.getElementById('session-video').pause()")
+    state = _video_state(page)
+    assert abs(state["t"] - MOMENT_S) < 0.5 and state["error"] is None, state
+    screenshot(page, "web-member-comment-phone.png")
+
+
+def test_member_and_coach_in_chromium(browser: Any, tmp_path: Path, model_dir_full: Path) -> None:
+    with (
+        live_server(tmp_path / "server", env={"KNEEBACK_MODEL_DIR": str(model_dir_full)}) as server,
+        open_context(browser, "phone") as (member_ctx, member_problems),
+        open_context(browser, "desktop") as (coach_ctx, coach_problems),
+    ):
+        member_ctx.set_default_timeout(WAIT_MS)
+        coach_ctx.set_default_timeout(WAIT_MS)
+        member = member_ctx.new_page()
+        session_url = _member_uploads_and_shares(server, member)
+
+        server.add_user(COACH, COACH_PASSWORD, role="coach")
+        server.cli("users", "assign", COACH, MEMBER)
+        _coach_comments(server, coach_ctx.new_page(), session_url)
+
+        _member_sees_comment(member, session_url)
+
+        member_problems.check()
+        coach_problems.check()
+        assert all(u.startswith((server.url, "data:")) for u in member_problems.requests)
+        assert all(u.startswith((server.url, "data:")) for u in coach_problems.requests)
