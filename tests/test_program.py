@@ -217,3 +217,26 @@ def test_numbers_in_reasons_are_rounded(tmp_path: Path) -> None:
     track = load_program(_write(tmp_path, TWO_STAGES.format(sessions=2))).tracks[0]
     res = replay_track(track, [_s(0, 105.123456), _s(1, 104.98765)], stage_id="a", since=None)
     assert not re.search(r"\d\.\d{4,}", res.transitions[0].reason)
+
+
+def test_looking_at_a_program_with_nothing_new_does_not_write(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only the first look (which records the start of every track) and new sessions write."""
+    from kneeback.store import program_status, store_session
+
+    store_session(db, "Ana", result(5, 1, (1, 2, 3)), artifacts={}, recorded_at=day(0))
+    first = program_status(db, "Ana")
+
+    def no_writes(work):
+        raise AssertionError("program_status wrote with nothing to record")
+
+    with monkeypatch.context() as mp:
+        mp.setattr(db, "write", no_writes)
+        again = program_status(db, "Ana")
+        assert [(t["stage"], t["sessions_held"]) for t in again["tracks"]] == [
+            (t["stage"], t["sessions_held"]) for t in first["tracks"]
+        ]
+        assert all(t["changes"] == [] for t in again["tracks"])
+    store_session(db, "Ana", result(5, 1, (4, 5, 6)), artifacts={}, recorded_at=day(3))
+    assert program_status(db, "Ana")["tracks"][0]["stage"] == first["tracks"][0]["stage"]

@@ -67,13 +67,15 @@ def _event(
     )
 
 
-def _states(s: OrmSession, person: Person, program: Program) -> dict[str, ProgramState]:
-    rows = {
-        st.track: st
-        for st in s.scalars(
-            select(ProgramState).where(ProgramState.person_id == person.id).with_for_update()
-        )
-    }
+class _NeedsWriteError(Exception):
+    """A read-only evaluation found stage changes to record: redo it in a write transaction."""
+
+
+def _states(
+    s: OrmSession, person: Person, program: Program, *, record: bool = True
+) -> dict[str, ProgramState]:
+    query = select(ProgramState).where(ProgramState.person_id == person.id)
+    rows = {st.track: st for st in s.scalars(query.with_for_update() if record else query)}
     now = utcnow()
     earliest = s.scalar(select(func.min(Session.recorded_at)).where(Session.person_id == person.id))
     start_at = min(now, _fix_tz(earliest) or now)
@@ -86,6 +88,8 @@ def _states(s: OrmSession, person: Person, program: Program) -> dict[str, Progra
                     f"program {program.name!r} does not have; set a stage with --override."
                 )
             continue
+        if not record:
+            raise _NeedsWriteError()
         first = track.stages[0]
         st = ProgramState(
             person_id=person.id, track=track.id, stage=first.id, since=None, updated_at=now
@@ -175,14 +179,22 @@ def _track_view(
     return view
 
 
-def _evaluate(s: OrmSession, person: Person, prog: Program) -> dict[str, StageProgress]:
-    """Replay every track and record the stage changes the sessions call for."""
-    states = _states(s, person, prog)
+def _evaluate(
+    s: OrmSession, person: Person, prog: Program, *, record: bool = True
+) -> dict[str, StageProgress]:
+    """Replay every track and record the stage changes the sessions call for.
+
+    With ``record=False`` nothing is written: :class:`_NeedsWriteError` is raised instead when there
+    is something to record.
+    """
+    states = _states(s, person, prog, record=record)
     summaries = _summaries(s, person.id)
     out = {}
     for track in prog.tracks:
         st = states[track.id]
         progress = replay_track(track, summaries, stage_id=st.stage, since=st.since)
+        if progress.transitions and not record:
+            raise _NeedsWriteError()
         for t in progress.transitions:
             s.add(
                 _event(
@@ -267,7 +279,8 @@ def program_status(
     """Evaluate and record a person's program stages; return what to show, track by track.
 
     Everything is one transaction: the stage changes the sessions call for, then the coach's
-    override when one is given.
+    override when one is given. When there is nothing to record (the usual case when someone only
+    looks) it is a read-only transaction.
 
     Parameters
     ----------
@@ -294,9 +307,9 @@ def program_status(
     prog = program or load_program()
     why = None if override is None else _check_override(prog, override, reason)
 
-    def work(s: OrmSession) -> dict[str, Any]:
+    def work(s: OrmSession, record: bool = True) -> dict[str, Any]:
         person = find_person(s, name)
-        progress = _evaluate(s, person, prog)
+        progress = _evaluate(s, person, prog, record=record)
         done = None
         if override is not None:
             assert why is not None
@@ -306,7 +319,7 @@ def program_status(
             progress[track.id] = replay_track(
                 track, _summaries(s, person.id), stage_id=st.stage, since=st.since
             )
-        states = _states(s, person, prog)
+        states = _states(s, person, prog, record=record)
         tracks = []
         for track in prog.tracks:
             last = s.scalar(
@@ -324,6 +337,13 @@ def program_status(
             tracks.append(_track_view(track, states[track.id], progress[track.id], reason_))
         return {"name": person.name, "program": prog.name, "override": done, "tracks": tracks}
 
+    if override is None:
+        # Most looks at a program find nothing new to record: read without taking the write
+        # lock (on SQLite a write transaction excludes every other writer while it lasts).
+        try:
+            return db.read(lambda s: work(s, record=False))
+        except _NeedsWriteError:
+            pass
     return db.write(work)
 
 
