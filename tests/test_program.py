@@ -170,24 +170,26 @@ def test_stage_moves_up_only_after_the_required_sessions(db: Database, tmp_path:
     from kneeback.store import override_stage, person_history, program_status, store_session
 
     prog = _coach_copy(tmp_path)
+    # subject 5's correct rises (peak trunk lean 20-26 deg) and, to break the run, three of
+    # subject 4's trunk-led ones (42-73 deg)
     sts = [(1, 2, 3), (4, 5, 6), (7, 8, 9)]
-    store_session(db, "Ana", result(5, 1, sts[0]), artifacts={}, recorded_at=day(0))
+    store_session(db, "Ana", result(5, 5, sts[0]), artifacts={}, recorded_at=day(0))
     view = program_status(db, "Ana", program=prog)
     squat = view["tracks"][0]
     assert squat["stage"] == "sts_high_box" and squat["sessions_held"] == 1
     assert squat["sessions_needed"] == 3 and all(t["met"] for t in squat["targets"])
-    store_session(db, "Ana", result(5, 1, sts[1]), artifacts={}, recorded_at=day(3))
+    store_session(db, "Ana", result(5, 5, sts[1]), artifacts={}, recorded_at=day(3))
     assert (
         program_status(db, "Ana", program=prog)["tracks"][0]["stage"] == "sts_high_box"
     )  # 2 of 3: not yet
     # a session with the trunk doing the work breaks the run
     store_session(
-        db, "Ana", result(5, 1, (10, 1, 2), correct=False), artifacts={}, recorded_at=day(5)
+        db, "Ana", result(5, 4, (4, 8, 10), correct=False), artifacts={}, recorded_at=day(5)
     )
     view = program_status(db, "Ana", program=prog)["tracks"][0]
     assert view["stage"] == "sts_high_box" and view["sessions_held"] == 0
     for i, eps in enumerate(sts):
-        store_session(db, "Ana", result(5, 1, eps), artifacts={}, recorded_at=day(8 + 3 * i))
+        store_session(db, "Ana", result(5, 5, eps), artifacts={}, recorded_at=day(8 + 3 * i))
         view = program_status(db, "Ana", program=prog)["tracks"][0]
         assert view["stage"] == ("sts_low_box" if i == 2 else "sts_high_box")
     assert view["changes"][0]["kind"] == "advance"
