@@ -261,3 +261,14 @@ def test_sit_to_stand_trunk_lean_rule() -> None:
     f = next(f for f in lean if f.rule_id == "sts_trunk_lean")
     assert f.severity == "major" and f.threshold == pytest.approx(limit)
     assert f"{limit + 5:.0f} deg" in f.text
+
+
+def test_every_rule_a_movement_names_is_applied_somewhere():
+    """Per-rep rules run in critique_rep's order; the others are clip-level."""
+    from kneeback.assess.critique import _LIMITS, _RULE_ORDER
+    from kneeback.assess.rules import RULES
+    from kneeback.movements.specs import MOVEMENTS
+
+    named = {r for spec in MOVEMENTS.values() for r in spec.rules}
+    assert named - set(_RULE_ORDER) == {"view_check", "sts_tests"}
+    assert set(_LIMITS) <= set(_RULE_ORDER) <= set(RULES)

@@ -12,7 +12,7 @@ least half of its full (not partial) reps are.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -184,6 +184,126 @@ def _finding(
     )
 
 
+@dataclass(frozen=True)
+class _Limit:
+    """A rule that compares one metric of a rep with a limit.
+
+    Attributes
+    ----------
+    metric
+        The metric read.
+    at_most
+        Met when the value is at most the limit (else: at least).
+    limit
+        The limit applied, from the tolerances and the metric's measurement uncertainty.
+    shown
+        The threshold the finding reports (default: the limit).
+    report_met
+        Also report the rule when met (its positive text); else only when not met.
+    whole_reps
+        Partial reps are not judged (depth cannot be judged on a rep that did not go down).
+    own_metric_only
+        Whether the rule may judge needs only this metric, not all of the rule's metrics.
+    """
+
+    metric: str
+    at_most: bool
+    limit: Callable[[Tolerances, float], float]
+    shown: Callable[[Tolerances, float, float], float] | None = None
+    report_met: bool = True
+    whole_reps: bool = False
+    own_metric_only: bool = False
+
+
+#: The rules that compare one metric with a limit, by rule id. ``u`` is the metric's
+#: measurement uncertainty (0 when the capture report gives none).
+_LIMITS: dict[str, _Limit] = {
+    "depth": _Limit(
+        "thigh_angle_bottom_deg",
+        at_most=True,
+        limit=lambda t, u: t.depth_thigh_tolerance_deg,
+        whole_reps=True,
+        own_metric_only=True,
+    ),
+    "lunge_depth": _Limit(
+        "knee_flexion_peak_deg",
+        at_most=False,
+        limit=lambda t, u: LUNGE_KNEE_AIM_DEG - t.depth_thigh_tolerance_deg,
+        shown=lambda t, u, limit: LUNGE_KNEE_AIM_DEG,
+        whole_reps=True,
+    ),
+    "trunk_vs_tibia": _Limit(
+        "trunk_minus_tibia_bottom_deg", at_most=True, limit=lambda t, u: t.trunk_tibia_tolerance_deg
+    ),
+    # Knees inside the ankles by more than the measurement error (FMS: knees over feet).
+    "knee_tracking": _Limit(
+        "knee_width_ratio_bottom",
+        at_most=False,
+        limit=lambda t, u: t.knee_width_min_ratio - u,
+        shown=lambda t, u, limit: round(limit, 3),
+    ),
+    "knee_valgus": _Limit(
+        "knee_fppa_peak_deg",
+        at_most=True,
+        limit=lambda t, u: t.knee_valgus_fppa_deg,
+        report_met=False,
+    ),
+    # Beyond the reference range by more than the measurement error, as for the knees.
+    "sts_trunk_lean": _Limit(
+        "trunk_inclination_peak_deg",
+        at_most=True,
+        limit=lambda t, u: t.sts_trunk_inclination_max_deg + u,
+        shown=lambda t, u, limit: round(limit, 1),
+    ),
+    "symmetry": _Limit(
+        "knee_flexion_asymmetry_deg",
+        at_most=True,
+        limit=lambda t, u: t.asymmetry_tolerance_deg,
+        report_met=False,
+    ),
+}
+#: The order in which a rep's findings are listed.
+_RULE_ORDER = (
+    "depth",
+    "lunge_depth",
+    "trunk_vs_tibia",
+    "ankle_mobility",
+    "knee_tracking",
+    "knee_valgus",
+    "sts_trunk_lean",
+    "strategy",
+    "tempo",
+    "symmetry",
+)
+
+
+def _limit_finding(
+    rule_id: str,
+    metrics: Mapping[str, MetricValue],
+    capture: CaptureReport,
+    tol: Tolerances,
+    *,
+    rep: int | None,
+    time_s: float | None,
+) -> tuple[Finding | None, bool]:
+    """Judge one :data:`_LIMITS` rule; return its finding (if any) and whether it failed."""
+    rule, check = RULES[rule_id], _LIMITS[rule_id]
+    value = _num(metrics, check.metric)
+    if value is None or not _measurable(
+        rule, capture, [check.metric] if check.own_metric_only else None
+    ):
+        return None, False
+    status = capture.metrics.get(check.metric)
+    u = (status.uncertainty if status is not None else None) or 0.0
+    limit = check.limit(tol, u)
+    met = value <= limit if check.at_most else value >= limit
+    if met and not check.report_met:
+        return None, False
+    shown = check.shown(tol, u, limit) if check.shown is not None else limit
+    finding = _finding(rule, met=met, value=value, threshold=shown, rep=rep, time_s=time_s)
+    return finding, not met
+
+
 def critique_rep(
     metrics: Mapping[str, MetricValue],
     /,
@@ -215,173 +335,93 @@ def critique_rep(
     Returns
     -------
     list of Finding
-        Positive, informative and corrective findings for this rep.
+        Positive, informative and corrective findings for this rep, in :data:`_RULE_ORDER`.
     """
     out: list[Finding] = []
+    failed: set[str] = set()
     tol = tolerances
-
-    def add(f: Finding | None) -> None:
-        if f is not None:
-            out.append(f)
-
-    depth_failed = False
-    tvt_failed = False
-    if "depth" in spec.rules and not partial:
-        rule = RULES["depth"]
-        thigh = _num(metrics, "thigh_angle_bottom_deg")
-        if thigh is not None and _measurable(rule, capture, ["thigh_angle_bottom_deg"]):
-            depth_failed = thigh > tol.depth_thigh_tolerance_deg
-            add(
-                _finding(
-                    rule,
-                    met=not depth_failed,
-                    value=thigh,
-                    threshold=tol.depth_thigh_tolerance_deg,
-                    rep=rep,
-                    time_s=time_s,
-                )
+    for rule_id in _RULE_ORDER:
+        if rule_id not in spec.rules:
+            continue
+        finding: Finding | None = None
+        if rule_id in _LIMITS:
+            if partial and _LIMITS[rule_id].whole_reps:
+                continue
+            finding, did_fail = _limit_finding(
+                rule_id, metrics, capture, tol, rep=rep, time_s=time_s
             )
-    if "lunge_depth" in spec.rules and not partial:
-        rule = RULES["lunge_depth"]
-        knee = _num(metrics, "knee_flexion_peak_deg")
-        if knee is not None and _measurable(rule, capture):
-            aim = LUNGE_KNEE_AIM_DEG - tol.depth_thigh_tolerance_deg
-            add(
-                _finding(
-                    rule,
-                    met=knee >= aim,
-                    value=knee,
-                    threshold=LUNGE_KNEE_AIM_DEG,
-                    rep=rep,
-                    time_s=time_s,
-                )
+            if did_fail:
+                failed.add(rule_id)
+        elif rule_id == "ankle_mobility":
+            finding = _ankle_finding(
+                metrics, capture, tol, failed & {"depth", "trunk_vs_tibia"}, rep, time_s
             )
-    if "trunk_vs_tibia" in spec.rules:
-        rule = RULES["trunk_vs_tibia"]
-        tmt = _num(metrics, "trunk_minus_tibia_bottom_deg")
-        if tmt is not None and _measurable(rule, capture):
-            tvt_failed = tmt > tol.trunk_tibia_tolerance_deg
-            add(
-                _finding(
-                    rule,
-                    met=not tvt_failed,
-                    value=tmt,
-                    threshold=tol.trunk_tibia_tolerance_deg,
-                    rep=rep,
-                    time_s=time_s,
+        elif rule_id == "strategy":  # described, never judged
+            si = _num(metrics, "strategy_index")
+            if si is not None and _measurable(RULES[rule_id], capture):
+                finding = _finding(
+                    RULES[rule_id], met=False, value=si, threshold=None, rep=rep, time_s=time_s
                 )
-            )
-    if "ankle_mobility" in spec.rules:
-        rule = RULES["ankle_mobility"]
-        tib = _num(metrics, "tibia_inclination_bottom_deg")
-        heel = _num(metrics, "heel_lift_peak")
-        tib_ok = _measurable(rule, capture, ["tibia_inclination_bottom_deg"])
-        heel_ok = _measurable(rule, capture, ["heel_lift_peak"])
-        limited = (
-            tib_ok
-            and tib is not None
-            and (depth_failed or tvt_failed)
-            and tib < tol.ankle_limited_tibia_deg
-        )
-        heels_up = heel_ok and heel is not None and heel > tol.heel_lift_tolerance
-        if limited or heels_up:
-            add(
-                _finding(
-                    rule,
-                    met=False,
-                    value=tib if tib is not None else 0.0,
-                    threshold=tol.ankle_limited_tibia_deg,
-                    rep=rep,
-                    time_s=time_s,
-                )
-            )
-    if "knee_tracking" in spec.rules:
-        rule = RULES["knee_tracking"]
-        ratio = _num(metrics, "knee_width_ratio_bottom")
-        if ratio is not None and _measurable(rule, capture):
-            # Knees inside the ankles by more than the measurement error (FMS: knees over feet).
-            status = capture.metrics["knee_width_ratio_bottom"]
-            limit = tol.knee_width_min_ratio - (status.uncertainty or 0.0)
-            add(
-                _finding(
-                    rule,
-                    met=ratio >= limit,
-                    value=ratio,
-                    threshold=round(limit, 3),
-                    rep=rep,
-                    time_s=time_s,
-                )
-            )
-    if "knee_valgus" in spec.rules:
-        rule = RULES["knee_valgus"]
-        fppa = _num(metrics, "knee_fppa_peak_deg")
-        if fppa is not None and _measurable(rule, capture) and fppa > tol.knee_valgus_fppa_deg:
-            add(
-                _finding(
-                    rule,
-                    met=False,
-                    value=fppa,
-                    threshold=tol.knee_valgus_fppa_deg,
-                    rep=rep,
-                    time_s=time_s,
-                )
-            )
-    if "sts_trunk_lean" in spec.rules:
-        rule = RULES["sts_trunk_lean"]
-        lean = _num(metrics, "trunk_inclination_peak_deg")
-        if lean is not None and _measurable(rule, capture):
-            # Beyond the reference range by more than the measurement error, as for the knees.
-            status = capture.metrics["trunk_inclination_peak_deg"]
-            limit = tol.sts_trunk_inclination_max_deg + (status.uncertainty or 0.0)
-            add(
-                _finding(
-                    rule,
-                    met=lean <= limit,
-                    value=lean,
-                    threshold=round(limit, 1),
-                    rep=rep,
-                    time_s=time_s,
-                )
-            )
-    if "strategy" in spec.rules:
-        rule = RULES["strategy"]
-        si = _num(metrics, "strategy_index")
-        if si is not None and _measurable(rule, capture):
-            add(_finding(rule, met=False, value=si, threshold=None, rep=rep, time_s=time_s))
-    if "tempo" in spec.rules:
-        rule = RULES["tempo"]
-        fast = [
-            phase
-            for phase in ("descent", "ascent")
-            if (d := _num(metrics, f"{phase}_s")) is not None and d < tol.tempo_min_phase_s
-        ]
-        if _measurable(rule, capture) and fast:
-            add(
-                _finding(
-                    rule,
-                    met=False,
-                    value=_num(metrics, f"{fast[0]}_s"),
-                    threshold=tol.tempo_min_phase_s,
-                    value_text=" and ".join(fast),
-                    rep=rep,
-                    time_s=time_s,
-                )
-            )
-    if "symmetry" in spec.rules:
-        rule = RULES["symmetry"]
-        asym = _num(metrics, "knee_flexion_asymmetry_deg")
-        if asym is not None and _measurable(rule, capture) and asym > tol.asymmetry_tolerance_deg:
-            add(
-                _finding(
-                    rule,
-                    met=False,
-                    value=asym,
-                    threshold=tol.asymmetry_tolerance_deg,
-                    rep=rep,
-                    time_s=time_s,
-                )
-            )
+        elif rule_id == "tempo":
+            finding = _tempo_finding(metrics, capture, tol, rep, time_s)
+        if finding is not None:
+            out.append(finding)
     return out
+
+
+def _ankle_finding(
+    metrics: Mapping[str, MetricValue],
+    capture: CaptureReport,
+    tol: Tolerances,
+    failed: set[str],
+    rep: int | None,
+    time_s: float | None,
+) -> Finding | None:
+    """Ankle mobility: heels lifting, or shins upright when depth or trunk-vs-shin failed."""
+    rule = RULES["ankle_mobility"]
+    tib = _num(metrics, "tibia_inclination_bottom_deg")
+    heel = _num(metrics, "heel_lift_peak")
+    tib_ok = _measurable(rule, capture, ["tibia_inclination_bottom_deg"])
+    heel_ok = _measurable(rule, capture, ["heel_lift_peak"])
+    limited = tib_ok and tib is not None and bool(failed) and tib < tol.ankle_limited_tibia_deg
+    heels_up = heel_ok and heel is not None and heel > tol.heel_lift_tolerance
+    if not (limited or heels_up):
+        return None
+    return _finding(
+        rule,
+        met=False,
+        value=tib if tib is not None else 0.0,
+        threshold=tol.ankle_limited_tibia_deg,
+        rep=rep,
+        time_s=time_s,
+    )
+
+
+def _tempo_finding(
+    metrics: Mapping[str, MetricValue],
+    capture: CaptureReport,
+    tol: Tolerances,
+    rep: int | None,
+    time_s: float | None,
+) -> Finding | None:
+    """Tempo: the lowering or the rising (or both) faster than the minimum phase time."""
+    rule = RULES["tempo"]
+    fast = [
+        phase
+        for phase in ("descent", "ascent")
+        if (d := _num(metrics, f"{phase}_s")) is not None and d < tol.tempo_min_phase_s
+    ]
+    if not (_measurable(rule, capture) and fast):
+        return None
+    return _finding(
+        rule,
+        met=False,
+        value=_num(metrics, f"{fast[0]}_s"),
+        threshold=tol.tempo_min_phase_s,
+        value_text=" and ".join(fast),
+        rep=rep,
+        time_s=time_s,
+    )
 
 
 def rep_verdict(findings: Sequence[Finding], /) -> Verdict:
