@@ -7,14 +7,14 @@ which a cross-site form cannot send.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from kneeback.web.accounts import Account, end_session
-from kneeback.web.app import CSRF_HEADER, Web, WebContext, current_account
+from kneeback.web.app import LoggedIn, Web, WebContext
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage
 from kneeback.web.flows import accept_upload, log_in, register_member
 from kneeback.web.queries import (
@@ -37,8 +37,6 @@ from kneeback.web.review import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["api"])
-
-LoggedIn = Annotated[Account, Depends(current_account)]
 
 
 class Credentials(BaseModel):
@@ -142,11 +140,6 @@ def _me(ctx: Web, account: Account, cookie: str) -> Me:
     return Me(username=account.username, role=account.role, csrf_token=csrf_token(ctx.key, cookie))
 
 
-def _check_csrf(ctx: Web, request: Request) -> None:
-    if not ctx.csrf_ok(request, request.headers.get(CSRF_HEADER)):
-        raise HTTPException(403, f"Missing or wrong {CSRF_HEADER} header.")
-
-
 @router.post("/login", response_model=Me)
 def api_login(request: Request, ctx: Web, body: Credentials) -> Response:
     """Log in; sets the session cookie. 400 for wrong credentials, 429 when rate-limited."""
@@ -168,7 +161,7 @@ def api_register(request: Request, ctx: Web, body: Credentials) -> Response:
 @router.post("/logout", status_code=204)
 def api_logout(request: Request, ctx: Web, account: LoggedIn) -> Response:
     """End the session."""
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     end_session(ctx.db, request.cookies.get(ctx.session_cookie))
     response = Response(status_code=204)
     ctx.delete_cookie(response, ctx.session_cookie)
@@ -280,7 +273,7 @@ def api_override_stage(
     """Put a member on a program stage (coach or admin); return the program as it now stands."""
     from kneeback.store import program_status
 
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     done = override_member_stage(ctx.db, account, username, body.stage, body.reason)
     person = _found(done and member_person(ctx.db, account, username), "member")
     return program_status(ctx.db, person) | {"name": username, "override": done}
@@ -298,7 +291,7 @@ def _found(value: Any, what: str = "session") -> Any:
 @router.post("/sessions/{session_id}/share", response_model=ShareOut)
 def api_share(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> dict[str, Any]:
     """Share one of the member's own sessions with their coach(es) for review."""
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     return _found(share_session(ctx.db, account, session_id))
 
 
@@ -321,12 +314,12 @@ def api_add_comment(
     request: Request, ctx: Web, account: LoggedIn, session_id: int, body: CommentIn
 ) -> dict[str, Any]:
     """Add a coach's comment at ``time_s`` seconds of the session's video."""
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     return _found(add_comment(ctx.db, account, session_id, body.time_s, body.text))
 
 
 @router.post("/sessions/{session_id}/reviewed", response_model=ShareOut)
 def api_reviewed(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> dict[str, Any]:
     """Mark a shared session reviewed: it leaves the review queue."""
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     return _found(mark_reviewed(ctx.db, account, session_id))

@@ -36,6 +36,8 @@ from kneeback.web.settings import WebSettings
 
 __all__ = [
     "CSRF_HEADER",
+    "LoggedIn",
+    "MaybeLoggedIn",
     "NotLoggedInError",
     "WebContext",
     "create_app",
@@ -119,6 +121,16 @@ class WebContext:
         )
         return csrf_token(self.key, cookie) if cookie else ""
 
+    def require_form_csrf(self, request: Request, token: str | None) -> None:
+        """Refuse (403) a form whose ``csrf_token`` field does not match the visitor's cookie."""
+        if not self.csrf_ok(request, token):
+            raise HTTPException(403, "The form has expired; reload the page and try again.")
+
+    def require_header_csrf(self, request: Request) -> None:
+        """Refuse (403) an API request without the right :data:`CSRF_HEADER`."""
+        if not self.csrf_ok(request, request.headers.get(CSRF_HEADER)):
+            raise HTTPException(403, f"Missing or wrong {CSRF_HEADER} header.")
+
     def csrf_ok(self, request: Request, token: str | None) -> bool:
         """Whether ``token`` matches the session cookie, or the pre-login cookie."""
         return any(
@@ -175,6 +187,12 @@ def current_account(account: Annotated[Account | None, Depends(optional_account)
     if account is None:
         raise NotLoggedInError()
     return account
+
+
+#: A route parameter: the logged-in account (401, or a redirect to login, without one).
+LoggedIn = Annotated[Account, Depends(current_account)]
+#: A route parameter: the logged-in account, or None for a visitor.
+MaybeLoggedIn = Annotated[Account | None, Depends(optional_account)]
 
 
 class SecurityHeaders:

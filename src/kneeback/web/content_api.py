@@ -8,13 +8,16 @@ future) exists only for admins; what an account may not see answers 404.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from kneeback.web.accounts import Account
-from kneeback.web.app import CSRF_HEADER, Web, current_account, optional_account
+from kneeback.web.app import (
+    LoggedIn,
+    MaybeLoggedIn,
+    Web,
+)
 from kneeback.web.content import (
     MAX_ARTICLE_COMMENT_CHARS,
     MAX_BODY_CHARS,
@@ -38,9 +41,6 @@ from kneeback.web.content import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["articles"])
-
-LoggedIn = Annotated[Account, Depends(current_account)]
-MaybeLoggedIn = Annotated[Account | None, Depends(optional_account)]
 
 
 class VideoIO(BaseModel):
@@ -147,11 +147,6 @@ class CommentOfTheWeekOut(BaseModel):
     note: str
 
 
-def _check_csrf(ctx: Web, request: Request) -> None:
-    if not ctx.csrf_ok(request, request.headers.get(CSRF_HEADER)):
-        raise HTTPException(403, f"Missing or wrong {CSRF_HEADER} header.")
-
-
 def _found(value: Any, what: str) -> Any:
     if value is None:
         raise HTTPException(404, f"No such {what}.")
@@ -182,7 +177,7 @@ def api_create_article(
     request: Request, ctx: Web, account: LoggedIn, body: ArticleIn
 ) -> dict[str, Any]:
     """Add an article (admins). 400 when the issue number or slug is taken or a value is wrong."""
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     return create_article(ctx.db, account, _input(body))
 
 
@@ -197,7 +192,7 @@ def api_update_article(
     request: Request, ctx: Web, account: LoggedIn, slug: str, body: ArticleIn
 ) -> dict[str, Any]:
     """Replace an article's fields, related articles and short videos (admins)."""
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     return _found(update_article(ctx.db, account, slug, _input(body)), "article")
 
 
@@ -206,7 +201,7 @@ def api_add_comment(
     request: Request, ctx: Web, account: LoggedIn, slug: str, body: ArticleCommentIn
 ) -> dict[str, Any]:
     """Add the account's comment under a published article."""
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     return _found(add_article_comment(ctx.db, account, slug, body.text), "article")
 
 
@@ -215,7 +210,7 @@ def api_hide_comment(
     request: Request, ctx: Web, account: LoggedIn, comment_id: int
 ) -> dict[str, Any]:
     """Hide a comment (coaches and admins): kept, but no longer shown or pickable."""
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     return _found(hide_article_comment(ctx.db, account, comment_id), "comment")
 
 
@@ -224,7 +219,7 @@ def api_pick_comment(
     request: Request, ctx: Web, account: LoggedIn, comment_id: int, body: PickIn | None = None
 ) -> dict[str, Any]:
     """Make a member's comment the comment of this week (coaches and admins; replaces a pick)."""
-    _check_csrf(ctx, request)
+    ctx.require_header_csrf(request)
     note = "" if body is None else body.note
     return _found(pick_comment_of_the_week(ctx.db, account, comment_id, note), "comment")
 

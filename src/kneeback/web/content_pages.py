@@ -12,12 +12,12 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from kneeback.errors import BadValueError
 from kneeback.web.accounts import Account
-from kneeback.web.app import Web, current_account, optional_account
+from kneeback.web.app import LoggedIn, MaybeLoggedIn, Web
 from kneeback.web.content import (
     MAX_ARTICLE_COMMENT_CHARS,
     MAX_NOTE_CHARS,
@@ -35,16 +35,9 @@ __all__ = ["parse_related", "parse_videos", "router", "videos_text"]
 
 router = APIRouter(include_in_schema=False)
 
-LoggedIn = Annotated[Account, Depends(current_account)]
-MaybeLoggedIn = Annotated[Account | None, Depends(optional_account)]
 
 #: Most characters a form field of the article form may carry (the rules cut far shorter).
 _FORM_MAX = 200_000
-
-
-def _check_csrf(ctx: Web, request: Request, token: str) -> None:
-    if not ctx.csrf_ok(request, token):
-        raise HTTPException(403, "The form has expired; reload the page and try again.")
 
 
 def _require_admin(account: Account) -> None:
@@ -200,7 +193,7 @@ def new_article(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Add an article (admins); show the form again with the reason when it is refused."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     _require_admin(account)
     form = {
         "issue": issue,
@@ -256,7 +249,7 @@ def edit_article(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Change an article (admins); show the form again with the reason when it is refused."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     _require_admin(account)
     form = {
         "issue": issue,
@@ -287,7 +280,7 @@ def comment_form(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Add the account's comment under a published article."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     try:
         added = add_article_comment(ctx.db, account, slug, text)
     except BadValueError as exc:
@@ -314,7 +307,7 @@ def hide_form(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Hide a comment (coaches and admins): it is kept but no longer shown."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     hidden = hide_article_comment(ctx.db, account, comment_id)
     if hidden is None:
         raise HTTPException(404, "No such comment.")
@@ -331,7 +324,7 @@ def pick_form(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Make a member's comment the comment of this week (coaches and admins); show it home."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     picked = pick_comment_of_the_week(ctx.db, account, comment_id, note)
     if picked is None:
         raise HTTPException(404, "No such comment.")

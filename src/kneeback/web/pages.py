@@ -10,12 +10,17 @@ import math
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from kneeback.movements.specs import MOVEMENT_NAMES
 from kneeback.web.accounts import Account, end_session
-from kneeback.web.app import REPORT_CSP, Web, current_account, optional_account
+from kneeback.web.app import (
+    REPORT_CSP,
+    LoggedIn,
+    MaybeLoggedIn,
+    Web,
+)
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage, stage_choices
 from kneeback.web.flows import accept_upload, log_in, register_member
 from kneeback.web.queries import (
@@ -41,20 +46,12 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-LoggedIn = Annotated[Account, Depends(current_account)]
-MaybeLoggedIn = Annotated[Account | None, Depends(optional_account)]
-
 
 def _safe_next(target: str | None) -> str:
     """Only same-site paths are followed after login (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
     return target
-
-
-def _check_csrf(ctx: Web, request: Request, token: str) -> None:
-    if not ctx.csrf_ok(request, token):
-        raise HTTPException(403, "The form has expired; reload the page and try again.")
 
 
 @router.get("/")
@@ -94,7 +91,7 @@ def login(
     next: Annotated[str, Form()] = "/",
 ) -> Response:
     """Log in; a wrong password shows the form again, too many failures answer 429."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     try:
         _, token = log_in(ctx, request, username, password)
     except HTTPException as exc:
@@ -129,7 +126,7 @@ def register(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Open a member account and log in; errors show the form again with the reason."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     try:
         _, token = register_member(ctx, request, username, password)
     except HTTPException as exc:
@@ -152,7 +149,7 @@ def logout(
     request: Request, ctx: Web, account: LoggedIn, csrf_token: Annotated[str, Form()] = ""
 ) -> Response:
     """Log out (end the server-side session)."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     end_session(ctx.db, request.cookies.get(ctx.session_cookie))
     response = RedirectResponse("/", status_code=303)
     ctx.delete_cookie(response, ctx.session_cookie)
@@ -208,7 +205,7 @@ def share_form(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Share the member's own session with their coach(es)."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     if share_session(ctx.db, account, session_id) is None:
         raise HTTPException(404, "No such session.")
     return RedirectResponse(f"/sessions/{session_id}", status_code=303)
@@ -225,7 +222,7 @@ def comment_form(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Add a coach's comment at a moment of the session's video."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     try:
         seconds = float(time_s.strip() or "0")
     except ValueError:
@@ -245,7 +242,7 @@ def reviewed_form(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Mark a shared session reviewed and go back to the review queue."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     done = mark_reviewed(ctx.db, account, session_id)
     if done is None:
         raise HTTPException(404, "No such session.")
@@ -322,7 +319,7 @@ def stage_form(
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Move a member to a program stage by the coach's decision, with the reason."""
-    _check_csrf(ctx, request, csrf_token)
+    ctx.require_form_csrf(request, csrf_token)
     done = override_member_stage(ctx.db, account, username, stage, reason)
     if done is None:
         raise HTTPException(404, "No such member.")

@@ -9,15 +9,21 @@ article with a ``multipart/form-data`` upload (fields ``audio`` and ``title``), 
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from kneeback.web.accounts import Account
-from kneeback.web.app import CSRF_HEADER, Web, WebContext, current_account, optional_account
+from kneeback.web.app import (
+    CSRF_HEADER,
+    LoggedIn,
+    MaybeLoggedIn,
+    Web,
+    WebContext,
+)
 from kneeback.web.podcast import (
     MAX_TITLE_CHARS,
     EpisodeInfo,
@@ -35,8 +41,6 @@ __all__ = ["PodcastEpisodeOut", "accept_episode", "router"]
 
 router = APIRouter(prefix="/api", tags=["podcast"])
 
-LoggedIn = Annotated[Account, Depends(current_account)]
-MaybeLoggedIn = Annotated[Account | None, Depends(optional_account)]
 
 #: Room for the form fields and multipart boundaries around the audio file itself.
 _FORM_OVERHEAD_BYTES = 64 * 1024

@@ -9,15 +9,14 @@ uploads or replaces an article's episode.
 from __future__ import annotations
 
 from functools import partial
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from kneeback.web.accounts import Account
-from kneeback.web.app import Web, current_account, optional_account
+from kneeback.web.app import LoggedIn, MaybeLoggedIn, Web
 from kneeback.web.podcast import (
     ArticleRef,
     episode_by_audio,
@@ -34,8 +33,6 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-LoggedIn = Annotated[Account, Depends(current_account)]
-MaybeLoggedIn = Annotated[Account | None, Depends(optional_account)]
 
 #: Media types the episode form's file picker offers (the server checks the content anyway).
 AUDIO_ACCEPT = "audio/mpeg,audio/mp4,audio/x-m4a,audio/ogg,audio/wav,.mp3,.m4a,.ogg,.opus,.wav"
