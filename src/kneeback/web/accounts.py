@@ -37,6 +37,7 @@ __all__ = [
     "end_session",
     "session_account",
     "start_session",
+    "unassign_member",
     "visible_user_ids",
 ]
 
@@ -269,6 +270,21 @@ def assign_member(db: Database, coach: str, member: str, /) -> None:
             s.add(CoachMember(coach_id=c.id, member_id=m.id))
 
     db.write(work)
+
+
+def unassign_member(db: Database, coach: str, member: str, /) -> bool:
+    """Take a member out of a coach's group (by username); return whether they were in it."""
+
+    def work(s: OrmSession) -> bool:
+        c = s.scalar(select(User.id).where(User.username == coach))
+        m = s.scalar(select(User.id).where(User.username == member))
+        row = None if c is None or m is None else s.get(CoachMember, (c, m))
+        if row is None:
+            return False
+        s.delete(row)
+        return True
+
+    return db.write(work)
 
 
 def visible_user_ids(db: Database, account: Account, /) -> set[int] | None:

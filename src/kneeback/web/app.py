@@ -259,6 +259,8 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     from kneeback.web.content_api import router as content_api_router
     from kneeback.web.content_pages import router as content_page_router
     from kneeback.web.pages import router as page_router
+    from kneeback.web.people_api import router as people_api_router
+    from kneeback.web.people_pages import router as people_page_router
     from kneeback.web.podcast_api import router as podcast_api_router
     from kneeback.web.podcast_pages import router as podcast_page_router
 
@@ -348,6 +350,8 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     app.include_router(content_page_router)
     app.include_router(podcast_api_router)
     app.include_router(podcast_page_router)
+    app.include_router(people_api_router)
+    app.include_router(people_page_router)
     # home.html and welcome.html show the comment of the week: read when they are rendered
     ctx.templates.env.globals["comment_of_the_week"] = lambda: current_comment_of_the_week(db)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")

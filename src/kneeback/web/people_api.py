@@ -1,0 +1,77 @@
+"""The admin's JSON API for accounts: list them, open one, change coaches' groups."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from kneeback.web.app import LoggedIn, Web
+from kneeback.web.people import add_account, list_people, set_assignment
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/admin", tags=["admin"])
+
+
+class Person(BaseModel):
+    """An account with its role and groups."""
+
+    username: str
+    role: str
+    created_at: str
+    coaches: list[str]
+    members: list[str]
+
+
+class NewAccount(BaseModel):
+    """An account an admin opens for someone."""
+
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=1024)
+    role: Literal["member", "coach", "admin"] = "coach"
+
+
+class Assignment(BaseModel):
+    """A member in a coach's group."""
+
+    coach: str = Field(max_length=64)
+    member: str = Field(max_length=64)
+
+
+class Changed(BaseModel):
+    """Whether a request changed anything."""
+
+    changed: bool
+
+
+@router.get("/people", response_model=list[Person])
+def api_people(ctx: Web, account: LoggedIn) -> list[dict[str, object]]:
+    """List every account with its role and coaches' groups (admins)."""
+    return list_people(ctx.db, account)
+
+
+@router.post("/people", response_model=Person, status_code=201)
+def api_add_account(
+    request: Request, ctx: Web, account: LoggedIn, body: NewAccount
+) -> dict[str, object]:
+    """Open an account of any role (admins); 400 when the username is taken or the password weak."""
+    ctx.require_header_csrf(request)
+    made = add_account(ctx.db, account, body.username, body.password, body.role)
+    return next(p for p in list_people(ctx.db, account) if p["username"] == made.username)
+
+
+@router.post("/assignments", response_model=Changed)
+def api_assign(request: Request, ctx: Web, account: LoggedIn, body: Assignment) -> Changed:
+    """Put a member in a coach's group (admins); 400 for an unknown coach or member."""
+    ctx.require_header_csrf(request)
+    return Changed(changed=set_assignment(ctx.db, account, body.coach, body.member, assigned=True))
+
+
+@router.post("/assignments/remove", response_model=Changed)
+def api_unassign(request: Request, ctx: Web, account: LoggedIn, body: Assignment) -> Changed:
+    """Take a member out of a coach's group (admins); ``changed`` is false if not in it."""
+    ctx.require_header_csrf(request)
+    done = set_assignment(ctx.db, account, body.coach, body.member, assigned=False)
+    return Changed(changed=done)

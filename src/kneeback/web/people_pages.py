@@ -1,0 +1,86 @@
+"""The admin's page of accounts (``/admin/people``): open accounts, put members in coaches' groups.
+
+The rules live in :mod:`kneeback.web.people`; these routes only read forms and choose what to
+show. A refused form (a taken username, a weak password) is shown again with the reason.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from kneeback.errors import BadValueError
+from kneeback.web.app import LoggedIn, Web
+from kneeback.web.models import ROLES
+from kneeback.web.people import add_account, list_people, set_assignment
+
+__all__ = ["router"]
+
+router = APIRouter(include_in_schema=False)
+
+_Name = Annotated[str, Form(max_length=64)]
+
+
+def _page(
+    request: Request, ctx: Web, account: LoggedIn, *, error: str = "", status_code: int = 200
+) -> Response:
+    people = list_people(ctx.db, account)
+    return ctx.render(
+        request,
+        "people.html",
+        {
+            "people": people,
+            "roles": ROLES,
+            "coaches": [p["username"] for p in people if p["role"] == "coach"],
+            "members": [p["username"] for p in people if p["role"] == "member"],
+            "error": error,
+        },
+        account=account,
+        status_code=status_code,
+    )
+
+
+@router.get("/admin/people")
+def people_page(request: Request, ctx: Web, account: LoggedIn) -> Response:
+    """List the accounts with their roles and coaches' groups (admins)."""
+    return _page(request, ctx, account)
+
+
+@router.post("/admin/people")
+def add_account_form(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    username: _Name = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    role: Annotated[str, Form(max_length=10)] = "coach",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Open an account (admins); a refused one shows the form again with the reason."""
+    ctx.require_form_csrf(request, csrf_token)
+    try:
+        add_account(ctx.db, account, username, password, role)
+    except BadValueError as exc:
+        return _page(request, ctx, account, error=str(exc), status_code=400)
+    return RedirectResponse("/admin/people", status_code=303)
+
+
+@router.post("/admin/assignments")
+def assignment_form(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    coach: _Name = "",
+    member: _Name = "",
+    action: Annotated[str, Form(pattern="^(assign|remove)$")] = "assign",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Put a member in a coach's group, or take them out (admins)."""
+    ctx.require_form_csrf(request, csrf_token)
+    try:
+        set_assignment(ctx.db, account, coach, member, assigned=action == "assign")
+    except BadValueError as exc:
+        return _page(request, ctx, account, error=str(exc), status_code=400)
+    return RedirectResponse("/admin/people", status_code=303)
