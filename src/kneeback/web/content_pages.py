@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, Field
 
 from kneeback.errors import BadValueError
 from kneeback.web.accounts import Account
@@ -122,9 +123,22 @@ def _article_form(
     )
 
 
-# FastAPI reads each form field from its own parameter; these aliases keep the routes short.
-_Issue = Annotated[str, Form(max_length=32)]
-_Text = Annotated[str, Form(max_length=_FORM_MAX)]
+class ArticleFields(BaseModel):
+    """The fields of the article form, as typed (checked by :func:`_article_input`)."""
+
+    issue: str = Field(default="", max_length=32)
+    title: str = Field(default="", max_length=_FORM_MAX)
+    slug: str = Field(default="", max_length=_FORM_MAX)
+    summary: str = Field(default="", max_length=_FORM_MAX)
+    body_md: str = Field(default="", max_length=_FORM_MAX)
+    published_on: str = Field(default="", max_length=32)
+    related: str = Field(default="", max_length=_FORM_MAX)
+    videos: str = Field(default="", max_length=_FORM_MAX)
+    csrf_token: str = ""
+
+    def values(self) -> dict[str, str]:
+        """Return the article's fields (no CSRF token), for the form and the checks."""
+        return self.model_dump(exclude={"csrf_token"})
 
 
 @router.get("/articles")
@@ -179,32 +193,12 @@ def new_article_page(request: Request, ctx: Web, account: LoggedIn) -> Response:
 
 @router.post("/admin/articles/new")
 def new_article(
-    request: Request,
-    ctx: Web,
-    account: LoggedIn,
-    issue: _Issue = "",
-    title: _Text = "",
-    slug: _Text = "",
-    summary: _Text = "",
-    body_md: _Text = "",
-    published_on: _Issue = "",
-    related: _Text = "",
-    videos: _Text = "",
-    csrf_token: Annotated[str, Form()] = "",
+    request: Request, ctx: Web, account: LoggedIn, fields: Annotated[ArticleFields, Form()]
 ) -> Response:
     """Add an article (admins); show the form again with the reason when it is refused."""
-    ctx.require_form_csrf(request, csrf_token)
+    ctx.require_form_csrf(request, fields.csrf_token)
     _require_admin(account)
-    form = {
-        "issue": issue,
-        "title": title,
-        "slug": slug,
-        "summary": summary,
-        "body_md": body_md,
-        "published_on": published_on,
-        "related": related,
-        "videos": videos,
-    }
+    form = fields.values()
     try:
         article = create_article(ctx.db, account, _article_input(form))
     except BadValueError as exc:
@@ -238,29 +232,12 @@ def edit_article(
     ctx: Web,
     account: LoggedIn,
     slug: str,
-    issue: _Issue = "",
-    title: _Text = "",
-    new_slug: Annotated[str, Form(alias="slug", max_length=_FORM_MAX)] = "",
-    summary: _Text = "",
-    body_md: _Text = "",
-    published_on: _Issue = "",
-    related: _Text = "",
-    videos: _Text = "",
-    csrf_token: Annotated[str, Form()] = "",
+    fields: Annotated[ArticleFields, Form()],
 ) -> Response:
     """Change an article (admins); show the form again with the reason when it is refused."""
-    ctx.require_form_csrf(request, csrf_token)
+    ctx.require_form_csrf(request, fields.csrf_token)
     _require_admin(account)
-    form = {
-        "issue": issue,
-        "title": title,
-        "slug": new_slug,
-        "summary": summary,
-        "body_md": body_md,
-        "published_on": published_on,
-        "related": related,
-        "videos": videos,
-    }
+    form = fields.values()
     try:
         article = update_article(ctx.db, account, slug, _article_input(form))
     except BadValueError as exc:
