@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -21,25 +19,24 @@ from rich.progress import (
 
 from kneeback import __version__
 from kneeback.cli_models import models_app
+from kneeback.cli_options import (
+    FormatOption,
+    FpsOption,
+    MovementChoice,
+    VariantOption,
+    ViewChoice,
+)
 from kneeback.cli_store import register as register_store_commands
-from kneeback.cli_support import err, out, user_errors
+from kneeback.cli_support import err, out, progress_console, user_errors
 from kneeback.errors import EXIT_CODES_HELP, InputError
-from kneeback.io.adapters import PoseFormat
-from kneeback.io.adapters.virtual_camera import View
 from kneeback.io.video import VideoReadWarning
-from kneeback.movements.specs import MovementName
 from kneeback.report.exports import ExportFormat
 from kneeback.settings import ModelVariant, PoseSettings
 from kneeback.web.cli import register as register_web_commands
 
 if TYPE_CHECKING:
-    import xarray as xr
-
     from kneeback.report.result import AnalysisResult
 
-MovementChoice = Literal["auto", MovementName]
-ViewChoice = Literal["auto", View]
-FormatChoice = Literal[PoseFormat, "video"]
 
 __all__ = ["app"]
 
@@ -54,21 +51,6 @@ app = typer.Typer(
 app.add_typer(models_app, name="models")
 
 
-def _progress_console() -> Console:
-    """Return a console on a duplicate of the terminal's stderr.
-
-    While the model runs, file descriptor 2 is sent to /dev/null to hide native library logs;
-    the progress bar keeps drawing on its own copy of the descriptor.
-    """
-    try:
-        fd = sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):  # captured stderr (tests): use it as it is
-        return err
-    if not os.isatty(fd):
-        return err
-    return Console(file=os.fdopen(os.dup(fd), "w", closefd=True), soft_wrap=True)
-
-
 def _progress_bar(description: str) -> Progress:
     return Progress(
         TextColumn("[progress.description]{task.description}"),
@@ -76,7 +58,7 @@ def _progress_bar(description: str) -> Progress:
         MofNCompleteColumn(),
         TextColumn("frames"),
         TimeRemainingColumn(),
-        console=_progress_console(),
+        console=progress_console(),
         transient=False,
         disable=not sys.stderr.isatty(),
     )
@@ -165,25 +147,13 @@ def pose(
         )
 
 
-_VIDEO_FORMAT = "video"
-_POSE_SUFFIXES = frozenset({".nc", ".netcdf", ".json", ".txt", ".gz", ".csv", ".tsv"})
-_POSE_MAGIC = (b"CDF\x01", b"CDF\x02", b"\x89HDF\r\n\x1a\n")
 _VERDICT_TEXT = {"good": "good", "needs_work": "needs work", "not_assessed": "not assessed"}
-_STAGE_LABELS = {"video": "Annotated video", "report": "Report"}
-
-
-def _is_pose_file(path: Path, fmt: str) -> bool:
-    """Whether INPUT is read as a pose file (True) or as a video (False)."""
-    if fmt != "auto":
-        return fmt != _VIDEO_FORMAT
-    if path.suffix.lower() in _POSE_SUFFIXES:
-        return True
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(8)
-    except OSError:
-        return False  # the video reader explains what is wrong with the file
-    return head.startswith(_POSE_MAGIC)
+_STAGE_LABELS = {
+    "pose": ("Pose", "frames"),
+    "analysis": ("Analysis", "step"),
+    "video": ("Annotated video", "frames"),
+    "report": ("Report", "steps"),
+}
 
 
 def _stage_progress() -> Progress:
@@ -193,26 +163,10 @@ def _stage_progress() -> Progress:
         MofNCompleteColumn(),
         TextColumn("{task.fields[unit]}"),
         TimeRemainingColumn(),
-        console=_progress_console(),
+        console=progress_console(),
         transient=False,
         disable=not sys.stderr.isatty(),
     )
-
-
-def _select_span(ds: xr.Dataset, start: float | None, end: float | None, path: Path) -> xr.Dataset:
-    """Keep the frames of a pose dataset with ``start <= time < end``."""
-    if start is None and end is None:
-        return ds
-    t = ds["time"].values
-    keep = (t >= (start if start is not None else -float("inf"))) & (
-        t < (end if end is not None else float("inf"))
-    )
-    if not keep.any():
-        raise InputError(
-            f"No frame of {path} lies between {start or 0:g} s and "
-            f"{'the end' if end is None else f'{end:g} s'} (it spans {t[0]:.2f}-{t[-1]:.2f} s)."
-        )
-    return ds.isel(time=keep.nonzero()[0])
 
 
 def _print_summary(result: AnalysisResult, report: Path) -> None:
@@ -292,17 +246,9 @@ def analyze(
     view: Annotated[ViewChoice, typer.Option(help="The camera view, or auto to recognise it.")] = (
         "auto"
     ),
-    variant: Annotated[
-        ModelVariant, typer.Option(help="Pose model for videos: lite, full or heavy.")
-    ] = "full",
-    format: Annotated[
-        FormatChoice,
-        typer.Option("--format", help="Input format (auto: from the file name and content)."),
-    ] = "auto",
-    fps: Annotated[
-        float | None,
-        typer.Option(help="Frame rate of a pose file that does not store one.", min=0.1),
-    ] = None,
+    variant: VariantOption = "full",
+    format: FormatOption = "auto",
+    fps: FpsOption = None,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -344,63 +290,44 @@ def analyze(
     a failed run leaves nothing behind. With --person the session is also stored, in one
     transaction, in that person's history.
     """
-    from kneeback.analysis import analyse_detailed
-    from kneeback.io.adapters import load_any
-    from kneeback.report.outputs import check_output_dir, default_output_dir, write_analysis_folder
+    from kneeback.pipeline import analyse_input, is_pose_file
+    from kneeback.report.outputs import check_output_dir, default_output_dir
 
     if start is not None and end is not None and end <= start:
         raise typer.BadParameter("--end must be after --start.")
     if not input.exists():
         raise InputError(f"Input file {input} does not exist.")
     target = check_output_dir(output or default_output_dir(input), inputs=[input])
-    pose_file = _is_pose_file(input, format)
-    if fps is not None and not pose_file:
+    if fps is not None and not is_pose_file(input, format=format):
         err.print("Note: --fps is ignored for a video: frame times come from the file.")
 
     with _stage_progress() as bar, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", VideoReadWarning)
         tasks: dict[str, TaskID] = {}
 
-        def update(stage: str, label: str, unit: str, done: int, total: int) -> None:
+        def update(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
+                label, unit = _STAGE_LABELS[stage]
+                if stage == "pose":
+                    label = f"Pose ({variant})"
                 tasks[stage] = bar.add_task(label, total=None, unit=unit)
             bar.update(tasks[stage], completed=done, total=max(total, done) or None)
 
-        if pose_file:
-            ds = load_any(input, format=format, fps=fps)  # type: ignore[arg-type]  # not "video"
-            ds = _select_span(ds, start, end, input)
-        else:
-            from kneeback.pipeline import pose_video
-
-            ds = pose_video(
-                input,
-                settings=PoseSettings(variant=variant),
-                start_s=start,
-                end_s=end,
-                progress=lambda d, t: update("pose", f"Pose ({variant})", "frames", d, t),
-                on_message=_say,
-            )
-        update("analysis", "Analysis", "step", 0, 1)
-        try:
-            analysis = analyse_detailed(ds, movement=movement, view=view)
-        except ValueError as exc:
-            raise InputError(f"{input} cannot be analysed: {exc}") from exc
-        update("analysis", "Analysis", "step", 1, 1)
-        files = write_analysis_folder(
+        done = analyse_input(
+            input,
             target,
-            result=analysis.result,
-            angles=analysis.angles,
-            pose=ds,
-            processed=analysis.processed,
-            video=None if pose_file else input,
+            movement=movement,
+            view=view,
+            format=format,
+            fps=fps,
             start_s=start,
             end_s=end,
+            settings=PoseSettings(variant=variant),
             exports=(export,) if export else (),
-            inputs=[input],
-            progress=lambda stage, d, t: update(
-                stage, _STAGE_LABELS[stage], "frames" if stage == "video" else "steps", d, t
-            ),
+            progress=update,
+            on_message=_say,
         )
+    analysis, files = done.analysis, done.files
     stored = None
     if person is not None:
         from kneeback.store import artifact_paths, open_database, store_session

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -12,7 +13,7 @@ from rich.console import Console
 
 from kneeback.errors import KneebackError
 
-__all__ = ["err", "out", "user_errors"]
+__all__ = ["err", "out", "progress_console", "user_errors"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,3 +52,18 @@ def user_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def progress_console() -> Console:
+    """Return a console on a duplicate of the terminal's stderr, for progress bars.
+
+    While the model runs, file descriptor 2 is sent to /dev/null to hide native library logs;
+    the progress bar keeps drawing on its own copy of the descriptor.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # captured stderr (tests): use it as it is
+        return err
+    if not os.isatty(fd):
+        return err
+    return Console(file=os.fdopen(os.dup(fd), "w", closefd=True), soft_wrap=True)

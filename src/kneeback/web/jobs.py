@@ -174,8 +174,6 @@ def run_job(
         Pose model variant.
     """
     from kneeback import pipeline
-    from kneeback.analysis import analyse_detailed
-    from kneeback.report.outputs import write_analysis_folder
     from kneeback.settings import PoseSettings
     from kneeback.store import artifact_paths, store_session
 
@@ -219,27 +217,19 @@ def run_job(
     try:
         if not clip.is_file():
             raise KneebackError("The uploaded clip is missing on the server; upload it again.")
-        ds = pipeline.pose_video(
+        done = pipeline.analyse_input(
             clip,
+            target,
+            movement=movement,
+            format="video",
             settings=PoseSettings(variant=pose_variant),
             workers=1,
-            progress=lambda d, t: progress("pose", d, t),
-        )
-        progress("analysis", 0, 1)
-        analysis = analyse_detailed(ds, movement=movement)
-        files = write_analysis_folder(
-            target,
-            result=analysis.result,
-            angles=analysis.angles,
-            pose=ds,
-            processed=analysis.processed,
-            video=clip,
-            inputs=[clip],
             progress=progress,
         )
+        files = done.files
         progress("store", 0, 1)
         session_id = store_session(
-            db, person, analysis.result, artifacts=artifact_paths(files), source_path=clip
+            db, person, done.analysis.result, artifacts=artifact_paths(files), source_path=clip
         )
     except Exception as exc:
         log.warning("job %s failed: %r", uid, exc)

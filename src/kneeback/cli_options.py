@@ -1,0 +1,37 @@
+"""Command-line options that several ``kneeback`` commands share, defined once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+from kneeback.io.adapters import PoseFormat
+from kneeback.io.adapters.virtual_camera import View
+from kneeback.movements.specs import MovementName
+from kneeback.settings import ModelVariant
+
+__all__ = [
+    "FormatChoice",
+    "FormatOption",
+    "FpsOption",
+    "MovementChoice",
+    "VariantOption",
+    "ViewChoice",
+]
+
+MovementChoice = Literal["auto", MovementName]
+ViewChoice = Literal["auto", View]
+FormatChoice = Literal[PoseFormat, "video"]
+
+VariantOption = Annotated[
+    ModelVariant, typer.Option(help="Pose model for videos: lite, full or heavy.")
+]
+FormatOption = Annotated[
+    FormatChoice,
+    typer.Option("--format", help="Input format (auto: from the file's name and content)."),
+]
+FpsOption = Annotated[
+    float | None,
+    typer.Option(help="Frame rate of a pose file that does not store one.", min=0.1),
+]
