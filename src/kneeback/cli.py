@@ -18,6 +18,7 @@ from rich.progress import (
 )
 
 from kneeback import __version__
+from kneeback.cli_batch import register as register_batch_commands
 from kneeback.cli_models import models_app
 from kneeback.cli_options import (
     FormatOption,
@@ -364,6 +365,7 @@ def info(
 
 
 register_store_commands(app)
+register_batch_commands(app)
 register_web_commands(app)
 
 

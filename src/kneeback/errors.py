@@ -21,6 +21,7 @@ code  meaning
 from __future__ import annotations
 
 __all__ = [
+    "BATCH_FAILURES_EXIT",
     "EXIT_CODES_HELP",
     "BadValueError",
     "DatabaseError",
@@ -105,8 +106,12 @@ class PersonExistsError(StoreError):
     exit_code = 9
 
 
+#: Exit code of ``kneeback batch`` when it finished but some inputs failed (see summary.csv).
+BATCH_FAILURES_EXIT = 10
+
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 internal error; 2 wrong usage; 3 unusable input file; "
     "4 nobody detected; 5 pose model unavailable; 6 output folder cannot be written; "
-    "7 database error; 8 unknown person; 9 person already exists."
+    "7 database error; 8 unknown person; 9 person already exists; "
+    f"{BATCH_FAILURES_EXIT} a batch finished but some of its inputs failed."
 )

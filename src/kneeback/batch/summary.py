@@ -1,0 +1,101 @@
+"""The batch summary: one row per input, as ``summary.csv`` and ``summary.json``.
+
+Both files are rewritten after every finished input (to a temporary file that then replaces the
+old one), so that an interrupted batch still leaves a true summary of what was done.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from kneeback.batch.plan import BatchItem
+from kneeback.batch.run import BatchOutcome
+from kneeback.report.outputs import OUTPUT_MARKER
+
+__all__ = ["SUMMARY_FIELDS", "earlier_outcome", "write_summary"]
+
+#: Columns of ``summary.csv``, in order.
+SUMMARY_FIELDS = tuple(f.name for f in dataclasses.fields(BatchOutcome))
+
+
+def earlier_outcome(item: BatchItem, /) -> BatchOutcome:
+    """Read the outcome of an input analysed by an earlier run from its ``result.json``.
+
+    Parameters
+    ----------
+    item
+        An input whose output folder holds a result.
+
+    Returns
+    -------
+    BatchOutcome
+        Status ``"earlier"`` with the stored movement, view, reps and verdict; ``"failed"`` if
+        the stored result cannot be read.
+    """
+    common: dict[str, Any] = {"source": str(item.source), "output": str(item.output)}
+    try:
+        data = json.loads((item.output / OUTPUT_MARKER).read_text(encoding="utf-8"))
+        return BatchOutcome(
+            **common,
+            status="earlier",
+            movement=str(data["movement"]["used"]),
+            view=str(data["view"]["used"]),
+            reps=len(data["reps"]),
+            verdict=str(data["verdict"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return BatchOutcome(
+            **common,
+            status="failed",
+            error=f"the earlier result cannot be read ({exc}); rerun with --redo",
+        )
+
+
+def _replace(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_summary(folder: str | os.PathLike[str], outcomes: Sequence[BatchOutcome], /) -> Path:
+    """Write ``summary.csv`` and ``summary.json`` into ``folder``, in the order of ``outcomes``.
+
+    Parameters
+    ----------
+    folder
+        The batch's output folder (created if missing).
+    outcomes
+        One per input.
+
+    Returns
+    -------
+    pathlib.Path
+        The path of ``summary.csv``.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [dataclasses.asdict(o) for o in outcomes]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+    _replace(folder / "summary.csv", buffer.getvalue())
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "earlier", "failed")}
+    _replace(
+        folder / "summary.json",
+        json.dumps({"counts": counts, "inputs": rows}, indent=2) + "\n",
+    )
+    return folder / "summary.csv"

@@ -1,0 +1,197 @@
+"""``kneeback batch``: analyse many clips or pose files at once, here or on a Ray cluster."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from kneeback.cli_options import (
+    FormatOption,
+    FpsOption,
+    MovementChoice,
+    VariantOption,
+    ViewChoice,
+)
+from kneeback.cli_support import err, out, progress_console, user_errors
+from kneeback.errors import BATCH_FAILURES_EXIT
+from kneeback.settings import ModelVariant
+
+if TYPE_CHECKING:
+    from kneeback.batch import BatchOutcome
+
+__all__ = ["register"]
+
+
+def _provision_models(variant: ModelVariant) -> None:
+    """Install the pose models once, before parallel workers would each try to."""
+    from kneeback.pose.models import ensure_model
+    from kneeback.settings import PoseSettings
+
+    ensure_model(variant, progress=lambda m: err.print(m, highlight=False))
+    if PoseSettings(variant=variant).max_people > 1:
+        ensure_model("lite", progress=lambda m: err.print(m, highlight=False))
+
+
+@user_errors
+def batch(
+    inputs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="INPUT",
+            help="Videos, pose files, or folders to search for them.",
+            show_default=False,
+        ),
+    ],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output folder: one folder per input, plus summary.csv and summary.json.",
+        ),
+    ] = Path("kneeback-batch"),
+    movement: Annotated[
+        MovementChoice, typer.Option(help="The movement of every input, or auto.")
+    ] = "auto",
+    view: Annotated[ViewChoice, typer.Option(help="The camera view, or auto.")] = "auto",
+    variant: VariantOption = "full",
+    format: FormatOption = "auto",
+    fps: FpsOption = None,
+    pattern: Annotated[
+        str | None,
+        typer.Option(
+            "--glob",
+            help="Take only the folder files whose name matches (e.g. '*.mp4'); "
+            "default: videos and pose files.",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Inputs analysed at the same time on this machine (default: one per CPU core).",
+            min=1,
+        ),
+    ] = None,
+    ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="Run on Ray: a cluster given by --ray-address or RAY_ADDRESS, else a Ray "
+            "instance started on this machine (needs the 'scale' extra).",
+        ),
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="Ray cluster address (implies --ray), e.g. auto or ray://head:10001."),
+    ] = None,
+    redo: Annotated[
+        bool, typer.Option("--redo", help="Analyse again inputs that already have a result.")
+    ] = False,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")
+    ] = False,
+) -> None:
+    """Analyse many inputs, each into its own folder, as `kneeback analyze` would.
+
+    Folders are searched for videos and pose files. Inputs already analysed in the output folder
+    are kept (use --redo to analyse them again), so an interrupted batch resumes. One failing
+    input does not stop the others: summary.csv says why it failed, and the exit code is 10.
+    On Ray, inputs and the output folder must be on a file system every node sees.
+    """
+    from kneeback.batch import plan_batch, run_batch
+    from kneeback.pipeline import is_pose_file
+
+    use_ray = ray or ray_address is not None
+    address = ray_address or (os.environ.get("RAY_ADDRESS") if use_ray else None)
+    plan = plan_batch(
+        inputs,
+        output,
+        movement=movement,
+        view=view,
+        format=format,
+        fps=fps,
+        variant=variant,
+        pattern=pattern,
+        redo=redo,
+    )
+    if plan.passed_over:
+        err.print(
+            f"Passed over {len(plan.passed_over)} file(s) that are neither a video nor a known "
+            f"pose file (e.g. {plan.passed_over[0]}).",
+            highlight=False,
+        )
+    if plan.done:
+        err.print(
+            f"{len(plan.done)} input(s) already analysed in {output} are kept (--redo to "
+            "analyse them again).",
+            highlight=False,
+        )
+    if not use_ray and any(not is_pose_file(i.source, format=format) for i in plan.to_run):
+        _provision_models(variant)
+    n_workers = workers or os.cpu_count() or 1
+    failures: list[tuple[str, str]] = []
+    bar = Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("inputs, {task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        console=progress_console(),
+        disable=not sys.stderr.isatty(),
+    )
+    where = "on Ray" if use_ray else f"with {min(n_workers, max(1, len(plan.to_run)))} worker(s)"
+    with bar:
+        task = bar.add_task(f"Analysing {where}", total=len(plan.to_run), failed=0)
+
+        def finished(outcome: BatchOutcome) -> None:
+            if outcome.status == "failed":
+                failures.append((outcome.source, outcome.error or ""))
+                bar.console.print(
+                    f"[bold red]Failed:[/] {outcome.source}: {outcome.error}", highlight=False
+                )
+            bar.update(task, advance=1, failed=len(failures))
+
+        outcomes = run_batch(
+            plan,
+            output,
+            workers=n_workers,
+            ray=use_ray,
+            ray_address=address,
+            on_outcome=finished,
+        )
+    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "earlier", "failed")}
+    if json_out:
+        rows = [dataclasses.asdict(o) for o in outcomes]
+        sys.stdout.write(json.dumps({"counts": counts, "inputs": rows}, indent=2) + "\n")
+    else:
+        for o in outcomes:
+            name = Path(o.source).name
+            if o.status == "failed":
+                out.print(f"  {name}: failed ({o.error})", highlight=False)
+            else:
+                verdict = (o.verdict or "").replace("_", " ")
+                out.print(
+                    f"  {name}: {(o.movement or '').replace('_', ' ')}, {o.view} view, "
+                    f"{o.reps} rep{'s' if o.reps != 1 else ''}, {verdict}"
+                    f"{' (earlier run)' if o.status == 'earlier' else ''}",
+                    highlight=False,
+                )
+        out.print(
+            f"{counts['done']} analysed, {counts['earlier']} from an earlier run, "
+            f"{counts['failed']} failed. Summary: {Path(output).resolve() / 'summary.csv'}",
+            highlight=False,
+        )
+    if counts["failed"]:
+        raise typer.Exit(BATCH_FAILURES_EXIT)
+
+
+def register(app: typer.Typer, /) -> None:
+    """Add ``kneeback batch`` to the command line."""
+    app.command("batch")(batch)

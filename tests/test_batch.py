@@ -1,0 +1,242 @@
+"""``kneeback batch`` and :mod:`kneeback.batch`: many inputs, here, in a pool and on Ray."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kneeback.analysis import analyse
+from kneeback.batch import BatchItem, find_inputs, plan_batch, run_item, run_ray
+from kneeback.batch.run import check_ray_address
+from kneeback.cli import app
+from kneeback.errors import BATCH_FAILURES_EXIT, BadValueError, InputError
+from kneeback.io.adapters import load_uiprmd
+from replay_clip import UIPRMD, needs_uiprmd
+
+runner = CliRunner()
+VIDEO = UIPRMD.parents[1] / "videos" / "front-squat-3reps.mp4"
+FILES = [
+    UIPRMD / "correct" / "m01_s01_e01_positions.txt.gz",
+    UIPRMD / "incorrect" / "m01_s03_e01_positions_inc.txt.gz",
+    UIPRMD / "incorrect" / "m05_s01_e01_positions_inc.txt.gz",
+]
+
+
+def _summary(folder: Path) -> dict[str, dict[str, str]]:
+    with (folder / "summary.csv").open(newline="") as fh:
+        return {Path(row["source"]).name: row for row in csv.DictReader(fh)}
+
+
+def _expected(path: Path) -> tuple[str, str, int]:
+    result = analyse(load_uiprmd(path))
+    return result.movement.used, result.verdict, len(result.reps)
+
+
+def test_folders_are_searched_and_outputs_named_apart(tmp_path: Path) -> None:
+    for sub in ("a", "b"):
+        (tmp_path / "in" / sub).mkdir(parents=True)
+        (tmp_path / "in" / sub / "clip.mp4").write_bytes(b"not really a video")
+    (tmp_path / "in" / "README.txt").write_text("notes about the clips\n")
+    (tmp_path / "in" / ".hidden.mp4").write_bytes(b"x")
+    earlier = tmp_path / "in" / "old-kneeback"
+    earlier.mkdir()
+    (earlier / "result.json").write_text("{}")
+    (earlier / "annotated.mp4").write_bytes(b"x")
+
+    inputs, passed_over = find_inputs([tmp_path / "in"])
+    assert [f.relative_to(tmp_path / "in").as_posix() for f, _ in inputs] == [
+        "a/clip.mp4",
+        "b/clip.mp4",
+    ]
+    assert [p.name for p in passed_over] == ["README.txt"]
+
+    plan = plan_batch([tmp_path / "in"], tmp_path / "out")
+    assert [i.output.name for i in plan.to_run] == ["a__clip", "b__clip"]
+    with pytest.raises(InputError, match="No video or pose file"):
+        find_inputs([tmp_path / "in"], pattern="*.txt")  # README.txt holds no pose data
+
+    with pytest.raises(InputError, match="does not exist"):
+        find_inputs([tmp_path / "missing"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="No video or pose file"):
+        find_inputs([tmp_path / "empty"])
+
+
+@needs_uiprmd
+def test_a_failing_input_is_reported_and_the_others_are_analysed(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.txt.gz"
+    broken.write_bytes(b"\x1f\x8b not gzip at all")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["batch", *map(str, FILES), str(broken), "-o", str(out), "--workers", "2"]
+    )
+    assert "Traceback" not in result.output, result.output
+    assert result.exit_code == BATCH_FAILURES_EXIT, result.output
+    rows = _summary(out)
+    assert set(rows) == {f.name for f in FILES} | {broken.name}
+    assert rows[broken.name]["status"] == "failed"
+    assert "broken.txt.gz" in rows[broken.name]["error"]
+    assert not (out / "broken").exists()  # a failed input leaves no half-written folder
+    for f in FILES:
+        row = rows[f.name]
+        movement, verdict, reps = _expected(f)
+        assert (row["status"], row["movement"], row["verdict"], int(row["reps"])) == (
+            "done",
+            movement,
+            verdict,
+            reps,
+        )
+        folder = Path(row["output"])
+        for name in ("result.json", "reps.csv", "pose.nc", "report.html"):
+            assert (folder / name).is_file(), name
+        assert json.loads((folder / "result.json").read_text())["verdict"] == verdict
+    counts = json.loads((out / "summary.json").read_text())["counts"]
+    assert counts == {"done": 3, "earlier": 0, "failed": 1}
+    assert "3 analysed, 0 from an earlier run, 1 failed" in result.stdout
+
+
+@needs_uiprmd
+def test_a_second_run_keeps_earlier_results_and_redo_replaces_them(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    first = runner.invoke(app, ["batch", *map(str, FILES[:2]), "-o", str(out), "--workers", "1"])
+    assert first.exit_code == 0, first.output
+    result_file = Path(_summary(out)[FILES[0].name]["output"]) / "result.json"
+    stamp = result_file.stat().st_mtime_ns
+
+    again = runner.invoke(app, ["batch", *map(str, FILES[:2]), "-o", str(out), "--json"])
+    assert again.exit_code == 0, again.output
+    report = json.loads(again.stdout)
+    assert report["counts"] == {"done": 0, "earlier": 2, "failed": 0}
+    assert [r["verdict"] for r in report["inputs"]] == [_expected(f)[1] for f in FILES[:2]]
+    assert result_file.stat().st_mtime_ns == stamp
+
+    redo = runner.invoke(app, ["batch", str(FILES[0]), "-o", str(out), "--redo", "--json"])
+    assert redo.exit_code == 0, redo.output
+    assert json.loads(redo.stdout)["counts"] == {"done": 1, "earlier": 0, "failed": 0}
+    assert result_file.stat().st_mtime_ns != stamp
+
+
+def test_bad_ray_addresses_fail_fast_with_a_sentence(tmp_path: Path) -> None:
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(BadValueError, match="cannot be reached"):
+        check_ray_address(f"127.0.0.1:{port}", timeout_s=2)
+    with pytest.raises(BadValueError, match="not auto, host:port"):
+        check_ray_address("head-node")
+    clip = tmp_path / "x.txt.gz"
+    clip.write_bytes(b"x")
+    result = runner.invoke(
+        app, ["batch", str(clip), "-o", str(tmp_path / "o"), "--ray-address", f"127.0.0.1:{port}"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "cannot be reached" in result.output and "Traceback" not in result.output
+
+
+@needs_uiprmd
+def test_ray_runs_the_same_analysis_in_its_own_workers(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    items = [BatchItem(source=f, output=tmp_path / f.name.split(".")[0]) for f in FILES]
+    here = [
+        run_item(BatchItem(source=i.source, output=tmp_path / "here" / i.output.name))
+        for i in items
+    ]
+    on_ray = {o.source: o for o in run_ray(items, num_cpus=2)}
+    for local in here:
+        remote = on_ray[local.source]
+        assert remote.status == "done", remote.error
+        assert (remote.movement, remote.view, remote.reps, remote.verdict) == (
+            local.movement,
+            local.view,
+            local.reps,
+            local.verdict,
+        )
+        assert not remote.host.endswith(f":{os.getpid()}")  # ran in a Ray worker process
+        assert (Path(remote.output) / "report.html").is_file()
+
+
+@needs_uiprmd
+@pytest.mark.skipif(
+    shutil.which("ray") is None and not (Path(sys.executable).parent / "ray").exists(),
+    reason="the ray command line is not installed",
+)
+def test_batch_on_a_running_ray_cluster(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    ray_cli = str(Path(sys.executable).parent / "ray")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    temp = Path("/tmp") / f"kb-ray-{os.getpid()}"  # Ray's socket paths must stay short
+    started = subprocess.run(
+        [
+            ray_cli,
+            "start",
+            "--head",
+            f"--port={port}",
+            "--num-cpus=2",
+            "--include-dashboard=false",
+            f"--temp-dir={temp}",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 0, started.stderr
+    try:
+        out = tmp_path / "out"
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "kneeback",
+                "batch",
+                *map(str, FILES),
+                "-o",
+                str(out),
+                "--ray-address",
+                f"127.0.0.1:{port}",
+                "--json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        assert report["counts"] == {"done": 3, "earlier": 0, "failed": 0}
+        by_name = {Path(r["source"]).name: r for r in report["inputs"]}
+        for f in FILES:
+            movement, verdict, reps = _expected(f)
+            row = by_name[f.name]
+            assert (row["movement"], row["verdict"], row["reps"]) == (movement, verdict, reps)
+    finally:
+        subprocess.run([ray_cli, "stop", "--force"], env=env, capture_output=True, timeout=120)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.mark.slow
+@needs_uiprmd
+@pytest.mark.skipif(not VIDEO.exists(), reason="../shared/data not present")
+def test_a_video_and_a_pose_file_in_one_batch(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["batch", str(VIDEO), str(FILES[0]), "-o", str(out), "--workers", "2"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = _summary(out)
+    video = rows[VIDEO.name]
+    assert (video["status"], video["view"], video["reps"]) == ("done", "front", "3")
+    assert (Path(video["output"]) / "annotated.mp4").stat().st_size > 0
+    assert rows[FILES[0].name]["status"] == "done"
