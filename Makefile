@@ -30,6 +30,7 @@ test-fast: venv
 
 bench: venv
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/batch.py
 
 lint: venv
 	$(BIN)/ruff check src tests bench scripts

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -28,7 +26,7 @@ import av
 import cv2
 import mediapipe as mp
 import numpy as np
-import psutil
+from measure import run_measured
 
 from kneeback.io.posefile import load_pose_dataset
 from kneeback.io.video import iter_frames, probe_video
@@ -72,35 +70,6 @@ def bench_decode(path: Path) -> tuple[int, float]:
     t0 = time.perf_counter()
     n = sum(1 for _ in iter_frames(path))
     return n, time.perf_counter() - t0
-
-
-def run_measured(cmd: list[str]) -> tuple[float, float]:
-    """Run a command; return its wall seconds and the peak summed RSS of its process tree (MB)."""
-    peak = 0.0
-    t0 = time.perf_counter()
-    proc = psutil.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.is_set():
-            try:
-                procs = [proc, *proc.children(recursive=True)]
-                rss = sum(p.memory_info().rss for p in procs if p.is_running())
-                peak = max(peak, rss / 2**20)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    _, stderr = proc.communicate()
-    elapsed = time.perf_counter() - t0
-    done.set()
-    sampler.join()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd[0]} failed: {stderr.decode(errors='replace')[-2000:]}")
-    return elapsed, peak
 
 
 def bench_naive(path: Path, model: Path, out: Path) -> tuple[int, float, float, np.ndarray]:
