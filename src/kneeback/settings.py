@@ -152,9 +152,10 @@ class AnalysisSettings(BaseModel):
         gt=0,
         description=(
             "FMS 'knees aligned over feet': at the bottom the knees should be at least as far "
-            "apart as the ankles (ratio 1). A ratio below 1 by more than the measurement's "
-            "uncertainty (0.02 markers, 0.05 video) means the knees moved inside the line of "
-            "the feet."
+            "apart as the ankles (ratio 1). A ratio below 1 by more than the ratio's "
+            "uncertainty (propagated from the joint-centre error, 2 % of leg length with "
+            "markers and 5 % from a video: about 0.05-0.1 and 0.15-0.3) means the knees moved "
+            "inside the line of the feet."
         ),
     )
     sts_trunk_inclination_max_deg: float = Field(

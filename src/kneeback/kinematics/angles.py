@@ -223,7 +223,8 @@ def _knee_width_uncertainty(joint_error: float, ankle_gap: np.ndarray) -> float:
 
     Each width is a difference of two joint centres (error ``sqrt(2) * e``); for a ratio near 1
     the relative errors of both widths add in quadrature: ``2 * e / ankle_width``. With marker
-    joint centres (~2 cm) and ankles ~25 cm apart that is about 0.1; from a 2D video about 0.3.
+    joint centres (2 % of leg length, ~2 cm) and ankles 30-60 cm apart that is about 0.05-0.1
+    (0.057 on a UI-PRMD deep squat); from a 2D video (5 % of leg length) about 0.15-0.3.
     """
     gap = ankle_gap[np.isfinite(ankle_gap)]
     if not gap.size or not np.isfinite(joint_error):
