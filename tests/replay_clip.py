@@ -64,11 +64,18 @@ def squat_pose(*, reps: int = 2, fps: int = FPS, width: int = WIDTH, height: int
     return seen
 
 
-def squat_clip(directory: Path, *, reps: int = 2) -> tuple[Path, xr.Dataset]:
+def squat_clip(
+    directory: Path, *, reps: int = 2, metadata: dict[str, str] | None = None
+) -> tuple[Path, xr.Dataset]:
     """Write the synthetic clip of :func:`squat_pose` and return it with its pose dataset."""
     ds = squat_pose(reps=reps)
     clip = make_video(
-        directory / "squats.mp4", n_frames=ds.sizes["time"], fps=FPS, width=WIDTH, height=HEIGHT
+        directory / "squats.mp4",
+        n_frames=ds.sizes["time"],
+        fps=FPS,
+        width=WIDTH,
+        height=HEIGHT,
+        metadata=metadata,
     )
     return clip, ds
 

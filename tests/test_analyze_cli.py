@@ -127,6 +127,56 @@ def test_person_stores_each_session_in_the_history(tmp_path, replayed):
 
 
 @needs_uiprmd
+def test_sessions_are_dated_when_the_clip_was_recorded(tmp_path, monkeypatch):
+    clip, ds = squat_clip(tmp_path, reps=2, metadata={"creation_time": "2025-11-03T07:15:00Z"})
+    monkeypatch.setattr("kneeback.pipeline.pose_video", replaying_pose_video(ds))
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+    stored = run("analyze", str(clip), "-o", str(tmp_path / "a"), "--person", "Ana", "--db", db)
+    assert stored.exit_code == 0, stored.output
+    assert "recorded 2025-11-03" in stored.stdout
+    assert (
+        load_pose_dataset(tmp_path / "a" / "pose.nc")
+        .attrs["recorded_at"]
+        .startswith("2025-11-03T07:15:00")
+    )
+    # A pose file has no recording date: it is dated today unless --recorded-at says otherwise.
+    undated = run(
+        "analyze", str(SQUAT_FILE), "-o", str(tmp_path / "b"), "--person", "Ana", "--db", db
+    )
+    assert undated.exit_code == 0, undated.output
+    assert "does not say when it was recorded" in undated.stdout
+    told = run(
+        "analyze",
+        str(SQUAT_FILE),
+        "-o",
+        str(tmp_path / "c"),
+        "--person",
+        "Ana",
+        "--db",
+        db,
+        "--recorded-at",
+        "2025-06-01",
+    )
+    assert told.exit_code == 0, told.output
+    history = json.loads(run("history", "Ana", "--db", db, "--json").stdout)["sessions"]
+    days = sorted(s["recorded_at"][:10] for s in history)
+    assert days[:2] == ["2025-06-01", "2025-11-03"] and days[2] >= "2026-01-01"
+    bad = run(
+        "analyze",
+        str(SQUAT_FILE),
+        "-o",
+        str(tmp_path / "d"),
+        "--person",
+        "Ana",
+        "--db",
+        db,
+        "--recorded-at",
+        "last week",
+    )
+    assert bad.exit_code == 2 and "recorded-at" in bad.output
+
+
+@needs_uiprmd
 def test_json_prints_the_result_and_still_writes(tmp_path, replayed):
     out = tmp_path / "out"
     result = run("analyze", str(replayed), "-o", str(out), "--json", "--movement", "squat")

@@ -20,7 +20,7 @@ from kneeback.batch.run import check_ray_address
 from kneeback.cli import app
 from kneeback.errors import BATCH_FAILURES_EXIT, BadValueError, InputError
 from kneeback.io.adapters import load_uiprmd
-from replay_clip import UIPRMD, needs_uiprmd
+from replay_clip import UIPRMD, needs_uiprmd, replaying_pose_video, squat_clip
 
 runner = CliRunner()
 VIDEO = UIPRMD.parents[1] / "videos" / "front-squat-3reps.mp4"
@@ -240,3 +240,44 @@ def test_a_video_and_a_pose_file_in_one_batch(tmp_path: Path) -> None:
     assert (video["status"], video["view"], video["reps"]) == ("done", "front", "3")
     assert (Path(video["output"]) / "annotated.mp4").stat().st_size > 0
     assert rows[FILES[0].name]["status"] == "done"
+
+
+@needs_uiprmd
+def test_person_stores_each_new_result_dated_when_recorded(tmp_path: Path, monkeypatch) -> None:
+    clip, ds = squat_clip(tmp_path, reps=2, metadata={"creation_time": "2025-11-03T07:15:00Z"})
+    monkeypatch.setattr("kneeback.pipeline.pose_video", replaying_pose_video(ds))
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+    out = tmp_path / "out"
+    args = ["batch", str(clip), str(FILES[0]), "-o", str(out), "--workers", "1"]
+    result = runner.invoke(app, [*args, "--person", "Ana", "--db", db])
+    assert result.exit_code == 0, result.output
+    assert "2 stored in the history of Ana" in result.stdout
+    rows = _summary(out)
+    assert rows[clip.name]["recorded_at"].startswith("2025-11-03T07:15:00")
+    assert rows[FILES[0].name]["recorded_at"] == ""  # a pose file does not say
+    history = json.loads(runner.invoke(app, ["history", "Ana", "--db", db, "--json"]).stdout)
+    days = sorted(s["recorded_at"][:10] for s in history["sessions"])
+    assert days[0] == "2025-11-03" and days[1] >= "2026-01-01"
+    # A second run keeps the earlier results (with their dates) and stores nothing again.
+    again = runner.invoke(app, [*args, "--person", "Ana", "--db", db, "--json"])
+    assert again.exit_code == 0, again.output
+    earlier = {Path(r["source"]).name: r for r in json.loads(again.stdout)["inputs"]}
+    assert earlier[clip.name]["status"] == "earlier"
+    assert earlier[clip.name]["recorded_at"].startswith("2025-11-03T07:15:00")
+    history = json.loads(runner.invoke(app, ["history", "Ana", "--db", db, "--json"]).stdout)
+    assert len(history["sessions"]) == 2
+
+
+def test_a_database_that_cannot_be_opened_stops_the_batch_before_it_starts(tmp_path: Path):
+    clip = tmp_path / "x.txt.gz"
+    clip.write_bytes(b"x")
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        bad_db = f"postgresql+psycopg://nobody@127.0.0.1:{s.getsockname()[1]}/kneeback"
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["batch", str(clip), "-o", str(out), "--person", "A", "--db", bad_db]
+    )
+    assert result.exit_code == 7, result.output
+    assert "Cannot open the database" in result.output and "Traceback" not in result.output
+    assert not out.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import threading
 import time
@@ -16,6 +17,7 @@ import pytest
 
 from kneeback.errors import InputError
 from kneeback.io import video as video_mod
+from kneeback.io.recorded import recorded_at
 from kneeback.io.video import (
     QUEUE_SIZE,
     Frame,
@@ -561,3 +563,35 @@ def test_real_vp9():
     assert frames[0].image.shape == (994, 1768, 3)
     assert frames[-1].time_s == pytest.approx(8 / 30)
     assert frames[0].image.std() > 10  # a real picture, not a flat grey frame
+    assert info.recorded_at == dt.datetime(2024, 8, 20, 17, 27, 55, tzinfo=dt.UTC)  # phone metadata
+    assert probe_video(_real("front-squat-3reps.mp4")).recorded_at is None  # re-encoded: no date
+
+
+@pytest.mark.parametrize(
+    ("tags", "expected"),
+    [
+        ({"creation_time": "2024-05-01T08:00:00.000000Z"}, "2024-05-01T08:00:00+00:00"),
+        # Apple's capture time with its offset wins over the container's UTC field.
+        (
+            {
+                "com.apple.quicktime.creationdate": "2024-05-01T10:00:05+0200",
+                "creation_time": "2024-05-01T08:00:09.000000Z",
+            },
+            "2024-05-01T08:00:05+00:00",
+        ),
+        ({"creation_time": "1904-01-01T00:00:00.000000Z"}, None),  # an unset MP4 field
+        ({"creation_time": "1970-01-01T00:00:00Z"}, None),
+        ({"creation_time": "2031-01-01T00:00:00Z"}, None),  # a wrong clock
+        ({"creation_time": "yesterday"}, None),
+        ({}, None),
+    ],
+)
+def test_recording_time_from_metadata(tags: dict[str, str], expected: str | None):
+    now = dt.datetime(2026, 11, 28, tzinfo=dt.UTC)
+    when = recorded_at(tags, now=now)
+    assert (None if when is None else when.isoformat()) == expected
+
+
+def test_recording_time_of_a_written_clip(tmp_path: Path):
+    clip = make_video(tmp_path / "c.mp4", metadata={"creation_time": "2025-02-03T04:05:06Z"})
+    assert probe_video(clip).recorded_at == dt.datetime(2025, 2, 3, 4, 5, 6, tzinfo=dt.UTC)

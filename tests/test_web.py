@@ -103,7 +103,7 @@ def world(tmp_path_factory):
     if not SQUAT_FILE.exists():
         pytest.skip("../shared/data not present")
     root = tmp_path_factory.mktemp("web")
-    clip, ds = squat_clip(root, reps=2)
+    clip, ds = squat_clip(root, reps=2, metadata={"creation_time": "2025-03-02T09:30:00Z"})
     app = create_app(make_settings(root))
     alice, alice_csrf = api_user(app, "alice")
     bob, bob_csrf = api_user(app, "bob")
@@ -595,6 +595,8 @@ def test_job_runs_to_a_stored_session_with_report(world):
     alice, sid = world["alice"], world["session"]
     sessions = alice.get("/api/sessions").json()
     assert [s["id"] for s in sessions] == [sid]
+    # Dated when the clip was recorded (its metadata), not when it was uploaded.
+    assert sessions[0]["recorded_at"].startswith("2025-03-02T09:30:00")
     detail = alice.get(f"/api/sessions/{sid}").json()
     assert detail["movement"] == "squat" and detail["reps"] == 2
     assert set(detail["files"]) == {"report.html", "annotated.mp4"}

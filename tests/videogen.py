@@ -10,7 +10,7 @@ Every frame carries two things a test can check after decoding:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -80,6 +80,7 @@ def make_video(
     faststart: bool = False,
     gop: int | None = None,
     with_audio: bool = False,
+    metadata: Mapping[str, str] | None = None,
 ) -> Path:
     """Encode a synthetic clip and return its path.
 
@@ -111,6 +112,8 @@ def make_video(
         Keyframe interval in frames.
     with_audio
         Add a short silent AAC track.
+    metadata
+        Container metadata to write (e.g. ``{"creation_time": "2024-05-01T08:00:00Z"}``).
     """
     if pts is not None and len(pts) != n_frames:
         raise ValueError("pts needs one value per frame")
@@ -119,6 +122,7 @@ def make_video(
     up_w, up_h = (height, width) if rot in (90, 270) else (width, height)
     muxer_options = {"movflags": "faststart"} if faststart else {}
     with av.open(str(path), "w", options=muxer_options) as container:
+        container.metadata.update(metadata or {})
         stream = container.add_stream(
             codec, rate=fps, options=dict(_ENCODER_OPTIONS.get(codec, {}))
         )

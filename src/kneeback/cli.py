@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 import warnings
 from pathlib import Path
@@ -24,6 +25,7 @@ from kneeback.cli_options import (
     FormatOption,
     FpsOption,
     MovementChoice,
+    PersonDbOption,
     VariantOption,
     ViewChoice,
 )
@@ -272,15 +274,17 @@ def analyze(
         str | None,
         typer.Option(help="Store this session in the history of the person of this name."),
     ] = None,
-    db: Annotated[
-        str | None,
+    recorded_at: Annotated[
+        dt.datetime | None,
         typer.Option(
-            "--db",
-            help="Database URL for --person (default: KNEEBACK_DATABASE_URL, else kneeback.db "
-            "in the user data folder).",
+            "--recorded-at",
+            formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M"],
+            help="With --person: when the clip was recorded (UTC). Default: the date the "
+            "video's metadata states, else now.",
             show_default=False,
         ),
     ] = None,
+    db: PersonDbOption = None,
 ) -> None:
     """Analyse a clip and write the critique, its evidence and an annotated video.
 
@@ -334,11 +338,13 @@ def analyze(
         from kneeback.store import artifact_paths, open_database, store_session
 
         with open_database(db) as database:
+            when = recorded_at or done.recorded_at
             stored = store_session(
                 database,
                 person,
                 analysis.result,
                 artifacts=artifact_paths(files),
+                recorded_at=when,
                 source_path=input,
             )
     shown = (str(w.message) for w in caught if issubclass(w.category, UserWarning))
@@ -350,7 +356,12 @@ def analyze(
         return
     _print_summary(analysis.result, files.report_html)
     if stored is not None:
-        out.print(f"Stored as session {stored} in the history of {person}.")
+        dated = (
+            f"recorded {when:%Y-%m-%d}"
+            if when is not None
+            else "dated today: the file does not say when it was recorded (--recorded-at)"
+        )
+        out.print(f"Stored as session {stored} in the history of {person}, {dated}.")
 
 
 @app.command()

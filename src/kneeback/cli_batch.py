@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import datetime as dt
 import json
 import os
 import sys
@@ -16,6 +18,7 @@ from kneeback.cli_options import (
     FormatOption,
     FpsOption,
     MovementChoice,
+    PersonDbOption,
     VariantOption,
     ViewChoice,
 )
@@ -24,7 +27,8 @@ from kneeback.errors import BATCH_FAILURES_EXIT
 from kneeback.settings import ModelVariant
 
 if TYPE_CHECKING:
-    from kneeback.batch import BatchOutcome
+    from kneeback.batch import BatchOutcome, BatchPlan
+    from kneeback.store import Database
 
 __all__ = ["register"]
 
@@ -94,6 +98,14 @@ def batch(
     redo: Annotated[
         bool, typer.Option("--redo", help="Analyse again inputs that already have a result.")
     ] = False,
+    person: Annotated[
+        str | None,
+        typer.Option(
+            help="Store each input analysed now in the history of the person of this name, "
+            "dated when its clip was recorded (else now)."
+        ),
+    ] = None,
+    db: PersonDbOption = None,
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")
     ] = False,
@@ -103,9 +115,11 @@ def batch(
     Folders are searched for videos and pose files. Inputs already analysed in the output folder
     are kept (use --redo to analyse them again), so an interrupted batch resumes. One failing
     input does not stop the others: summary.csv says why it failed, and the exit code is 10.
-    On Ray, inputs and the output folder must be on a file system every node sees.
+    With --person, each input analysed now is also stored in that person's history (one
+    analysed again, e.g. with --redo, becomes a second session). On Ray, inputs and the
+    output folder must be on a file system every node sees.
     """
-    from kneeback.batch import plan_batch, run_batch
+    from kneeback.batch import plan_batch
     from kneeback.pipeline import is_pose_file
 
     use_ray = ray or ray_address is not None
@@ -135,8 +149,31 @@ def batch(
         )
     if not use_ray and any(not is_pose_file(i.source, format=format) for i in plan.to_run):
         _provision_models(variant)
+    with contextlib.ExitStack() as stack:
+        database = None
+        if person is not None:  # opened first: a wrong URL stops the batch before it starts
+            from kneeback.store import open_database
+
+            database = stack.enter_context(open_database(db))
+        outcomes, stored = _run(plan, output, workers, use_ray, address, database, person)
+    _report(outcomes, output, json_out, person, stored)
+
+
+def _run(
+    plan: BatchPlan,
+    output: Path,
+    workers: int | None,
+    use_ray: bool,
+    address: str | None,
+    database: Database | None,
+    person: str | None,
+) -> tuple[list[BatchOutcome], int]:
+    """Run the batch with a progress bar; store each new result when a database is given."""
+    from kneeback.batch import run_batch
+
     n_workers = workers or os.cpu_count() or 1
     failures: list[tuple[str, str]] = []
+    stored = 0
     bar = Progress(
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
@@ -151,6 +188,10 @@ def batch(
         task = bar.add_task(f"Analysing {where}", total=len(plan.to_run), failed=0)
 
         def finished(outcome: BatchOutcome) -> None:
+            nonlocal stored
+            if outcome.status == "done" and database is not None and person is not None:
+                _store(database, person, outcome)
+                stored += 1
             if outcome.status == "failed":
                 failures.append((outcome.source, outcome.error or ""))
                 bar.console.print(
@@ -166,6 +207,32 @@ def batch(
             ray_address=address,
             on_outcome=finished,
         )
+    return outcomes, stored
+
+
+def _store(database: Database, person: str, outcome: BatchOutcome) -> None:
+    """Store one analysed input in the person's history, dated when it was recorded."""
+    from kneeback.report.outputs import read_output_folder
+    from kneeback.report.result import AnalysisResult
+    from kneeback.store import artifact_paths, store_session
+
+    files = read_output_folder(outcome.output)
+    result = AnalysisResult.from_json(files.result_json.read_text(encoding="utf-8"))
+    when = None if outcome.recorded_at is None else dt.datetime.fromisoformat(outcome.recorded_at)
+    store_session(
+        database,
+        person,
+        result,
+        artifacts=artifact_paths(files),
+        recorded_at=when,
+        source_path=outcome.source,
+    )
+
+
+def _report(
+    outcomes: list[BatchOutcome], output: Path, json_out: bool, person: str | None, stored: int
+) -> None:
+    """Print the outcome of every input and the counts; exit 10 when some failed."""
     counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "earlier", "failed")}
     if json_out:
         rows = [dataclasses.asdict(o) for o in outcomes]
@@ -188,6 +255,8 @@ def batch(
             f"{counts['failed']} failed. Summary: {Path(output).resolve() / 'summary.csv'}",
             highlight=False,
         )
+        if person is not None:
+            out.print(f"{stored} stored in the history of {person}.", highlight=False)
     if counts["failed"]:
         raise typer.Exit(BATCH_FAILURES_EXIT)
 

@@ -16,6 +16,7 @@ __all__ = [
     "FormatOption",
     "FpsOption",
     "MovementChoice",
+    "PersonDbOption",
     "VariantOption",
     "ViewChoice",
 ]
@@ -34,4 +35,13 @@ FormatOption = Annotated[
 FpsOption = Annotated[
     float | None,
     typer.Option(help="Frame rate of a pose file that does not store one.", min=0.1),
+]
+PersonDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Database URL for --person (default: KNEEBACK_DATABASE_URL, else kneeback.db "
+        "in the user data folder).",
+        show_default=False,
+    ),
 ]

@@ -7,6 +7,7 @@ pose file all the way to an output folder. ``kneeback analyze``, the web app's a
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -180,12 +181,25 @@ class AnalysedInput:
         The pose dataset as estimated or loaded.
     from_video
         Whether the input was a video (else a pose file).
+    recorded_at
+        When the clip was recorded, from the video's metadata (kept in the pose dataset).
     """
 
     analysis: AnalysisOutput
     files: OutputFiles
     pose: xr.Dataset
     from_video: bool
+
+    @property
+    def recorded_at(self) -> dt.datetime | None:
+        """When the clip was recorded (UTC), if its file said so (pose attr ``recorded_at``)."""
+        value = self.pose.attrs.get("recorded_at")
+        if not isinstance(value, str):
+            return None
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
 
 
 def analyse_input(

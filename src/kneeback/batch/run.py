@@ -44,6 +44,8 @@ class BatchOutcome:
         ``"done"`` (analysed now), ``"failed"`` or ``"earlier"`` (its result was already there).
     movement, view, reps, verdict
         From the result (None when failed).
+    recorded_at
+        When the clip was recorded (ISO 8601, UTC), if its file said so.
     error
         Why it failed, in one sentence.
     seconds
@@ -59,6 +61,7 @@ class BatchOutcome:
     view: str | None = None
     reps: int | None = None
     verdict: str | None = None
+    recorded_at: str | None = None
     error: str | None = None
     seconds: float = 0.0
     host: str = ""
@@ -111,6 +114,7 @@ def run_item(item: BatchItem, /) -> BatchOutcome:
             view=result.view.used,
             reps=len(result.reps),
             verdict=result.verdict,
+            recorded_at=None if done.recorded_at is None else done.recorded_at.isoformat(),
             seconds=round(time.perf_counter() - start, 3),
             host=_where(),
         )

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import xarray as xr
+
 from kneeback.batch.plan import BatchItem
 from kneeback.batch.run import BatchOutcome
 from kneeback.report.outputs import OUTPUT_MARKER
@@ -24,6 +26,16 @@ __all__ = ["SUMMARY_FIELDS", "earlier_outcome", "write_summary"]
 
 #: Columns of ``summary.csv``, in order.
 SUMMARY_FIELDS = tuple(f.name for f in dataclasses.fields(BatchOutcome))
+
+
+def _recorded_at(pose_nc: Path) -> str | None:
+    """Read the ``recorded_at`` attribute of a pose file without loading its data."""
+    try:
+        with xr.open_dataset(pose_nc, engine="h5netcdf") as ds:
+            value = ds.attrs.get("recorded_at")
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def earlier_outcome(item: BatchItem, /) -> BatchOutcome:
@@ -50,6 +62,7 @@ def earlier_outcome(item: BatchItem, /) -> BatchOutcome:
             view=str(data["view"]["used"]),
             reps=len(data["reps"]),
             verdict=str(data["verdict"]),
+            recorded_at=_recorded_at(item.output / "pose.nc"),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return BatchOutcome(

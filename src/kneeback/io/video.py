@@ -28,6 +28,7 @@ them. Non-square pixels (a sample aspect ratio other than 1) are not corrected.
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 import itertools
 import math
@@ -48,6 +49,7 @@ from av.sidedata.sidedata import Type as SideDataType
 from av.video.reformatter import VideoReformatter
 
 from kneeback.errors import InputError
+from kneeback.io.recorded import recorded_at
 
 __all__ = [
     "QUEUE_SIZE",
@@ -102,6 +104,9 @@ class VideoInfo:
         Pixel format of the decoded pictures, e.g. ``"yuv420p"``.
     mirrored
         Whether the display matrix also mirrors the turned picture left to right (rare).
+    recorded_at
+        When the clip was recorded (UTC), from the file's metadata; None when it does not say
+        (see :mod:`kneeback.io.recorded`).
     """
 
     path: Path
@@ -117,6 +122,7 @@ class VideoInfo:
     has_audio: bool
     pixel_format: str
     mirrored: bool = False
+    recorded_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, eq=False)  # eq=False: identity comparison, since image is an array
@@ -191,6 +197,7 @@ def probe_video(path: str | os.PathLike[str], /) -> VideoInfo:
             has_audio=len(container.streams.audio) > 0,
             pixel_format=first.format.name,
             mirrored=mirrored,
+            recorded_at=recorded_at(dict(container.metadata), dict(stream.metadata)),
         )
 
 

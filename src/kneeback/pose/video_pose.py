@@ -275,4 +275,6 @@ def _build_dataset(
         },
     )
     ds.attrs["coverage"] = coverage(ds)
+    if info.recorded_at is not None:
+        ds.attrs["recorded_at"] = info.recorded_at.isoformat()
     return ds

@@ -50,6 +50,7 @@ __all__ = [
     "atomic_directory",
     "check_output_dir",
     "default_output_dir",
+    "read_output_folder",
     "write_analysis_folder",
 ]
 
@@ -277,6 +278,40 @@ def _plain_html(result: AnalysisResult, title: str) -> str:
     )
 
 
+def read_output_folder(folder: str | os.PathLike[str], /) -> OutputFiles:
+    """Describe an output folder written earlier by :func:`write_analysis_folder`.
+
+    Parameters
+    ----------
+    folder
+        The output folder.
+
+    Returns
+    -------
+    OutputFiles
+        Its files; ``annotated_mp4`` and ``mot`` only when present.
+
+    Raises
+    ------
+    OutputError
+        If the folder holds no ``result.json``.
+    """
+    final = Path(os.path.abspath(folder))
+    if not (final / OUTPUT_MARKER).is_file():
+        raise OutputError(f"{final} is not a kneeback output folder (it has no {OUTPUT_MARKER}).")
+    annotated = final / "annotated.mp4"
+    mot = final / "angles.mot"
+    return OutputFiles(
+        folder=final,
+        result_json=final / "result.json",
+        reps_csv=final / "reps.csv",
+        pose_nc=final / "pose.nc",
+        report_html=final / "report.html",
+        annotated_mp4=annotated if annotated.is_file() else None,
+        mot=(mot,) if mot.is_file() else (),
+    )
+
+
 def write_analysis_folder(
     target: str | os.PathLike[str],
     /,
@@ -348,11 +383,8 @@ def write_analysis_folder(
         (tmp / "result.json").write_text(result.to_json() + "\n", encoding="utf-8")
         write_reps_csv(result, tmp / "reps.csv")
         save_pose_dataset(pose, tmp / "pose.nc")
-        mot: list[Path] = []
         if "mot" in exports:
             write_mot(result, angles, tmp / "angles.mot")
-            mot.append(final / "angles.mot")
-        annotated = None
         if video is not None:
             write_annotated_video(
                 video,
@@ -365,19 +397,10 @@ def write_analysis_folder(
                 max_side_px=max_side_px,
                 progress=lambda done, total: step("video", done, total),
             )
-            annotated = final / "annotated.mp4"
         step("report", 1, report)
         page = _render_html(
             result, angles, tmp / "annotated.mp4" if video is not None else None, title
         )
         (tmp / "report.html").write_text(page, encoding="utf-8")
         step("report", report, report)
-    return OutputFiles(
-        folder=final,
-        result_json=final / "result.json",
-        reps_csv=final / "reps.csv",
-        pose_nc=final / "pose.nc",
-        report_html=final / "report.html",
-        annotated_mp4=annotated,
-        mot=tuple(mot),
-    )
+    return read_output_folder(final)

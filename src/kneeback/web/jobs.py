@@ -229,7 +229,12 @@ def run_job(
         files = done.files
         progress("store", 0, 1)
         session_id = store_session(
-            db, person, done.analysis.result, artifacts=artifact_paths(files), source_path=clip
+            db,
+            person,
+            done.analysis.result,
+            artifacts=artifact_paths(files),
+            recorded_at=done.recorded_at,
+            source_path=clip,
         )
     except Exception as exc:
         log.warning("job %s failed: %r", uid, exc)
