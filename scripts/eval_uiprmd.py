@@ -170,6 +170,23 @@ def main(argv: list[str] | None = None) -> int:
                 if r["incorrect"] is flag
             )
             print(f"  {code} {label}: {dict(counts.most_common())}")
+    print("\nVerdicts that disagree with the labels (3d), by subject (files, major findings):")
+    for code in ("m01", "m05"):
+        for label, flag, wrong in (
+            ("correct flagged", False, "needs_work"),
+            ("incorrect passed", True, "good"),
+        ):
+            files_by: Counter[str] = Counter()
+            findings_by: dict[str, Counter[str]] = defaultdict(Counter)
+            for r in by_move.get(code, []):
+                if r["incorrect"] is flag and r["3d"]["verdict"] == wrong:
+                    files_by[r["subject"]] += 1
+                    findings_by[r["subject"]].update(r["3d"]["major"])
+            parts = []
+            for subj in sorted(files_by):
+                found = ", ".join(f"{k} {n}" for k, n in sorted(findings_by[subj].items()))
+                parts.append(f"{subj} {files_by[subj]}" + (f" ({found})" if found else ""))
+            print(f"  {code} {label}: {'; '.join(parts) or 'none'}")
     ok = all(summary[c]["recognised_3d"] >= 0.95 for c in TARGETS if c in summary) and all(
         summary[c]["ba_3d"] >= 0.85 for c in ("m01", "m05") if c in summary
     )
