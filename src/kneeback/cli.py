@@ -20,6 +20,7 @@ from rich.progress import (
 
 from kneeback import __version__
 from kneeback.cli_batch import register as register_batch_commands
+from kneeback.cli_live import register as register_live_commands
 from kneeback.cli_models import models_app
 from kneeback.cli_options import (
     FormatOption,
@@ -30,6 +31,7 @@ from kneeback.cli_options import (
     ViewChoice,
 )
 from kneeback.cli_store import register as register_store_commands
+from kneeback.cli_summary import print_summary
 from kneeback.cli_support import err, out, progress_console, user_errors
 from kneeback.errors import EXIT_CODES_HELP, InputError
 from kneeback.io.video import VideoReadWarning
@@ -38,7 +40,7 @@ from kneeback.settings import ModelVariant, PoseSettings
 from kneeback.web.cli import register as register_web_commands
 
 if TYPE_CHECKING:
-    from kneeback.report.result import AnalysisResult
+    pass
 
 
 __all__ = ["app"]
@@ -150,7 +152,6 @@ def pose(
         )
 
 
-_VERDICT_TEXT = {"good": "good", "needs_work": "needs work", "not_assessed": "not assessed"}
 _STAGE_LABELS = {
     "pose": ("Pose", "frames"),
     "analysis": ("Analysis", "step"),
@@ -170,67 +171,6 @@ def _stage_progress() -> Progress:
         transient=False,
         disable=not sys.stderr.isatty(),
     )
-
-
-def _print_summary(result: AnalysisResult, report: Path) -> None:
-    """Print the summary: movement, view, reps with verdicts, clip verdict, main cues."""
-    from kneeback.movements.specs import get_spec
-
-    label = get_spec(result.movement.used).label
-    n = len(result.reps)
-    view = result.view.used
-    out.print(
-        f"[bold]{label.capitalize()}[/], {view} view: {n} rep{'s' if n != 1 else ''}.",
-        highlight=False,
-    )
-    for note in (result.movement.message,):
-        if note:
-            out.print(f"Note: {note}", highlight=False)
-    if result.view.agreement is False:
-        out.print(
-            f"Note: you said {result.view.stated} view; it looks like a "
-            f"{result.view.recognised} view. The analysis used {view}.",
-            highlight=False,
-        )
-    titles = {f.id: f.title for f in result.findings}
-    for rep in result.reps:
-        side = f", {rep.side} leg" if rep.side else ""
-        partial = ", partial" if rep.partial else ""
-        worked = [
-            titles[i]
-            for i in rep.findings
-            if any(
-                f.id == i and f.rep == rep.index and f.severity in ("major", "minor")
-                for f in result.findings
-            )
-        ]
-        why = f" ({', '.join(worked)})" if worked and rep.verdict == "needs_work" else ""
-        out.print(
-            f"  Rep {rep.index + 1}: {rep.start_s:.1f}-{rep.end_s:.1f} s{side}{partial}, "
-            f"{_VERDICT_TEXT[rep.verdict]}{why}",
-            highlight=False,
-        )
-    if n == 0:
-        out.print("  No repetitions were found.", highlight=False)
-    tests = result.tests
-    if tests is not None and tests.five_times_sts_s is not None:
-        out.print(f"Five-times sit-to-stand: {tests.five_times_sts_s:.1f} s", highlight=False)
-    if tests is not None and tests.chair_stands_30s is not None:
-        out.print(f"30-second chair stands: {tests.chair_stands_30s}", highlight=False)
-    out.print(f"Verdict: [bold]{_VERDICT_TEXT[result.verdict]}[/]", highlight=False)
-    order = {"major": 0, "minor": 1, "info": 2}
-    cues = sorted(
-        (f for f in result.findings if f.cue and f.severity in order),
-        key=lambda f: order[f.severity],
-    )
-    unique = list(dict.fromkeys(f.cue for f in cues))[:3]
-    if unique:
-        out.print("Main cues:", highlight=False)
-        for cue in unique:
-            out.print(f"  - {cue}", highlight=False)
-    for tip in result.capture.tips[:1]:
-        out.print(f"Filming tip: {tip}", highlight=False)
-    out.print(f"Report: {report}", highlight=False)
 
 
 @app.command()
@@ -354,7 +294,7 @@ def analyze(
         sys.stdout.write(analysis.result.to_json() + "\n")
         sys.stdout.flush()
         return
-    _print_summary(analysis.result, files.report_html)
+    print_summary(analysis.result, files.report_html)
     if stored is not None:
         dated = (
             f"recorded {when:%Y-%m-%d}"
@@ -377,6 +317,7 @@ def info(
 
 register_store_commands(app)
 register_batch_commands(app)
+register_live_commands(app)
 register_web_commands(app)
 
 

@@ -38,7 +38,13 @@ from kneeback.pose.worker import (
 from kneeback.schema import coverage, make_pose_dataset
 from kneeback.settings import PoseSettings
 
-__all__ = ["ChunkPlan", "EstimatorFactory", "estimate_video", "plan_chunks"]
+__all__ = [
+    "ChunkPlan",
+    "EstimatorFactory",
+    "build_pose_dataset",
+    "estimate_video",
+    "plan_chunks",
+]
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -212,14 +218,59 @@ def estimate_video(
     frames = sorted((r for part in parts for r in part.frames), key=lambda r: r.index)
     if not frames:
         raise NoPersonError(f"No video frames were decoded from {path} in the requested span.")
+    return build_pose_dataset(
+        frames,
+        info=info,
+        keypoints=parts[0].keypoints,
+        description=parts[0].description,
+        settings=settings,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def build_pose_dataset(
+    frames: Sequence[FrameResult],
+    /,
+    *,
+    info: VideoInfo,
+    keypoints: Sequence[str],
+    description: str,
+    settings: PoseSettings,
+    elapsed_s: float,
+) -> xr.Dataset:
+    """Track the people found frame by frame and build the main subject's pose dataset.
+
+    Parameters
+    ----------
+    frames
+        The people found in each frame, in time order.
+    info
+        The video the frames came from (size, orientation, recording date; the ``video`` attr).
+    keypoints, description
+        The estimator's landmark names and model description.
+    settings
+        Pose settings (``subject`` picks another tracked person).
+    elapsed_s
+        Processing time, recorded in the ``processing_s`` attr.
+
+    Returns
+    -------
+    xarray.Dataset
+        The pose dataset of the subject.
+
+    Raises
+    ------
+    kneeback.errors.NoPersonError
+        If nobody was detected in any frame.
+    """
     summary = track_people([r.people for r in frames])
     if not summary.tracks:
         raise NoPersonError(
-            f"Nobody was detected in {Path(path).name}: film the whole body, in good light, "
+            f"Nobody was detected in {Path(info.path).name}: film the whole body, in good light, "
             "with the camera still and the person filling at least a third of the frame."
         )
-    elapsed = time.perf_counter() - started
-    return _build_dataset(frames, summary, info, parts[0], settings, elapsed)
+    source = ChunkResult(tuple(keypoints), description, [])
+    return _build_dataset(frames, summary, info, source, settings, elapsed_s)
 
 
 def _build_dataset(

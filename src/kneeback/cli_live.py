@@ -1,0 +1,134 @@
+"""``kneeback live``: analyse a camera or stream while the person moves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from kneeback.cli_options import MovementChoice, PersonDbOption, VariantOption, ViewChoice
+from kneeback.cli_summary import print_summary, rep_line
+from kneeback.cli_support import err, out, user_errors
+
+if TYPE_CHECKING:
+    from kneeback.report.result import AnalysisResult, RepInfo
+
+__all__ = ["register"]
+
+
+@user_errors
+def live(
+    source: Annotated[
+        str,
+        typer.Argument(
+            metavar="SOURCE",
+            help="A camera (0, /dev/video0) or a stream URL (rtsp://, srt://, udp://, http://).",
+        ),
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output folder (default: live-<date>-<time>-kneeback in the current folder).",
+        ),
+    ] = None,
+    movement: Annotated[
+        MovementChoice, typer.Option(help="The movement, or auto to recognise it.")
+    ] = "auto",
+    view: Annotated[ViewChoice, typer.Option(help="The camera view, or auto.")] = "auto",
+    variant: VariantOption = "lite",
+    duration: Annotated[
+        float | None,
+        typer.Option(help="Stop after this many seconds (default: when the source ends).", min=1),
+    ] = None,
+    person: Annotated[
+        str | None,
+        typer.Option(help="Store the session in the history of the person of this name."),
+    ] = None,
+    db: PersonDbOption = None,
+) -> None:
+    """Count and judge repetitions from a camera or stream as they happen.
+
+    Each repetition is reported a moment after it ends. Ctrl-C (or the end of the stream, or
+    --duration) ends the session: the recording is then analysed as a whole and written like
+    `kneeback analyze` writes a clip (report.html, annotated.mp4, ...), with the recording
+    itself as recording.mp4. The lite model is the default here: it keeps up with a camera on
+    a laptop; frames it has no time for are skipped.
+    """
+    from kneeback.live import LiveStatus, run_live
+    from kneeback.report.outputs import check_output_dir
+    from kneeback.settings import PoseSettings
+
+    started = dt.datetime.now(dt.UTC)
+    target = check_output_dir(
+        output or Path.cwd() / f"live-{started:%Y%m%d-%H%M%S}-kneeback", inputs=[]
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt  # a second Ctrl-C: stop at once, write nothing
+        stop.set()
+
+    def on_rep(rep: RepInfo, result: AnalysisResult) -> None:
+        out.print(rep_line(rep, list(result.findings)), highlight=False)
+
+    shown = [-1.0]
+
+    def on_status(status: LiveStatus) -> None:
+        if status.time_s - shown[0] >= 10.0:  # a sign of life every 10 s
+            shown[0] = status.time_s
+            err.print(
+                f"{status.time_s:.0f} s: {status.reps} reps, {status.analysed} frames analysed, "
+                f"{status.skipped} skipped",
+                highlight=False,
+            )
+
+    def on_ready() -> None:
+        err.print(
+            f"Reading {source}. Ctrl-C ends the session and writes the report.", highlight=False
+        )
+
+    err.print(f"Loading the pose model ({variant}) ...", highlight=False)
+    previous = signal.signal(signal.SIGINT, on_signal)
+    try:
+        done = run_live(
+            source,
+            target,
+            movement=movement,
+            view=view,
+            settings=PoseSettings(variant=variant),
+            duration_s=duration,
+            stop=stop,
+            on_rep=on_rep,
+            on_status=on_status,
+            on_ready=on_ready,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    out.print("", highlight=False)
+    print_summary(done.analysis.result, done.files.report_html)
+    if person is not None:
+        from kneeback.store import artifact_paths, open_database, store_session
+
+        with open_database(db) as database:
+            stored = store_session(
+                database,
+                person,
+                done.analysis.result,
+                artifacts=artifact_paths(done.files),
+                recorded_at=started,
+                source_path=done.files.folder / "recording.mp4",
+            )
+        out.print(f"Stored as session {stored} in the history of {person}.", highlight=False)
+
+
+def register(app: typer.Typer, /) -> None:
+    """Add ``kneeback live`` to the command line."""
+    app.command("live")(live)

@@ -1,0 +1,77 @@
+"""The summary of an analysis that ``kneeback analyze`` and ``kneeback live`` print."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kneeback.cli_support import out
+from kneeback.report.result import AnalysisResult, FindingInfo, RepInfo
+
+__all__ = ["VERDICT_TEXT", "print_summary", "rep_line"]
+
+#: Verdicts in words.
+VERDICT_TEXT = {"good": "good", "needs_work": "needs work", "not_assessed": "not assessed"}
+
+
+def rep_line(rep: RepInfo, findings: list[FindingInfo], /) -> str:
+    """Describe one rep in a line: its span, side, verdict and the findings that drove it."""
+    titles = {f.id: f.title for f in findings}
+    side = f", {rep.side} leg" if rep.side else ""
+    partial = ", partial" if rep.partial else ""
+    worked = [
+        titles[i]
+        for i in rep.findings
+        if any(
+            f.id == i and f.rep == rep.index and f.severity in ("major", "minor") for f in findings
+        )
+    ]
+    why = f" ({', '.join(worked)})" if worked and rep.verdict == "needs_work" else ""
+    return (
+        f"Rep {rep.index + 1}: {rep.start_s:.1f}-{rep.end_s:.1f} s{side}{partial}, "
+        f"{VERDICT_TEXT[rep.verdict]}{why}"
+    )
+
+
+def print_summary(result: AnalysisResult, report: Path) -> None:
+    """Print the summary: movement, view, reps with verdicts, clip verdict, main cues."""
+    from kneeback.movements.specs import get_spec
+
+    label = get_spec(result.movement.used).label
+    n = len(result.reps)
+    view = result.view.used
+    out.print(
+        f"[bold]{label.capitalize()}[/], {view} view: {n} rep{'s' if n != 1 else ''}.",
+        highlight=False,
+    )
+    for note in (result.movement.message,):
+        if note:
+            out.print(f"Note: {note}", highlight=False)
+    if result.view.agreement is False:
+        out.print(
+            f"Note: you said {result.view.stated} view; it looks like a "
+            f"{result.view.recognised} view. The analysis used {view}.",
+            highlight=False,
+        )
+    for rep in result.reps:
+        out.print(f"  {rep_line(rep, list(result.findings))}", highlight=False)
+    if n == 0:
+        out.print("  No repetitions were found.", highlight=False)
+    tests = result.tests
+    if tests is not None and tests.five_times_sts_s is not None:
+        out.print(f"Five-times sit-to-stand: {tests.five_times_sts_s:.1f} s", highlight=False)
+    if tests is not None and tests.chair_stands_30s is not None:
+        out.print(f"30-second chair stands: {tests.chair_stands_30s}", highlight=False)
+    out.print(f"Verdict: [bold]{VERDICT_TEXT[result.verdict]}[/]", highlight=False)
+    order = {"major": 0, "minor": 1, "info": 2}
+    cues = sorted(
+        (f for f in result.findings if f.cue and f.severity in order),
+        key=lambda f: order[f.severity],
+    )
+    unique = list(dict.fromkeys(f.cue for f in cues))[:3]
+    if unique:
+        out.print("Main cues:", highlight=False)
+        for cue in unique:
+            out.print(f"  - {cue}", highlight=False)
+    for tip in result.capture.tips[:1]:
+        out.print(f"Filming tip: {tip}", highlight=False)
+    out.print(f"Report: {report}", highlight=False)
