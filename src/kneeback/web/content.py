@@ -557,6 +557,16 @@ def _comment(
     return None if hit is None else (hit[0], hit[1], hit[2])
 
 
+def _comment_to_moderate(
+    s: OrmSession, account: Account, comment_id: int, today: dt.date, /, *, refusal: str
+) -> tuple[ArticleComment, Article, User] | None:
+    """Return the comment as :func:`_comment`; a member who sees it is refused (``refusal``)."""
+    hit = _comment(s, account, comment_id, today)
+    if hit is not None and not _may_moderate(account):
+        raise NotAllowedError(refusal)
+    return hit
+
+
 def hide_article_comment(
     db: Database, account: Account, comment_id: int, /, *, today: dt.date | None = None
 ) -> dict[str, Any] | None:
@@ -573,11 +583,11 @@ def hide_article_comment(
     day = _today(today)
 
     def work(s: OrmSession) -> dict[str, Any] | None:
-        hit = _comment(s, account, comment_id, day)
+        hit = _comment_to_moderate(
+            s, account, comment_id, day, refusal="Only coaches hide comments."
+        )
         if hit is None:
             return None
-        if not _may_moderate(account):
-            raise NotAllowedError("Only coaches hide comments.")
         c, a, _ = hit
         c.hidden = True
         s.flush()
@@ -626,11 +636,11 @@ def pick_comment_of_the_week(
     day = _today(today)
 
     def work(s: OrmSession) -> dict[str, Any] | None:
-        hit = _comment(s, account, comment_id, day)
+        hit = _comment_to_moderate(
+            s, account, comment_id, day, refusal="Only coaches pick the comment of the week."
+        )
         if hit is None:
             return None
-        if not _may_moderate(account):
-            raise NotAllowedError("Only coaches pick the comment of the week.")
         c, a, author = hit
         if c.hidden:
             raise BadValueError("This comment is hidden; it cannot be the comment of the week.")
