@@ -74,3 +74,30 @@ def test_the_web_app_on_each_database(db_url, tmp_path, monkeypatch):
         assert "Less sitting!" in client(app).get("/").text
     finally:
         app.state.web.db.close()
+
+
+def test_workers_never_take_the_same_job_and_leave_none_behind(db_url, tmp_path):
+    """Four workers claim 40 queued jobs at once: each job is taken exactly once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from kneeback.store import open_database
+    from kneeback.web.accounts import create_user
+    from kneeback.web.jobs import claim_next_job, enqueue_job
+
+    with open_database(db_url) as db:
+        account = create_user(db, "nia", "a long enough password 1")
+        uids = {enqueue_job(db, account.id, tmp_path / f"{i}.mp4") for i in range(40)}
+        start = threading.Barrier(4)
+
+        def worker(_: int) -> list[str]:
+            start.wait()
+            taken = []
+            while (uid := claim_next_job(db)) is not None:
+                taken.append(uid)
+            return taken
+
+        with ThreadPoolExecutor(4) as pool:
+            claimed = [uid for taken in pool.map(worker, range(4)) for uid in taken]
+    assert len(claimed) == len(set(claimed)) == 40
+    assert set(claimed) == uids

@@ -118,11 +118,18 @@ def claim_next_job(db: Database, /) -> str | None:
     """Mark the oldest queued job ``running`` and return its uid (None when the queue is empty).
 
     The claim is one transaction on a row still ``queued``, so two workers never take the same job.
+    On PostgreSQL the row is locked with ``FOR UPDATE SKIP LOCKED``: workers on several machines
+    each take the oldest job nobody else is taking, without waiting for one another (SQLite
+    serialises writers instead).
     """
 
     def work(s: OrmSession) -> str | None:
         row = s.scalar(
-            select(Job).where(Job.state == "queued").order_by(Job.created_at, Job.id).limit(1)
+            select(Job)
+            .where(Job.state == "queued")
+            .order_by(Job.created_at, Job.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
         )
         if row is None:
             return None
