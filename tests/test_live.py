@@ -56,6 +56,10 @@ def test_a_source_that_cannot_be_opened_is_a_sentence(tmp_path: Path) -> None:
     assert result.exit_code == 3, result.output
     assert "cannot be opened" in result.output and "Traceback" not in result.output
     assert not (tmp_path / "o").exists()
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"x")
+    result = CliRunner().invoke(app, ["live", str(clip), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "kneeback analyze" in result.output, result.output
 
 
 @needs_uiprmd

@@ -14,6 +14,7 @@ import typer
 from kneeback.cli_options import MovementChoice, PersonDbOption, VariantOption, ViewChoice
 from kneeback.cli_summary import print_summary, rep_line
 from kneeback.cli_support import err, out, user_errors
+from kneeback.errors import BadValueError
 
 if TYPE_CHECKING:
     from kneeback.report.result import AnalysisResult, RepInfo
@@ -65,6 +66,11 @@ def live(
     from kneeback.report.outputs import check_output_dir
     from kneeback.settings import PoseSettings
 
+    if Path(source).is_file():
+        raise BadValueError(
+            f"{source} is a file: analyse it with `kneeback analyze {source}` (live reads "
+            "cameras and streams as they run)."
+        )
     started = dt.datetime.now(dt.UTC)
     target = check_output_dir(
         output or Path.cwd() / f"live-{started:%Y%m%d-%H%M%S}-kneeback", inputs=[]
