@@ -233,7 +233,9 @@ def _report(
     outcomes: list[BatchOutcome], output: Path, json_out: bool, person: str | None, stored: int
 ) -> None:
     """Print the outcome of every input and the counts; exit 10 when some failed."""
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "earlier", "failed")}
+    from kneeback.batch.summary import count_outcomes
+
+    counts = count_outcomes(outcomes)
     if json_out:
         rows = [dataclasses.asdict(o) for o in outcomes]
         sys.stdout.write(json.dumps({"counts": counts, "inputs": rows}, indent=2) + "\n")

@@ -100,7 +100,8 @@ def run_live(
     stop
         Set it (e.g. from a signal handler) to end the session and write the outputs.
     estimator
-        The pose estimator (default: MediaPipe with the settings' model variant).
+        The pose estimator (default: MediaPipe with the settings' model variant); closed at the
+        end.
     on_rep
         Called once for each repetition as soon as it has ended, with the analysis so far.
     on_status
@@ -131,9 +132,9 @@ def run_live(
     started = time.perf_counter()
     work = Path(tempfile.mkdtemp(prefix=".kneeback-live-", dir=target.parent))
     recording = work / RECORDING
-    if on_ready is not None:
-        on_ready()
     try:
+        if on_ready is not None:
+            on_ready()
         with LiveSource(
             source, max_side_px=settings.max_side_px, open_timeout_s=open_timeout_s
         ) as live:

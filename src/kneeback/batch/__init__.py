@@ -9,8 +9,7 @@ result are not analysed again (unless ``redo``), so an interrupted batch resumes
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterable
 
 from kneeback.batch.plan import BatchItem, BatchPlan, find_inputs, plan_batch
 from kneeback.batch.run import BatchOutcome, run_item, run_local, run_ray
@@ -65,16 +64,14 @@ def run_batch(
     order = {str(item.source): i for i, item in enumerate((*plan.done, *plan.to_run))}
     outcomes = list(earlier)
     write_summary(output, outcomes)
-    runner: Sequence[BatchItem] = plan.to_run
+    todo = plan.to_run
     finished: Iterable[BatchOutcome] = ()
-    if runner:  # nothing new: do not start Ray or a pool
-        finished = (
-            run_ray(runner, address=ray_address) if ray else run_local(runner, workers=workers)
-        )
+    if todo:  # nothing new: do not start Ray or a pool
+        finished = run_ray(todo, address=ray_address) if ray else run_local(todo, workers=workers)
     for outcome in finished:
         outcomes.append(outcome)
         outcomes.sort(key=lambda o: order[o.source])
-        write_summary(Path(output), outcomes)
+        write_summary(output, outcomes)
         if on_outcome is not None:
             on_outcome(outcome)
     return outcomes

@@ -22,7 +22,7 @@ from kneeback.batch.plan import BatchItem
 from kneeback.batch.run import BatchOutcome
 from kneeback.report.outputs import OUTPUT_MARKER
 
-__all__ = ["SUMMARY_FIELDS", "earlier_outcome", "write_summary"]
+__all__ = ["SUMMARY_FIELDS", "count_outcomes", "earlier_outcome", "write_summary"]
 
 #: Columns of ``summary.csv``, in order.
 SUMMARY_FIELDS = tuple(f.name for f in dataclasses.fields(BatchOutcome))
@@ -83,6 +83,11 @@ def _replace(path: Path, text: str) -> None:
         raise
 
 
+def count_outcomes(outcomes: Sequence[BatchOutcome], /) -> dict[str, int]:
+    """Count the inputs by status: ``{"done": ..., "earlier": ..., "failed": ...}``."""
+    return {s: sum(o.status == s for o in outcomes) for s in ("done", "earlier", "failed")}
+
+
 def write_summary(folder: str | os.PathLike[str], outcomes: Sequence[BatchOutcome], /) -> Path:
     """Write ``summary.csv`` and ``summary.json`` into ``folder``, in the order of ``outcomes``.
 
@@ -106,7 +111,7 @@ def write_summary(folder: str | os.PathLike[str], outcomes: Sequence[BatchOutcom
     writer.writeheader()
     writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
     _replace(folder / "summary.csv", buffer.getvalue())
-    counts = {s: sum(o.status == s for o in outcomes) for s in ("done", "earlier", "failed")}
+    counts = count_outcomes(outcomes)
     _replace(
         folder / "summary.json",
         json.dumps({"counts": counts, "inputs": rows}, indent=2) + "\n",
