@@ -186,3 +186,33 @@ def test_start_and_end_select_a_span(tmp_path, model_env):
     t = load_pose_dataset(out)["time"].values
     assert t[0] >= 1.0 - 1e-6 and t[-1] < 2.0
     assert len(t) == 60
+
+
+@needs_videos
+def test_info_says_when_a_video_was_recorded():
+    result = run("info", str(VP9))
+    assert result.exit_code == 0, result.output
+    assert "recorded: 2024-08-20 17:27 UTC" in result.output
+
+
+def test_info_on_a_video_that_states_no_duration_or_rate(tmp_path):
+    from kneeback.io.video import VideoInfo
+    from kneeback.report.describe import describe_video
+
+    info = VideoInfo(
+        path=tmp_path / "stream.mkv",
+        codec="h264",
+        width=640,
+        height=480,
+        coded_width=640,
+        coded_height=480,
+        rotation=0,
+        fps=None,
+        duration_s=None,
+        frame_count=None,
+        has_audio=False,
+        pixel_format="yuv420p",
+    )
+    text = describe_video(info)
+    assert "duration unknown, frame rate unknown, frame count unknown" in text
+    assert "recorded: not stated in the file" in text

@@ -18,12 +18,20 @@ def describe_video(info: VideoInfo, /) -> str:
     """Describe a probed video in a few lines."""
     frames = f"{info.frame_count} frames" if info.frame_count else "frame count unknown"
     rotation = f", stored rotated {info.rotation} deg" if info.rotation else ""
+    duration = f"{info.duration_s:.2f} s" if info.duration_s is not None else "duration unknown"
+    fps = f"{info.fps:.2f} frames/s average" if info.fps is not None else "frame rate unknown"
+    recorded = (
+        f"{info.recorded_at:%Y-%m-%d %H:%M} UTC"
+        if info.recorded_at is not None
+        else "not stated in the file"
+    )
     return "\n".join(
         [
             f"Video {info.path}",
             f"  codec {info.codec}, {info.width}x{info.height} as displayed{rotation}",
-            f"  {info.duration_s:.2f} s, {info.fps:.2f} frames/s average, {frames}",
+            f"  {duration}, {fps}, {frames}",
             f"  audio: {'yes' if info.has_audio else 'no'}",
+            f"  recorded: {recorded}",
         ]
     )
 
