@@ -66,6 +66,9 @@ def test_folders_are_searched_and_outputs_named_apart(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="does not exist"):
         find_inputs([tmp_path / "missing"])
+    (tmp_path / "a-file").write_text("x")
+    result = runner.invoke(app, ["batch", str(tmp_path / "in"), "-o", str(tmp_path / "a-file")])
+    assert result.exit_code == 6 and "is a file" in result.output, result.output
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="No video or pose file"):
         find_inputs([tmp_path / "empty"])

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kneeback.errors import InputError
+from kneeback.errors import InputError, OutputError
 from kneeback.io.adapters import detect_format
 from kneeback.pipeline import InputFormat
 from kneeback.report.outputs import OUTPUT_MARKER
@@ -226,8 +226,17 @@ def plan_batch(
     -------
     BatchPlan
         What to run and what was done before.
+
+    Raises
+    ------
+    InputError
+        If an input is missing or nothing to analyse was found.
+    OutputError
+        If ``output`` is a file.
     """
     out = Path(output).resolve()
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"The output path {out} is a file; give a folder with -o.")
     inputs, passed_over = find_inputs(paths, pattern=pattern, skip=out)
     to_run: list[BatchItem] = []
     done: list[BatchItem] = []

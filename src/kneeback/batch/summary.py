@@ -20,6 +20,7 @@ import xarray as xr
 
 from kneeback.batch.plan import BatchItem
 from kneeback.batch.run import BatchOutcome
+from kneeback.errors import OutputError
 from kneeback.report.outputs import OUTPUT_MARKER
 
 __all__ = ["SUMMARY_FIELDS", "count_outcomes", "earlier_outcome", "write_summary"]
@@ -73,11 +74,17 @@ def earlier_outcome(item: BatchItem, /) -> BatchOutcome:
 
 
 def _replace(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{path} cannot be written ({exc.strerror}).") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path} cannot be written ({exc.strerror}).") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -104,7 +111,10 @@ def write_summary(folder: str | os.PathLike[str], outcomes: Sequence[BatchOutcom
         The path of ``summary.csv``.
     """
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"The output folder {folder} cannot be made ({exc.strerror}).") from None
     rows = [dataclasses.asdict(o) for o in outcomes]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
