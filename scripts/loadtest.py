@@ -145,8 +145,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def start_server(root: Path, /, *, worker: bool = True) -> Iterator[tuple[str, str, Path]]:
+def start_server(
+    root: Path, /, *, worker: bool = True, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, str, Path]]:
     """Run ``kneeback serve`` with its database and data folder in ``root``; stop it on exit.
+
+    The tests' ``live_server`` (tests/live_server.py) runs its servers with this too.
 
     Parameters
     ----------
@@ -154,6 +158,8 @@ def start_server(root: Path, /, *, worker: bool = True) -> Iterator[tuple[str, s
         Folder for ``kneeback.db``, ``data/`` and ``server.log``.
     worker
         Run the analysis worker in the server process.
+    env
+        Extra environment variables for the server (e.g. ``KNEEBACK_MODEL_DIR``).
 
     Yields
     ------
@@ -168,10 +174,11 @@ def start_server(root: Path, /, *, worker: bool = True) -> Iterator[tuple[str, s
     cmd += ["--db", database_url, "--data-dir", str(root / "data"), "--insecure-cookies"]
     if not worker:
         cmd.append("--no-worker")
-    env = os.environ | {"KNEEBACK_SECRET_KEY": secrets.token_hex(32), "PYTHONUNBUFFERED": "1"}
+    full_env = os.environ | {"KNEEBACK_SECRET_KEY": secrets.token_hex(32), "PYTHONUNBUFFERED": "1"}
+    full_env |= env or {}
     url = f"http://127.0.0.1:{port}"
     with log.open("w") as log_fh:
-        proc = subprocess.Popen(cmd, stdout=log_fh, stderr=subprocess.STDOUT, env=env)
+        proc = subprocess.Popen(cmd, stdout=log_fh, stderr=subprocess.STDOUT, env=full_env)
         try:
             _wait_until_up(url, proc, log)
             yield url, database_url, log

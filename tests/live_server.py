@@ -3,26 +3,21 @@
 The server runs as a user would run it (the ``kneeback`` command, uvicorn, its own worker thread
 unless ``worker=False``), on a free port, with its database and data folder in a temporary
 directory and cookies allowed over plain HTTP. Its output goes to ``server.log`` in that folder,
-whose last lines are printed (pytest shows them) when the ``with`` block raises.
+whose last lines are printed (pytest shows them) when the ``with`` block raises. Starting and
+stopping it is ``start_server`` of scripts/loadtest.py, which the load test script uses too.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
+import importlib.util
 import subprocess
 import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-#: How long a server may take to answer its first request.
-START_TIMEOUT_S = 60.0
 #: How many lines of the server's log a failing test prints.
 LOG_TAIL_LINES = 80
 
@@ -52,11 +47,18 @@ class LiveServer:
         self.cli("users", "add", name, "--role", role, "--password-stdin", stdin=password + "\n")
 
 
-def free_port() -> int:
-    """Return a TCP port on the loopback that is free now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _load_start_server() -> Any:
+    """``start_server`` of scripts/loadtest.py, which starts and stops the server for both."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "loadtest.py"
+    spec = importlib.util.spec_from_file_location("kneeback_loadtest", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while it loads
+    spec.loader.exec_module(module)
+    return module.start_server
+
+
+_start_server = _load_start_server()
 
 
 @contextmanager
@@ -74,44 +76,12 @@ def live_server(
     worker
         Run the analysis worker in the server process.
     """
-    root.mkdir(parents=True, exist_ok=True)
-    port = free_port()
-    database_url = f"sqlite:///{root / 'kneeback.db'}"
-    data_dir = root / "data"
-    log = root / "server.log"
-    cmd = [
-        sys.executable,
-        "-m",
-        "kneeback",
-        "serve",
-        "--port",
-        str(port),
-        "--db",
-        database_url,
-        "--data-dir",
-        str(data_dir),
-        "--insecure-cookies",
-    ]
-    if not worker:
-        cmd.append("--no-worker")
-    full_env = os.environ | {"KNEEBACK_SECRET_KEY": "s" * 64, "PYTHONUNBUFFERED": "1"}
-    full_env |= env or {}
-    url = f"http://127.0.0.1:{port}"
-    with log.open("w") as log_fh:
-        proc = subprocess.Popen(cmd, stdout=log_fh, stderr=subprocess.STDOUT, env=full_env)
+    with _start_server(root, worker=worker, env=env) as (url, database_url, log):
         try:
-            _wait_until_up(url, proc, log)
-            yield LiveServer(url=url, database_url=database_url, data_dir=data_dir, log=log)
+            yield LiveServer(url=url, database_url=database_url, data_dir=root / "data", log=log)
         except Exception:
             print_log_tail(log)
             raise
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def print_log_tail(log: Path, *, lines: int = LOG_TAIL_LINES) -> None:
@@ -123,18 +93,3 @@ def print_log_tail(log: Path, *, lines: int = LOG_TAIL_LINES) -> None:
         return
     tail = text.splitlines()[-lines:]
     print(f"--- last {len(tail)} lines of {log}:", *tail, "--- end of server log", sep="\n")
-
-
-def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"kneeback serve exited with {proc.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/login", timeout=2) as r:
-                if r.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"kneeback serve did not answer within {START_TIMEOUT_S:.0f} s")
