@@ -71,8 +71,8 @@ class JobOut(BaseModel):
     updated_at: str
 
 
-class SessionOut(BaseModel):
-    """A stored session (summary)."""
+class _SessionFields(BaseModel):
+    """What every listing of a stored session shows."""
 
     id: int
     owner: str
@@ -81,6 +81,11 @@ class SessionOut(BaseModel):
     view: str
     verdict: str
     reps: int
+
+
+class SessionOut(_SessionFields):
+    """A stored session (summary)."""
+
     capture: str
 
 
@@ -101,16 +106,9 @@ class ShareOut(BaseModel):
     reviewed_by: str | None
 
 
-class ReviewItem(BaseModel):
+class ReviewItem(_SessionFields):
     """A shared session waiting for review, with its findings flagged."""
 
-    id: int
-    owner: str
-    recorded_at: str
-    movement: str
-    view: str
-    verdict: str
-    reps: int
     shared_at: str
     severity: dict[str, int]
     needs_work: list[dict[str, Any]]

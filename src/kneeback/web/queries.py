@@ -30,6 +30,7 @@ __all__ = [
     "list_sessions",
     "member_person",
     "session_file",
+    "session_summary",
     "visible_members",
 ]
 
@@ -41,7 +42,8 @@ def _sessions_query(visible: set[int] | None) -> Any:  # a Select of (session, o
     return q
 
 
-def _summary(row: StoredSession, owner: str) -> dict[str, Any]:
+def session_summary(row: StoredSession, owner: str, /) -> dict[str, Any]:
+    """Describe a stored session as the API and the pages list it (``SessionOut``)."""
     return {
         "id": row.id,
         "owner": owner,
@@ -62,7 +64,7 @@ def list_sessions(db: Database, account: Account, /) -> list[dict[str, Any]]:
         q = _sessions_query(visible).order_by(
             StoredSession.recorded_at.desc(), StoredSession.id.desc()
         )
-        return [_summary(row, owner) for row, owner in s.execute(q)]
+        return [session_summary(row, owner) for row, owner in s.execute(q)]
 
     return db.read(work)
 
@@ -76,7 +78,7 @@ def get_session(db: Database, account: Account, session_id: int, /) -> dict[str,
         if hit is None:
             return None
         row, owner = hit
-        out = _summary(row, owner)
+        out = session_summary(row, owner)
         out["findings"] = [
             {
                 "id": f.rule_id,

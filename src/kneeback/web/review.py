@@ -21,6 +21,7 @@ from kneeback.store.models import Finding, utcnow
 from kneeback.store.models import Session as StoredSession
 from kneeback.web.accounts import Account, visible_user_ids
 from kneeback.web.models import Comment, Share, User
+from kneeback.web.queries import session_summary
 
 __all__ = [
     "MAX_COMMENT_CHARS",
@@ -156,14 +157,8 @@ def review_queue(db: Database, account: Account, /) -> list[dict[str, Any]]:
                 if f.severity in NEEDS_WORK
             ]
             out.append(
-                {
-                    "id": row.id,
-                    "owner": owner,
-                    "recorded_at": row.recorded_at.isoformat(),
-                    "movement": row.movement,
-                    "view": row.view,
-                    "verdict": row.verdict,
-                    "reps": row.rep_count,
+                session_summary(row, owner)
+                | {
                     "shared_at": shared_at.isoformat(),
                     "severity": dict(sorted(counts.items())),
                     "needs_work": flagged,
