@@ -25,10 +25,10 @@ from kneeback.errors import InputError, NoPersonError
 from kneeback.io.live import LiveSource
 from kneeback.io.video import VideoInfo
 from kneeback.io.video_writer import VideoWriter
-from kneeback.pipeline import AnalysedInput
+from kneeback.pipeline import AnalysedInput, analyse_pose
 from kneeback.pose.estimator import PoseEstimator
 from kneeback.pose.worker import FrameResult
-from kneeback.report.outputs import check_output_dir, write_analysis_folder
+from kneeback.report.outputs import check_output_dir
 from kneeback.report.result import AnalysisResult, RepInfo
 from kneeback.settings import PoseSettings
 
@@ -180,24 +180,21 @@ def run_live(
                 "Nobody was seen in the live source: film the whole body, in good light, with the "
                 "camera still."
             )
-        try:
-            analysis = analyse_detailed(ds, movement=movement, view=view)
-        except ValueError as exc:
-            raise InputError(f"The session from {source} cannot be analysed: {exc}") from exc
-        for rep in analysis.result.reps[len(reported) :]:  # those that ended with the session
+        done = analyse_pose(
+            ds,
+            target,
+            movement=movement,
+            view=view,
+            video=recording,
+            source=f"The session from {source}",
+        )
+        result = done.analysis.result
+        for rep in result.reps[len(reported) :]:  # those that ended with the session
             reported.append(rep)
             if on_rep is not None:
-                on_rep(rep, analysis.result)
-        files = write_analysis_folder(
-            target,
-            result=analysis.result,
-            angles=analysis.angles,
-            pose=ds,
-            processed=analysis.processed,
-            video=recording,
-        )
-        shutil.move(str(recording), str(files.folder / RECORDING))
-        return AnalysedInput(analysis=analysis, files=files, pose=ds, from_video=True)
+                on_rep(rep, result)
+        shutil.move(str(recording), str(done.files.folder / RECORDING))
+        return done
     finally:
         model.close()
         shutil.rmtree(work, ignore_errors=True)

@@ -36,6 +36,7 @@ __all__ = [
     "AnalysedInput",
     "InputFormat",
     "analyse_input",
+    "analyse_pose",
     "is_pose_file",
     "pose_video",
     "select_span",
@@ -276,12 +277,77 @@ def analyse_input(
     else:
         ds = load_any(path, format=format, fps=fps)  # type: ignore[arg-type]  # not "video"
         ds = select_span(ds, start_s=start_s, end_s=end_s, source=path)
+    return analyse_pose(
+        ds,
+        target,
+        movement=movement,
+        view=view,
+        video=path if from_video else None,
+        start_s=start_s,
+        end_s=end_s,
+        exports=exports,
+        source=path,
+        inputs=[path],
+        progress=progress,
+    )
+
+
+def analyse_pose(
+    ds: xr.Dataset,
+    target: str | Path,
+    /,
+    *,
+    movement: str = "auto",
+    view: str = "auto",
+    video: Path | None = None,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    exports: Sequence[str] = (),
+    source: str | Path = "The pose data",
+    inputs: Sequence[str | Path] = (),
+    progress: StageProgress | None = None,
+) -> AnalysedInput:
+    """Analyse a pose dataset and write its output folder (all of it, or nothing).
+
+    Parameters
+    ----------
+    ds
+        The pose dataset.
+    target
+        The output folder, created or replaced.
+    movement, view
+        ``"auto"`` or the stated movement / view.
+    video
+        The video the pose came from (for ``annotated.mp4``); None for a pose file.
+    start_s, end_s
+        The span of the video that was analysed.
+    exports
+        Extra output formats (``"mot"``).
+    source
+        What the data came from, named in errors.
+    inputs
+        Input files, which must not lie inside ``target``.
+    progress
+        Called with (stage, done, total): ``"analysis"``, then ``"video"`` and ``"report"``.
+
+    Returns
+    -------
+    AnalysedInput
+        The analysis, the written files and the pose dataset.
+
+    Raises
+    ------
+    InputError
+        If the data cannot be analysed.
+    OutputError
+        If the output folder cannot be written.
+    """
     if progress is not None:
         progress("analysis", 0, 1)
     try:
         analysis = analyse_detailed(ds, movement=movement, view=view)
     except ValueError as exc:
-        raise InputError(f"{path} cannot be analysed: {exc}") from exc
+        raise InputError(f"{source} cannot be analysed: {exc}") from exc
     if progress is not None:
         progress("analysis", 1, 1)
     files = write_analysis_folder(
@@ -290,11 +356,11 @@ def analyse_input(
         angles=analysis.angles,
         pose=ds,
         processed=analysis.processed,
-        video=path if from_video else None,
+        video=video,
         start_s=start_s,
         end_s=end_s,
         exports=exports,
-        inputs=[path],
+        inputs=inputs,
         progress=progress,
     )
-    return AnalysedInput(analysis=analysis, files=files, pose=ds, from_video=from_video)
+    return AnalysedInput(analysis=analysis, files=files, pose=ds, from_video=video is not None)
