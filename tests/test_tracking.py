@@ -68,3 +68,38 @@ def test_fragments_far_apart_stay_apart_when_several_people_are_in_view():
     summary = track_people(frames)
     assert summary.people_seen == 3
     assert summary.tracks[0].frames == 60
+
+
+def test_a_person_the_detector_misses_now_and_then_is_still_in_view():
+    # A is in view throughout but detected only in every third frame of the second half (the
+    # detector's history differs when a video is split between workers); B, as large, is in
+    # view for 140 frames and always detected. A was in view longer: A is the subject.
+    frames = []
+    for t in range(200):
+        people = []
+        if t < 100 or t % 3 == 0:
+            people.append(_person(300, 500, 300))
+        if 40 <= t < 180:
+            people.append(_person(1200, 500, 300))
+        frames.append(people)
+    summary = track_people(frames, max_age_frames=15)
+    main = summary.tracks[0]
+    assert min(main.poses) == 0 and max(main.poses) >= 198
+    assert summary.tracks[1].frames == 140
+
+
+def test_a_fragment_rejoins_the_track_it_continues():
+    # The left person is lost for 30 frames and comes back where they were; meanwhile a larger
+    # person passes close by and leaves. The returning fragment joins the left person's track,
+    # whose end it meets exactly, not the passer-by's (which scores higher and is also near).
+    frames = []
+    for t in range(100):
+        people = [_person(1500, 500, 400)]  # someone else in view all along
+        if not 40 <= t < 70:
+            people.append(_person(400, 500, 300))
+        if 45 <= t < 66:
+            people.append(_person(950, 500, 600))
+        frames.append(people)
+    summary = track_people(frames)
+    left = next(tr for tr in summary.tracks if 0 in tr.poses and tr.poses[0].bbox()[2] < 1000)
+    assert sorted(left.poses) == [t for t in range(100) if not 40 <= t < 70]

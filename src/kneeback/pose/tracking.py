@@ -3,7 +3,8 @@
 The landmarker reports the people of each frame in no stable order. Tracks are built by matching
 each frame's people to the tracks seen in the last few frames (Hungarian assignment on the distance
 between bounding-box centres, relative to the person's size). The main subject is the track with the
-largest summed bounding-box area: the person who is both largest and in view longest.
+highest :attr:`Track.score`, typical size times time in view: the person who is both largest and in
+view longest.
 
 A person who leaves the view, or is missed for a while, comes back as a new track. Fragments that
 never overlap in time are joined again: all of them when nobody else was ever in view, and
@@ -38,13 +39,23 @@ class Track:
 
     @property
     def score(self) -> float:
-        """Summed bounding-box area over the frames: large and long-seen people score high."""
-        total = 0.0
+        """Typical size times time in view: large and long-seen people score high.
+
+        The median bounding-box area, times the frames from the first sighting to the last.
+        Gaps count as in view up to as many frames as the person was seen: the detector misses
+        a small or partly hidden person now and then, and how often depends on its history (it
+        differs when a video is split between workers), not on whether the person was there.
+        """
+        areas = []
         for pose in self.poses.values():
             x0, y0, x1, y1 = pose.bbox()
             if np.isfinite(x0):
-                total += (x1 - x0) * (y1 - y0)
-        return total
+                areas.append((x1 - x0) * (y1 - y0))
+        if not areas:
+            return 0.0
+        frames = sorted(self.poses)
+        span = frames[-1] - frames[0] + 1
+        return float(np.median(areas)) * min(span, 2 * len(frames))
 
 
 @dataclass(frozen=True)
@@ -126,18 +137,25 @@ def track_people(
 
 
 def _rejoin(tracks: list[Track], *, max_rejoin: float) -> list[Track]:
-    """Join track fragments that do not overlap in time and meet in space (largest first)."""
-    kept: list[Track] = []
-    for tr in sorted(tracks, key=lambda t: t.score, reverse=True):
-        for host in kept:
-            if host.poses.keys() & tr.poses.keys():
-                continue
-            if _gap_jump(host, tr) <= max_rejoin:
-                host.poses = dict(sorted({**host.poses, **tr.poses}.items()))
-                break
-        else:
-            kept.append(tr)
-    return kept
+    """Join track fragments that do not overlap in time and meet in space.
+
+    The two fragments that meet most closely (smallest jump from one's end to the other's
+    start) are joined first, and so on while a jump is within ``max_rejoin``: a person who is
+    lost for a moment rejoins their own track even when someone else passed nearby meanwhile.
+    """
+    kept = list(tracks)
+    while True:
+        best: tuple[float, int, int] | None = None
+        for i, a in enumerate(kept):
+            for j in range(i + 1, len(kept)):
+                jump = _gap_jump(a, kept[j])
+                if jump <= max_rejoin and (best is None or jump < best[0]):
+                    best = (jump, i, j)
+        if best is None:
+            return kept
+        _, i, j = best
+        kept[i].poses = dict(sorted({**kept[i].poses, **kept[j].poses}.items()))
+        del kept[j]
 
 
 def _gap_jump(a: Track, b: Track) -> float:
