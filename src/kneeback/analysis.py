@@ -25,7 +25,13 @@ from kneeback.kinematics import compute_angles
 from kneeback.movements.metrics import TRUNK_TO_LEG_RATIO, rep_metrics
 from kneeback.movements.recognise import MovementEstimate, recognise_movement
 from kneeback.movements.reps import Rep, chair_stand_tests, detect_reps, driving_signal, rep_side
-from kneeback.movements.specs import MIN_HIP_LOWERING_PCT, MOVEMENT_NAMES, get_spec
+from kneeback.movements.specs import (
+    MIN_HIP_LOWERING_PCT,
+    MOVEMENT_NAMES,
+    MovementSpec,
+    get_spec,
+)
+from kneeback.movements.travel import feet_planted, feet_speed
 from kneeback.movements.view import ViewEstimate, recognise_view
 from kneeback.processing import preprocess
 from kneeback.report.result import (
@@ -169,6 +175,37 @@ class AnalysisOutput:
     processed: xr.Dataset
 
 
+def _detect_reps(
+    angles: xr.Dataset,
+    spec: MovementSpec,
+    settings: AnalysisSettings,
+    speed: np.ndarray,
+    *,
+    no_sagittal: bool,
+) -> list[Rep]:
+    """Find the repetitions of ``spec``'s driving signal (the hips' lowering from the front).
+
+    Excursions at whose bottom the feet kept moving (walking strides, see
+    :mod:`kneeback.movements.travel`) are not repetitions and are left out.
+    """
+    kind, min_exc = spec.driving_signal, spec.min_excursion_deg
+    if no_sagittal:
+        kind, min_exc = "hip_lowering", MIN_HIP_LOWERING_PCT
+    found = detect_reps(
+        driving_signal(angles, kind=kind),
+        time_s=np.asarray(angles["time"].values, dtype=np.float64),
+        upper_fraction=settings.rep_upper_fraction,
+        lower_fraction=settings.rep_lower_fraction,
+        min_excursion=min_exc,
+        min_duration_s=settings.rep_min_duration_s,
+        partial_fraction=settings.rep_partial_fraction,
+        bottom_fraction=settings.rep_bottom_fraction,
+        min_pause_s=settings.rep_min_pause_s,
+    )
+    in_place = [r for r in found if feet_planted(speed, r)]
+    return [dataclasses.replace(r, index=i) for i, r in enumerate(in_place)]
+
+
 def analyse(
     dataset: xr.Dataset,
     /,
@@ -243,28 +280,16 @@ def analyse_detailed(
     # REFERENCES.md rule 1: from the front, 2D bending angles say nothing; recognise without them.
     no_sagittal = sagittal_2d and used_view in ("front", "back")
 
+    speed = feet_speed(ds)
     move: MovementEstimate = recognise_movement(
-        angles, stated=None if movement == "auto" else movement, sagittal=not no_sagittal
+        angles,
+        stated=None if movement == "auto" else movement,
+        sagittal=not no_sagittal,
+        feet_speed=speed,
     )
     spec = get_spec(move.used)
-
+    reps = _detect_reps(angles, spec, settings, speed, no_sagittal=no_sagittal)
     t = np.asarray(angles["time"].values, dtype=np.float64)
-    kind = spec.driving_signal
-    min_exc = spec.min_excursion_deg
-    if no_sagittal:
-        kind, min_exc = "hip_lowering", MIN_HIP_LOWERING_PCT
-    signal = driving_signal(angles, kind=kind)
-    reps: list[Rep] = detect_reps(
-        signal,
-        time_s=t,
-        upper_fraction=settings.rep_upper_fraction,
-        lower_fraction=settings.rep_lower_fraction,
-        min_excursion=min_exc,
-        min_duration_s=settings.rep_min_duration_s,
-        partial_fraction=settings.rep_partial_fraction,
-        bottom_fraction=settings.rep_bottom_fraction,
-        min_pause_s=settings.rep_min_pause_s,
-    )
     if spec.per_side:
         reps = [
             dataclasses.replace(r, side=rep_side(angles, r, lateral=spec.name == "side_lunge"))
@@ -300,7 +325,8 @@ def analyse_detailed(
             time_s=r.peak_s,
             partial=r.partial,
         )
-        verdict = rep_verdict(rep_findings)
+        # A movement that was not recognised has no rules to judge it by.
+        verdict = "not_assessed" if spec.name == "other" else rep_verdict(rep_findings)
         verdicts.append(verdict)
         findings.extend(rep_findings)
         rep_infos.append(

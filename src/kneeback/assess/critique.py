@@ -432,6 +432,8 @@ def rep_verdict(findings: Sequence[Finding], /) -> Verdict:
 def clip_verdict(verdicts: Sequence[Verdict], /, *, partial: Sequence[bool] = ()) -> Verdict:
     """Clip verdict: ``"needs_work"`` when at least half of the full reps need work.
 
+    Reps that were not assessed do not count.
+
     Parameters
     ----------
     verdicts
@@ -442,10 +444,11 @@ def clip_verdict(verdicts: Sequence[Verdict], /, *, partial: Sequence[bool] = ()
     Returns
     -------
     str
-        ``"good"``, ``"needs_work"`` or ``"not_assessed"`` (no reps).
+        ``"good"``, ``"needs_work"`` or ``"not_assessed"`` (no assessed reps).
     """
     flags = list(partial) or [False] * len(verdicts)
-    full = [v for v, p in zip(verdicts, flags, strict=True) if not p] or list(verdicts)
+    judged = [(v, p) for v, p in zip(verdicts, flags, strict=True) if v != "not_assessed"]
+    full = [v for v, p in judged if not p] or [v for v, _ in judged]
     if not full:
         return "not_assessed"
     bad = sum(v == "needs_work" for v in full)

@@ -33,6 +33,7 @@ import numpy as np
 import xarray as xr
 
 from kneeback.kinematics.body import body_frame, image_facing, nan_midpoint
+from kneeback.kinematics.body import leg_length as body_leg_length
 from kneeback.kinematics.geometry import IMAGE_UP, WORLD_UP, angle_between, spatial_dim
 
 __all__ = [
@@ -351,12 +352,7 @@ def compute_angles(
     ankle_c = nan_midpoint(p("left_ankle"), p("right_ankle"))
     trunk = shoulder_c - hip_c
 
-    leg_lengths = [
-        _p90(_length(p(f"{s}_knee") - p(f"{s}_hip")) + _length(p(f"{s}_ankle") - p(f"{s}_knee")))
-        for s in ("left", "right")
-    ]
-    finite_legs = [x for x in leg_lengths if np.isfinite(x)]
-    leg_length = float(np.mean(finite_legs)) if finite_legs else float("nan")
+    leg_length = body_leg_length(pts)
 
     out: dict[str, np.ndarray] = {}
     out["trunk_inclination"] = _inclination(trunk, up, forward)

@@ -11,7 +11,7 @@ import xarray as xr
 
 from kneeback.kinematics.geometry import WORLD_UP, spatial_dim
 
-__all__ = ["body_frame", "image_facing", "nan_midpoint"]
+__all__ = ["body_frame", "image_facing", "leg_length", "nan_midpoint"]
 
 #: |median cue| below this means the facing direction in the image is unknown (front/back view).
 _MIN_FACING_CUE = 0.3
@@ -49,6 +49,32 @@ def nan_midpoint(a: np.ndarray, b: np.ndarray, /) -> np.ndarray:
     b_ok = np.isfinite(b).all(axis=-1, keepdims=True)
     mid = 0.5 * (a + b)
     return np.where(a_ok & b_ok, mid, np.where(a_ok, a, np.where(b_ok, b, np.nan)))
+
+
+def leg_length(points: xr.DataArray, /) -> float:
+    """Estimate the leg length: hip -> knee plus knee -> ankle, both sides averaged.
+
+    Each side's length is the 90th percentile over the frames (foreshortening and missed joints
+    only ever shorten it), and the two sides are averaged.
+
+    Parameters
+    ----------
+    points
+        Keypoint positions (``position`` or ``position_world`` of one individual).
+
+    Returns
+    -------
+    float
+        In the points' units; NaN when neither leg is seen.
+    """
+    lengths = []
+    for side in ("left", "right"):
+        hip, knee, ankle = (_point(points, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
+        leg = np.linalg.norm(knee - hip, axis=-1) + np.linalg.norm(ankle - knee, axis=-1)
+        leg = leg[np.isfinite(leg)]
+        if leg.size:
+            lengths.append(float(np.percentile(leg, 90)))
+    return float(np.mean(lengths)) if lengths else float("nan")
 
 
 def image_facing(position: xr.DataArray, /) -> int:

@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from kneeback.movements.reps import detect_reps, driving_signal
+from kneeback.movements.reps import Rep, detect_reps, driving_signal
 from kneeback.movements.specs import MIN_HIP_LOWERING_PCT, MOVEMENT_NAMES
+from kneeback.movements.travel import feet_planted
 
 __all__ = ["RECOGNITION_RULES", "MovementEstimate", "movement_features", "recognise_movement"]
 
@@ -70,6 +71,11 @@ RECOGNITION_RULES: dict[str, float] = {
     "front_min_hip_drop": MIN_HIP_LOWERING_PCT / 100.0,
     "front_lunge_knee_height_asymmetry": 0.15,
 }
+
+#: Why a window whose feet kept moving at the bottom is not one of the movements.
+_MOVING_FEET = (
+    "the feet kept moving at the bottom: walking or stepping, not a movement done in place"
+)
 
 #: The features that a front or back view in 2D can measure.
 _FRONT_FEATURES = ("hip_drop", "knee_height_asymmetry")
@@ -289,6 +295,7 @@ def recognise_movement(
     *,
     stated: str | None = None,
     sagittal: bool = True,
+    feet_speed: np.ndarray | None = None,
 ) -> MovementEstimate:
     """Recognise the movement in an angle dataset.
 
@@ -302,6 +309,9 @@ def recognise_movement(
     sagittal
         False when the bending angles are not measurable (a front or back view in 2D): the
         movement is then recognised from the hips' and knees' heights only.
+    feet_speed
+        Output of :func:`kneeback.movements.travel.feet_speed` for the same frames: a window in
+        which the feet kept moving at the bottom (walking, stepping) votes ``"other"``.
 
     Returns
     -------
@@ -324,15 +334,18 @@ def recognise_movement(
         min_excursion = 100.0 * RECOGNITION_RULES["front_min_hip_drop"]
     classify = _classify if sagittal else _classify_front
     reps = detect_reps(signal, time_s=t, min_excursion=min_excursion, **_WINDOW)
-    windows = [slice(r.start, r.end + 1) for r in reps] or [slice(0, t.size)]
+    windows: list[tuple[slice, Rep | None]] = [(slice(r.start, r.end + 1), r) for r in reps]
     votes: list[str] = []
     reasons: list[str] = []
     feats: list[dict[str, float]] = []
-    for w in windows:
+    for w, rep in windows or [(slice(0, t.size), None)]:
         f = movement_features(angles, window=w)
         if not sagittal:  # the angle-based features mean nothing here: do not report them
             f = {k: (v if k in _FRONT_FEATURES else float("nan")) for k, v in f.items()}
-        name, why = classify(f)
+        if rep is not None and feet_speed is not None and not feet_planted(feet_speed, rep):
+            name, why = "other", _MOVING_FEET
+        else:
+            name, why = classify(f)
         votes.append(name)
         reasons.append(why)
         feats.append(f)
