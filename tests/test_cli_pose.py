@@ -179,6 +179,29 @@ def test_vp9_multiperson_clip_records_several_people(tmp_path, model_env):
 
 @needs_videos
 @pytest.mark.slow
+def test_vp9_multiperson_subject_does_not_depend_on_the_workers(tmp_path, model_env):
+    # The detector misses people differently when the video is split between two workers;
+    # the person followed must not change with it. Here the main subject walks across.
+    hips = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"vp9-{workers}.nc"
+        result = run("pose", str(VP9), "-o", str(out), "--workers", workers)
+        assert result.exit_code == 0, result.output
+        pos = load_pose_dataset(out)["position"].isel(individuals=0)
+        hips.append(pos.sel(keypoints="left_hip", space="x").values)
+    both = np.isfinite(hips[0]) & np.isfinite(hips[1])
+    assert both.sum() > 60
+    assert np.nanmedian(np.abs(hips[0][both] - hips[1][both])) < 20  # px: the same person
+    analysed = run("analyze", str(tmp_path / "vp9-2.nc"), "-o", str(tmp_path / "a"))
+    assert analysed.exit_code == 0, analysed.output
+    assert "Other movement" in analysed.output  # walking is not a repetition
+    assert "the feet kept moving at the bottom" in analysed.output
+    assert "people were in view at once" in analysed.output
+    assert "--subject N" in analysed.output
+
+
+@needs_videos
+@pytest.mark.slow
 def test_start_and_end_select_a_span(tmp_path, model_env):
     out = tmp_path / "span.nc"
     result = run("pose", str(FRONT_SQUAT), "-o", str(out), "--start", "1", "--end", "2")

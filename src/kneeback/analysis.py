@@ -142,6 +142,9 @@ def _capture_info(capture: CaptureReport) -> CaptureInfo:
         measurement=capture.measurement,
         issues=list(capture.issues),
         tips=list(capture.tips),
+        people_in_view=capture.people_in_view,
+        people_tracked=capture.people_tracked,
+        person_followed=capture.person_followed,
         metrics={
             k: MetricInfo(
                 measurable=s.measurable,

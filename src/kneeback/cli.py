@@ -27,6 +27,7 @@ from kneeback.cli_options import (
     FpsOption,
     MovementChoice,
     PersonDbOption,
+    SubjectOption,
     VariantOption,
     ViewChoice,
 )
@@ -98,10 +99,7 @@ def pose(
     ),
     start: Annotated[float | None, typer.Option(help="Start time in seconds.", min=0)] = None,
     end: Annotated[float | None, typer.Option(help="End time in seconds.", min=0)] = None,
-    subject: Annotated[
-        int | None,
-        typer.Option(help="Follow this tracked person (0 = largest and longest seen)."),
-    ] = None,
+    subject: SubjectOption = None,
     workers: Annotated[
         int | None, typer.Option(help="Worker processes (default: one per CPU core).", min=1)
     ] = None,
@@ -190,6 +188,7 @@ def analyze(
         "auto"
     ),
     variant: VariantOption = "full",
+    subject: SubjectOption = None,
     format: FormatOption = "auto",
     fps: FpsOption = None,
     output: Annotated[
@@ -245,6 +244,8 @@ def analyze(
     target = check_output_dir(output or default_output_dir(input), inputs=[input])
     if fps is not None and not is_pose_file(input, format=format):
         err.print("Note: --fps is ignored for a video: frame times come from the file.")
+    if subject is not None and is_pose_file(input, format=format):
+        err.print("Note: --subject is ignored for a pose file: it holds one person already.")
 
     with _stage_progress() as bar, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", VideoReadWarning)
@@ -267,7 +268,7 @@ def analyze(
             fps=fps,
             start_s=start,
             end_s=end,
-            settings=PoseSettings(variant=variant),
+            settings=PoseSettings(variant=variant, subject=subject),
             exports=(export,) if export else (),
             progress=update,
             on_message=_say,

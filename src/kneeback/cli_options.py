@@ -17,6 +17,7 @@ __all__ = [
     "FpsOption",
     "MovementChoice",
     "PersonDbOption",
+    "SubjectOption",
     "VariantOption",
     "ViewChoice",
 ]
@@ -27,6 +28,14 @@ FormatChoice = Literal[PoseFormat, "video"]
 
 VariantOption = Annotated[
     ModelVariant, typer.Option(help="Pose model for videos: lite, full or heavy.")
+]
+SubjectOption = Annotated[
+    int | None,
+    typer.Option(
+        help="In a video with several people, follow this tracked person (0 = the one seen "
+        "largest and longest).",
+        min=0,
+    ),
 ]
 FormatOption = Annotated[
     FormatChoice,

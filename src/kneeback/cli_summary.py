@@ -78,6 +78,17 @@ def print_summary(result: AnalysisResult, report: Path) -> None:
         out.print("Main cues:", highlight=False)
         for cue in unique:
             out.print(f"  - {cue}", highlight=False)
+    capture = result.capture
+    for issue in capture.issues:
+        out.print(f"Note: {issue}", highlight=False)
+    tracked = capture.people_tracked
+    if (capture.people_in_view or 0) > 1 and tracked and tracked > 1:
+        out.print(
+            f"To follow another of the {tracked} people tracked, analyse the video again with "
+            f"--subject N (N from 0 to {tracked - 1}, in order of size and time in view; this "
+            f"run followed {capture.person_followed or 0}).",
+            highlight=False,
+        )
     for tip in result.capture.tips[:1]:
         out.print(f"Filming tip: {tip}", highlight=False)
     out.print(f"Report: {report}", highlight=False)

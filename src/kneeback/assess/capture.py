@@ -114,6 +114,12 @@ class CaptureReport:
         How to film better.
     metrics
         Metric name to :class:`MetricStatus`.
+    people_in_view
+        Most people seen at once in a video (None for other data).
+    people_tracked
+        People followed over the video (one of whom was analysed); None for other data.
+    person_followed
+        Which of them was analysed (0 = the one seen largest and longest); None for other data.
     """
 
     in_frame: float
@@ -126,6 +132,9 @@ class CaptureReport:
     issues: tuple[str, ...] = field(default_factory=tuple)
     tips: tuple[str, ...] = field(default_factory=tuple)
     metrics: dict[str, MetricStatus] = field(default_factory=dict)
+    people_in_view: int | None = None
+    people_tracked: int | None = None
+    person_followed: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -213,6 +222,22 @@ def assess_capture(
     if np.isfinite(fps) and fps < min_fps:
         issues.append(f"The frame rate ({fps:.0f} frames/s) is too low for timing the phases.")
         tips.append("Record at 30 frames per second or more.")
+    in_view = _count(ds.attrs.get("max_people_in_frame"))
+    followed = _count(ds.attrs.get("subject_track"))
+    if in_view is not None and in_view > 1:
+        who = (
+            "the person seen largest and longest"
+            if not followed
+            else f"tracked person {followed}, as asked (0 is the one seen largest and longest)"
+        )
+        issues.append(
+            f"Up to {in_view} people were in view at once; the analysis followed one of them, "
+            f"{who}."
+        )
+        tips.append(
+            "Film with nobody else in the picture, and check in the annotated video that the "
+            "right person was followed."
+        )
 
     statuses = {
         name: _metric_status(name, angles, view, measurement, fps, min_fps) for name in ALL_METRICS
@@ -230,7 +255,18 @@ def assess_capture(
         issues=tuple(issues),
         tips=tuple(dict.fromkeys(tips)),
         metrics=statuses,
+        people_in_view=in_view,
+        people_tracked=_count(ds.attrs.get("people_seen")),
+        person_followed=followed,
     )
+
+
+def _count(value: object) -> int | None:
+    """Read a people count from a dataset attr (None when absent or not a number)."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
 
 
 def _bilateral(stem: str) -> tuple[str, str]:

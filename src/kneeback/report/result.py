@@ -84,6 +84,16 @@ class CaptureInfo(_Model):
     issues: list[str] = Field(default_factory=list)
     tips: list[str] = Field(default_factory=list)
     metrics: dict[str, MetricInfo] = Field(default_factory=dict)
+    people_in_view: int | None = Field(
+        None, description="Most people seen at once in the video (None: not a video)."
+    )
+    people_tracked: int | None = Field(
+        None, description="People followed over the video, one of whom was analysed."
+    )
+    person_followed: int | None = Field(
+        None,
+        description="Which tracked person was analysed (0 = the one seen largest and longest).",
+    )
 
 
 class PhaseInfo(_Model):
