@@ -184,7 +184,7 @@ def test_report_without_video_or_reps() -> None:
     result = _tiny_result(reps=[], findings=[], verdict="not_assessed")
     html = render_report(result, _tiny_angles())
     assert "<video" not in html
-    assert "No repetitions were found" in html
+    assert "No whole repetition was found" in html
     assert f">{DEPTH_TITLE}</title>" not in html  # nothing honest to draw
     assert "Not assessed" in html
 

@@ -621,6 +621,35 @@ def test_job_runs_to_a_stored_session_with_report(world):
 
 
 @needs_uiprmd
+def test_session_page_says_why_there_are_no_reps_and_what_limited_the_clip(tmp_path):
+    from kneeback.kinematics import compute_angles
+
+    clip, ds = squat_clip(tmp_path, reps=2)
+    app = create_app(make_settings(tmp_path))
+    c, csrf = api_user(app, "walter")
+    replay = replaying_pose_video(ds)
+
+    def walking_among_others(*args, **kwargs):  # the squats while walking, others in view
+        out = replay(*args, **kwargs)
+        leg = float(compute_angles(out, source="2d").leg_length)
+        t = out["time"]
+        out["position"].loc[{"space": "x"}] = out["position"].sel(space="x") + 2.0 * leg * t
+        out.attrs.update(max_people_in_frame=2, people_seen=3, subject_track=0)
+        return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr("kneeback.pipeline.pose_video", walking_among_others)
+        job = upload(c, csrf, clip.read_bytes()).json()
+        assert app.state.web.worker.run_pending() == 1
+    done = c.get(f"/api/jobs/{job['id']}").json()
+    assert done["state"] == "done", done
+    page = c.get(f"/sessions/{done['session_id']}").text
+    assert "0 reps" in page and "not assessed" in page
+    assert "No whole repetition was found (the feet kept moving at the bottom" in page
+    assert "About the clip" in page and "Up to 2 people were in view at once" in page
+
+
+@needs_uiprmd
 @pytest.mark.parametrize(
     "path",
     [

@@ -55,13 +55,7 @@ def print_summary(result: AnalysisResult, report: Path) -> None:
     for rep in result.reps:
         out.print(f"  {rep_line(rep, list(result.findings))}", highlight=False)
     if n == 0:
-        move = result.movement
-        why = (
-            f" ({move.reasons[0]})"
-            if move.used == "other" and move.recognised == "other" and move.reasons
-            else " (standing, lowering and rising again)"
-        )
-        out.print(f"  No whole repetition was found{why}.", highlight=False)
+        out.print(f"  {result.movement.no_repetition_text()}", highlight=False)
     tests = result.tests
     if tests is not None and tests.five_times_sts_s is not None:
         out.print(f"Five-times sit-to-stand: {tests.five_times_sts_s:.1f} s", highlight=False)

@@ -43,6 +43,18 @@ class MovementInfo(_Model):
     message: str | None = None
     features: dict[str, float | None] = Field(default_factory=dict)
 
+    def no_repetition_text(self) -> str:
+        """Say why a clip has no repetition: why it is no movement kneeback analyses, if so.
+
+        Returns
+        -------
+        str
+            A sentence for the summary, the report and the web page of a clip without reps.
+        """
+        if self.used == "other" and self.recognised == "other" and self.reasons:
+            return f"No whole repetition was found ({self.reasons[0]})."
+        return "No whole repetition was found (standing, lowering and rising again)."
+
 
 class ViewInfo(_Model):
     """The camera view."""

@@ -7,13 +7,14 @@ video and mark the session reviewed.
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from kneeback.movements.specs import MOVEMENT_NAMES
+from kneeback.report.result import MovementInfo
 from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import (
     REPORT_CSP,
@@ -187,6 +188,7 @@ def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: int)
         "session.html",
         {
             "s": session,
+            "clip": _clip_notes(session["result"], reps=session["reps"]),
             "share": share_state(ctx.db, account, session_id),
             "comments": list_comments(ctx.db, account, session_id) or [],
             "may_review": account.role in ("coach", "admin"),
@@ -194,6 +196,31 @@ def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: int)
         },
         account=account,
     )
+
+
+def _clip_notes(result: dict[str, Any], *, reps: int) -> dict[str, Any]:
+    """Collect what the session page says about the clip from its stored result.
+
+    ``no_reps``: why there is no repetition (None when there are some); ``message``: the stated
+    movement disagreeing with what was seen; ``issues`` and ``tip``: what limited the clip.
+    Fields of the result may be absent.
+    """
+    movement = result.get("movement")
+    capture = result.get("capture") or {}
+    no_reps = None
+    if not reps:
+        no_reps = (
+            MovementInfo.model_validate(movement).no_repetition_text()
+            if isinstance(movement, dict) and "used" in movement
+            else "No whole repetition was found."
+        )
+    tips = capture.get("tips") or []
+    return {
+        "no_reps": no_reps,
+        "message": (movement or {}).get("message"),
+        "issues": capture.get("issues") or [],
+        "tip": tips[0] if tips else None,
+    }
 
 
 @router.post("/sessions/{session_id}/share")
