@@ -284,3 +284,25 @@ def test_a_database_that_cannot_be_opened_stops_the_batch_before_it_starts(tmp_p
     assert result.exit_code == 7, result.output
     assert "Cannot open the database" in result.output and "Traceback" not in result.output
     assert not out.exists()
+
+
+@needs_uiprmd
+def test_summary_notes_say_what_limited_a_clip(tmp_path: Path) -> None:
+    from kneeback.io.posefile import save_pose_dataset
+
+    ds = load_uiprmd(FILES[0])
+    crowd = ds.copy()
+    crowd.attrs.update(max_people_in_frame=3, people_seen=4, subject_track=0)
+    save_pose_dataset(crowd, tmp_path / "in" / "crowd.nc")
+    save_pose_dataset(ds.sel(time=slice(0, 0.5)), tmp_path / "in" / "lowering.nc")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["batch", str(tmp_path / "in"), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    rows = _summary(out)
+    assert "Up to 3 people were in view at once" in rows["crowd.nc"]["notes"]
+    assert rows["lowering.nc"]["reps"] == "0"
+    assert rows["lowering.nc"]["notes"].startswith("No whole repetition was found")
+    again = runner.invoke(app, ["batch", str(tmp_path / "in"), "-o", str(out)])
+    assert again.exit_code == 0, again.output
+    assert _summary(out)["crowd.nc"]["notes"] == rows["crowd.nc"]["notes"]  # kept on resume
+    assert _summary(out)["crowd.nc"]["status"] == "earlier"

@@ -22,12 +22,15 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from kneeback.batch.plan import BatchItem
 from kneeback.errors import BadValueError, KneebackError
 
-__all__ = ["BatchOutcome", "check_ray_address", "run_item", "run_local", "run_ray"]
+if TYPE_CHECKING:
+    from kneeback.report.result import AnalysisResult
+
+__all__ = ["BatchOutcome", "check_ray_address", "result_notes", "run_item", "run_local", "run_ray"]
 
 Status = Literal["done", "failed", "earlier"]
 
@@ -46,6 +49,9 @@ class BatchOutcome:
         From the result (None when failed).
     recorded_at
         When the clip was recorded (ISO 8601, UTC), if its file said so.
+    notes
+        What limited the clip (several people in view, body out of frame ...), or why it has
+        no repetition; None when there is nothing to say.
     error
         Why it failed, in one sentence.
     seconds
@@ -62,9 +68,29 @@ class BatchOutcome:
     reps: int | None = None
     verdict: str | None = None
     recorded_at: str | None = None
+    notes: str | None = None
     error: str | None = None
     seconds: float = 0.0
     host: str = ""
+
+
+def result_notes(result: AnalysisResult, /) -> str | None:
+    """Join what limited a clip and, without reps, why: one line for the summary's ``notes``.
+
+    Parameters
+    ----------
+    result
+        An analysis result.
+
+    Returns
+    -------
+    str or None
+        The sentences, or None when there is nothing to say.
+    """
+    notes = list(result.capture.issues)
+    if not result.reps:
+        notes.insert(0, result.movement.no_repetition_text())
+    return " ".join(notes) or None
 
 
 def _where() -> str:
@@ -115,6 +141,7 @@ def run_item(item: BatchItem, /) -> BatchOutcome:
             reps=len(result.reps),
             verdict=result.verdict,
             recorded_at=None if done.recorded_at is None else done.recorded_at.isoformat(),
+            notes=result_notes(result),
             seconds=round(time.perf_counter() - start, 3),
             host=_where(),
         )

@@ -19,9 +19,10 @@ from typing import Any
 import xarray as xr
 
 from kneeback.batch.plan import BatchItem
-from kneeback.batch.run import BatchOutcome
+from kneeback.batch.run import BatchOutcome, result_notes
 from kneeback.errors import OutputError
 from kneeback.report.outputs import OUTPUT_MARKER
+from kneeback.report.result import AnalysisResult
 
 __all__ = ["SUMMARY_FIELDS", "count_outcomes", "earlier_outcome", "write_summary"]
 
@@ -55,15 +56,16 @@ def earlier_outcome(item: BatchItem, /) -> BatchOutcome:
     """
     common: dict[str, Any] = {"source": str(item.source), "output": str(item.output)}
     try:
-        data = json.loads((item.output / OUTPUT_MARKER).read_text(encoding="utf-8"))
+        result = AnalysisResult.from_json((item.output / OUTPUT_MARKER).read_text(encoding="utf-8"))
         return BatchOutcome(
             **common,
             status="earlier",
-            movement=str(data["movement"]["used"]),
-            view=str(data["view"]["used"]),
-            reps=len(data["reps"]),
-            verdict=str(data["verdict"]),
+            movement=result.movement.used,
+            view=result.view.used,
+            reps=len(result.reps),
+            verdict=result.verdict,
             recorded_at=_recorded_at(item.output / "pose.nc"),
+            notes=result_notes(result),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return BatchOutcome(
