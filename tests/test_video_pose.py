@@ -83,3 +83,17 @@ def test_nobody_detected_raises(tmp_path):
     empty["position"][:] = np.nan
     with pytest.raises(NoPersonError, match="Nobody was detected"):
         estimate_video(clip, factory=partial(ReplayEstimator, empty), workers=1)
+
+
+def test_a_subject_beyond_the_people_tracked_says_which_exist(tmp_path):
+    from kneeback.settings import PoseSettings
+
+    clip = make_video(tmp_path / "clip.mp4", n_frames=30, fps=30, width=64, height=48)
+    source = _replay_source(np.arange(30) / 30, 64, 48)
+    with pytest.raises(NoPersonError, match=r"only 1 person was tracked \(--subject 0\)"):
+        estimate_video(
+            clip,
+            factory=partial(ReplayEstimator, source),
+            settings=PoseSettings(subject=2),
+            workers=1,
+        )

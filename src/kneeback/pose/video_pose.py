@@ -282,9 +282,15 @@ def _build_dataset(
     elapsed_s: float,
 ) -> xr.Dataset:
     index = settings.subject if settings.subject is not None else 0
-    if index >= len(summary.tracks):
+    n = len(summary.tracks)
+    if index >= n:
         raise NoPersonError(
-            f"Subject {index} was requested but only {len(summary.tracks)} people were tracked."
+            f"Subject {index} was requested but only {n} "
+            + (
+                "person was tracked (--subject 0)."
+                if n == 1
+                else f"people were tracked (0 to {n - 1})."
+            )
         )
     subject = summary.tracks[index]
     first = next(iter(subject.poses.values()))
