@@ -16,8 +16,10 @@ Every rule reads a few features of each repetition window, each of which a coach
   and near-vertical shins at the bottom (``tibia_bottom_deg``: one sits back onto a chair, while a
   free squat brings the knees forward over the feet).
 
-Each repetition votes; the majority names the movement. A movement the user states is used as
-stated, and the estimate says when what was seen disagrees.
+A window in which the feet kept moving at its bottom is walking or stepping, not one of the
+movements, and votes "other" (:mod:`kneeback.movements.travel`). Each repetition votes; the
+majority names the movement. A movement the user states is used as stated, and the estimate
+says when what was seen disagrees.
 
 From a front or back view in 2D the bending angles are not measurable (REFERENCES.md rule 1), so
 ``recognise_movement(..., sagittal=False)`` reads only what the image shows: how far the hips come
