@@ -719,9 +719,13 @@ def test_artifacts_outside_the_analysis_folder_are_never_served(app, tmp_path):
 
 
 def test_logout_ends_the_session_on_the_server_and_sessions_expire(tmp_path):
-    import time
+    import datetime as dt
 
-    app = create_app(make_settings(tmp_path, session_max_age_s=1))
+    from sqlalchemy import select, update
+
+    from kneeback.web.models import LoginSession
+
+    app = create_app(make_settings(tmp_path, session_max_age_s=600))
     c, csrf = api_user(app, "yan")
     stolen = c.cookies.get("kb_session")
     assert c.post("/api/logout", headers={CSRF_HEADER: csrf}).status_code == 204
@@ -730,8 +734,14 @@ def test_logout_ends_the_session_on_the_server_and_sessions_expire(tmp_path):
     assert replay.get("/api/me").status_code == 401  # the old cookie is dead on the server too
     c2, _ = api_user(app, "zoe")
     assert c2.get("/api/me").status_code == 200
-    time.sleep(1.2)
-    assert c2.get("/api/me").status_code == 401
+    db = app.state.web.db
+    created, expires = db.read(
+        lambda s: s.execute(select(LoginSession.created_at, LoginSession.expires_at)).one()
+    )
+    assert (expires - created).total_seconds() == pytest.approx(600, abs=1)
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    db.write(lambda s: s.execute(update(LoginSession).values(expires_at=past)))
+    assert c2.get("/api/me").status_code == 401  # expired on the server
 
 
 @needs_uiprmd
