@@ -30,7 +30,7 @@ from kneeback.errors import BadValueError, KneebackError
 if TYPE_CHECKING:
     from kneeback.report.result import AnalysisResult
 
-__all__ = ["BatchOutcome", "check_ray_address", "result_notes", "run_item", "run_local", "run_ray"]
+__all__ = ["BatchOutcome", "check_ray_address", "result_fields", "run_item", "run_local", "run_ray"]
 
 Status = Literal["done", "failed", "earlier"]
 
@@ -74,8 +74,8 @@ class BatchOutcome:
     host: str = ""
 
 
-def result_notes(result: AnalysisResult, /) -> str | None:
-    """Join what limited a clip and, without reps, why: one line for the summary's ``notes``.
+def result_fields(result: AnalysisResult, /) -> dict[str, Any]:
+    """Read the fields of a :class:`BatchOutcome` that an analysis result gives.
 
     Parameters
     ----------
@@ -84,13 +84,20 @@ def result_notes(result: AnalysisResult, /) -> str | None:
 
     Returns
     -------
-    str or None
-        The sentences, or None when there is nothing to say.
+    dict
+        ``movement``, ``view``, ``reps``, ``verdict`` and ``notes``: what limited the clip and,
+        without reps, why (None when there is nothing to say).
     """
     notes = list(result.capture.issues)
     if not result.reps:
         notes.insert(0, result.movement.no_repetition_text())
-    return " ".join(notes) or None
+    return {
+        "movement": result.movement.used,
+        "view": result.view.used,
+        "reps": len(result.reps),
+        "verdict": result.verdict,
+        "notes": " ".join(notes) or None,
+    }
 
 
 def _where() -> str:
@@ -132,16 +139,11 @@ def run_item(item: BatchItem, /) -> BatchOutcome:
     except Exception as exc:  # one broken input must not end the batch
         error = f"internal error ({type(exc).__name__}: {exc}); please report it"
     else:
-        result = done.analysis.result
         return BatchOutcome(
             **common,
             status="done",
-            movement=result.movement.used,
-            view=result.view.used,
-            reps=len(result.reps),
-            verdict=result.verdict,
+            **result_fields(done.analysis.result),
             recorded_at=None if done.recorded_at is None else done.recorded_at.isoformat(),
-            notes=result_notes(result),
             seconds=round(time.perf_counter() - start, 3),
             host=_where(),
         )

@@ -19,7 +19,7 @@ from typing import Any
 import xarray as xr
 
 from kneeback.batch.plan import BatchItem
-from kneeback.batch.run import BatchOutcome, result_notes
+from kneeback.batch.run import BatchOutcome, result_fields
 from kneeback.errors import OutputError
 from kneeback.report.outputs import OUTPUT_MARKER
 from kneeback.report.result import AnalysisResult
@@ -60,12 +60,8 @@ def earlier_outcome(item: BatchItem, /) -> BatchOutcome:
         return BatchOutcome(
             **common,
             status="earlier",
-            movement=result.movement.used,
-            view=result.view.used,
-            reps=len(result.reps),
-            verdict=result.verdict,
+            **result_fields(result),
             recorded_at=_recorded_at(item.output / "pose.nc"),
-            notes=result_notes(result),
         )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return BatchOutcome(
