@@ -88,7 +88,7 @@ def unswap_legs(ds: xr.Dataset, /) -> xr.Dataset:
         swapped (see the module docstring) have their left and right positions and confidences
         exchanged. The attr ``leg_swaps_undone`` counts those frames.
     """
-    out = ds.copy(deep=True)
+    out = ds.copy()  # the exchanged variables are new arrays; the input is not changed
     idx = _leg_indices(ds)
     total = 0
     if idx is None:
