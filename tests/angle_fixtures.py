@@ -45,6 +45,7 @@ def make_angles(
     trunk_deg: float = 30.0,
     tibia_deg: float = 32.0,
     knee_width_ratio: float = 1.2,
+    knee_inside_ankle: float = -0.04,
     source: str = "world",
 ) -> xr.Dataset:
     """Build an angle dataset of a set of reps of one movement."""
@@ -61,6 +62,7 @@ def make_angles(
         v[f"heel_lift_{side}"] = np.zeros(t.shape)
         v[f"knee_fppa_{side}"] = np.zeros(t.shape)
     kw = np.full(t.shape, 1.0)
+    inside = np.zeros(t.shape)
     for k in range(reps):
         t0 = 1.0 + k * period
         if kind == "sit_to_stand":
@@ -74,6 +76,7 @@ def make_angles(
             tib = tibia_deg
         hip_h = hip_h - 0.5 * b
         kw = kw + (knee_width_ratio - 1.0) * b
+        inside = inside + knee_inside_ankle * b
         for side in ("left", "right"):
             knee, hip = knee_deg, knee_deg
             if kind == "side_lunge" and side == "right":
@@ -93,11 +96,13 @@ def make_angles(
     v["trunk_inclination"] = trunk
     v["hip_height_rel_leg"] = hip_h
     v["knee_width_ratio"] = kw
+    v["knee_inside_ankle_left"] = inside
+    v["knee_inside_ankle_right"] = inside
     v["pelvis_drop"] = np.zeros(t.shape)
     ds = xr.Dataset(coords={"time": t})
     for name, values in v.items():
         units = "deg"
-        if name.startswith(("hip_height", "heel_lift", "knee_width")):
+        if name.startswith(("hip_height", "heel_lift", "knee_width", "knee_inside")):
             units = "ratio"
         ds[name] = xr.DataArray(
             values,

@@ -34,6 +34,21 @@ def test_deep_squat_3d() -> None:
     assert back == res
 
 
+def _knee_tracking(name: str) -> tuple[float, str]:
+    res = analyse(_load(name), movement="squat")
+    severity = next(f.severity for f in res.findings if f.id == "knee_tracking")
+    return res.reps[0].metrics["knee_inside_ankle_bottom"], severity
+
+
+def test_knee_tracking_reads_each_knee_against_its_foot() -> None:
+    """s03 squats with a wide stance: knees 0.91-0.93 of the ankle width, yet over the feet."""
+    for e in ("e01", "e02", "e03"):
+        inside, severity = _knee_tracking(f"m01_s03_{e}_positions.txt.gz")
+        assert 0.0 < inside < 0.056 and severity == "positive", e
+        inside, severity = _knee_tracking(f"m01_s03_{e}_positions_inc.txt.gz")
+        assert inside > 0.056 + 0.028 and severity == "major", e
+
+
 def test_analyse_detailed_keeps_series() -> None:
     ds = _load("m01_s01_e01_positions.txt.gz")
     out = analyse_detailed(ds)

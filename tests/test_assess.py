@@ -93,6 +93,7 @@ def _good_squat() -> dict:
         "tibia_inclination_bottom_deg": 32.0,
         "heel_lift_peak": 0.02,
         "knee_width_ratio_bottom": 1.2,
+        "knee_inside_ankle_bottom": -0.04,
         "knee_fppa_peak_deg": 3.0,
         "strategy_index": 10.0,
         "descent_s": 1.2,
@@ -113,7 +114,7 @@ def test_squat_rules_and_verdicts() -> None:
     ids = {f.rule_id: f for f in found}
     assert ids["depth"].severity == "major" and ids["depth"].rep == 1
     assert ids["ankle_mobility"].severity == "minor"  # points at the ankle, not the back
-    caving = dict(_good_squat(), knee_width_ratio_bottom=0.7)
+    caving = dict(_good_squat(), knee_width_ratio_bottom=0.7, knee_inside_ankle_bottom=0.15)
     found = critique_rep(caving, spec=spec, capture=cap, tolerances=TOL)
     assert "knee_tracking" in {f.rule_id for f in found if f.severity == "major"}
     fast = dict(_good_squat(), descent_s=0.4)
@@ -155,7 +156,7 @@ def _front_video_angles():
     angles = make_angles(source="world")
     angles.attrs.update(source="2d", measurement="video_2d")
     for name in angles.data_vars:
-        frontal = name.startswith(("knee_fppa", "knee_width", "pelvis_drop"))
+        frontal = name.startswith(("knee_fppa", "knee_width", "knee_inside", "pelvis_drop"))
         deg = angles[name].attrs.get("units") == "deg"
         unc = (7.0 if deg else 0.05) if frontal else (15.0 if deg else 0.1)
         angles[name].attrs.update(source="2d" if frontal else "world", uncertainty=unc)
@@ -170,6 +171,7 @@ def test_uncertainty_per_family() -> None:
     cap = _capture(_front_video_angles(), "front")
     assert cap.metrics["knee_fppa_peak_deg"].uncertainty == pytest.approx(7.0)
     assert cap.metrics["knee_width_ratio_bottom"].uncertainty == pytest.approx(0.05)
+    assert cap.metrics["knee_inside_ankle_bottom"].uncertainty == pytest.approx(0.05)
     assert cap.metrics["knee_flexion_peak_deg"].uncertainty == pytest.approx(15.0)
     assert cap.metrics["thigh_angle_bottom_deg"].uncertainty == pytest.approx(15.0)
     assert cap.metrics["heel_lift_peak"].uncertainty == pytest.approx(0.1)
@@ -179,7 +181,7 @@ def test_front_view_refuses_sagittal_rules_from_world_estimate() -> None:
     cap = _capture(_front_video_angles(), "front")
     knee = cap.metrics["knee_flexion_peak_deg"]
     assert knee.measurable and not knee.judgeable and knee.tip
-    assert cap.metrics["knee_width_ratio_bottom"].judgeable
+    assert cap.metrics["knee_inside_ankle_bottom"].judgeable
     spec = get_spec("squat")
     bad = dict(
         _good_squat(),
@@ -205,10 +207,10 @@ def test_side_view_refuses_frontal_rules_one_finding_per_family() -> None:
         src = angles[name].attrs.get("source")
         angles[name].attrs["source"] = "2d" if src == "world" else "world"
     cap = _capture(angles, "side")
-    assert not cap.metrics["knee_width_ratio_bottom"].judgeable
+    assert not cap.metrics["knee_inside_ankle_bottom"].judgeable
     assert cap.metrics["knee_flexion_peak_deg"].judgeable
     spec = get_spec("squat")
-    caving = dict(_good_squat(), knee_width_ratio_bottom=0.6, knee_fppa_peak_deg=25.0)
+    caving = dict(_good_squat(), knee_inside_ankle_bottom=0.2, knee_fppa_peak_deg=25.0)
     found = critique_rep(caving, spec=spec, capture=cap, tolerances=TOL)
     assert not {"knee_tracking", "knee_valgus"} & {f.rule_id for f in found}
     clip = clip_findings(spec=spec, capture=cap)
@@ -225,19 +227,26 @@ def test_front_view_2d_only_one_finding_per_family() -> None:
     assert len(clip) == 2 and {f.cue for f in clip} == {TIP_SIDE, TIP_FRONT}
 
 
-def test_knee_tracking_allows_measurement_error() -> None:
+def test_knee_tracking_allows_the_foot_and_measurement_error() -> None:
     angles = make_angles(source="world")
-    angles["knee_width_ratio"].attrs["uncertainty"] = 0.1
+    for side in ("left", "right"):
+        angles[f"knee_inside_ankle_{side}"].attrs["uncertainty"] = 0.03
     cap = _capture(angles, "side")
-    assert cap.metrics["knee_width_ratio_bottom"].uncertainty == pytest.approx(0.1)
+    assert cap.metrics["knee_inside_ankle_bottom"].uncertainty == pytest.approx(0.03)
     spec = get_spec("squat")
-    within = dict(_good_squat(), knee_width_ratio_bottom=0.92)  # inside by less than the error
-    found = critique_rep(within, spec=spec, capture=cap, tolerances=TOL)
-    assert rep_verdict(found) == "good"
-    caving = dict(_good_squat(), knee_width_ratio_bottom=0.85)
+    limit = S.knee_inside_ankle_max + 0.03
+    # Inside the ankle but still over the foot (a wide stance), or past the foot's inner edge
+    # by less than the error: knees over the feet.
+    for inside in (0.03, limit - 0.005):
+        within = dict(_good_squat(), knee_inside_ankle_bottom=inside)
+        found = critique_rep(within, spec=spec, capture=cap, tolerances=TOL)
+        assert rep_verdict(found) == "good", inside
+        assert any(f.rule_id == "knee_tracking" and f.severity == "positive" for f in found)
+    caving = dict(_good_squat(), knee_inside_ankle_bottom=limit + 0.01)
     found = critique_rep(caving, spec=spec, capture=cap, tolerances=TOL)
     f = next(f for f in found if f.rule_id == "knee_tracking")
-    assert f.severity == "major" and f.threshold == pytest.approx(S.knee_width_min_ratio - 0.1)
+    assert f.severity == "major" and f.threshold == pytest.approx(limit)
+    assert "of your leg length inside its ankle" in f.text
 
 
 def test_sit_to_stand_trunk_lean_rule() -> None:
@@ -245,7 +254,7 @@ def test_sit_to_stand_trunk_lean_rule() -> None:
     spec = get_spec("sit_to_stand")
     limit = S.sts_trunk_inclination_max_deg + 3.0
     ok = critique_rep(
-        {"trunk_inclination_peak_deg": limit - 1, "knee_width_ratio_bottom": 1.1},
+        {"trunk_inclination_peak_deg": limit - 1, "knee_inside_ankle_bottom": -0.02},
         spec=spec,
         capture=cap,
         tolerances=TOL,
@@ -253,7 +262,7 @@ def test_sit_to_stand_trunk_lean_rule() -> None:
     assert rep_verdict(ok) == "good"
     assert any(f.rule_id == "sts_trunk_lean" and f.severity == "positive" for f in ok)
     lean = critique_rep(
-        {"trunk_inclination_peak_deg": limit + 5, "knee_width_ratio_bottom": 1.1},
+        {"trunk_inclination_peak_deg": limit + 5, "knee_inside_ankle_bottom": -0.02},
         spec=spec,
         capture=cap,
         tolerances=TOL,

@@ -64,7 +64,7 @@ def test_three_squats_seen_from_the_front(front: AnalysisOutput) -> None:
 
 def test_knee_tracking_measured_from_the_image(front: AnalysisOutput) -> None:
     res = front.result
-    for name in ("knee_width_ratio_bottom", "knee_fppa_peak_deg"):
+    for name in ("knee_width_ratio_bottom", "knee_inside_ankle_bottom", "knee_fppa_peak_deg"):
         status = res.capture.metrics[name]
         assert status.measurable and status.judgeable, name
     # FPPA comes from the image (7 deg), not from the world landmarks (15 deg).
@@ -72,6 +72,7 @@ def test_knee_tracking_measured_from_the_image(front: AnalysisOutput) -> None:
     assert res.capture.metrics["knee_fppa_peak_deg"].uncertainty == pytest.approx(7.0)
     for rep in res.reps:
         assert rep.metrics["knee_width_ratio_bottom"] is not None
+        assert rep.metrics["knee_inside_ankle_bottom"] is not None
         assert "knee_tracking" in rep.findings
 
 

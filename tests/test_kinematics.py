@@ -164,6 +164,8 @@ def test_closed_form_world(squat: xr.Dataset) -> None:
     assert angles["leg_length"].attrs["units"] == "m"
     assert float(angles["knee_fppa_left"].isel(time=1)) == pytest.approx(0.0, abs=1e-6)
     assert float(angles["knee_width_ratio"].isel(time=1)) == pytest.approx(1.0)
+    for side in ("left", "right"):  # legs in sagittal planes: knees straight above the ankles
+        assert float(angles[f"knee_inside_ankle_{side}"].isel(time=1)) == pytest.approx(0.0)
     assert angles.attrs["source"] == "world"
 
 
@@ -195,12 +197,19 @@ def test_frontal_closed_form_world_and_2d() -> None:
     shank = (pts["left_ankle"] - pts["left_knee"])[[2, 1]]
     fppa_left = float(angle_between(thigh, shank))
     assert fppa_left == pytest.approx(fppa, abs=0.5)
+    leg = float(compute_angles(ds, source="world")["leg_length"])
     for angles in (
         compute_angles(ds, source="world"),
         compute_angles(project(ds, view="front"), source="2d"),
         compute_angles(project(ds, view="back"), source="2d"),
     ):
         last = angles.isel(time=-1)
+        for side in ("left", "right"):  # each knee moved inside its ankle by ``offset``
+            inside = float(last[f"knee_inside_ankle_{side}"])
+            assert inside == pytest.approx(offset / leg, abs=0.002), side
+            assert float(angles[f"knee_inside_ankle_{side}"].isel(time=0)) == pytest.approx(
+                0.0, abs=0.002
+            )
         assert float(last["knee_fppa_left"]) == pytest.approx(fppa_left, abs=0.5)
         assert float(last["knee_fppa_right"]) > 0
         assert float(last["pelvis_drop"]) == pytest.approx(drop, abs=0.5)
@@ -463,4 +472,6 @@ def test_knee_width_ratio_uncertainty_propagates_joint_error() -> None:
     joint_error = 0.02 * leg  # marker joint-centre error, in leg lengths (see _UNCERTAINTY)
     expected = 2.0 * joint_error / (2 * HIP_HALF)  # ankles 2 * HIP_HALF apart
     assert angles["knee_width_ratio"].attrs["uncertainty"] == pytest.approx(expected, abs=1e-3)
+    # Two joint centres, each 2 % of leg length: sqrt(2) * 0.02 leg lengths.
+    assert angles["knee_inside_ankle_left"].attrs["uncertainty"] == pytest.approx(0.028)
     assert angles["hip_height_rel_leg"].attrs["uncertainty"] == pytest.approx(0.02)

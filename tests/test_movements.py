@@ -99,6 +99,7 @@ def test_rep_metrics_closed_form() -> None:
     assert m["hip_below_knee"] is True  # 0.5 - 0.55 < 0
     assert -6.0 < m["thigh_angle_bottom_deg"] < -3.0  # hip 0.05 leg lengths below the knee
     assert m["knee_width_ratio_bottom"] == pytest.approx(1.2, abs=0.01)
+    assert m["knee_inside_ankle_bottom"] == pytest.approx(-0.04, abs=0.002)
     assert m["knee_flexion_asymmetry_deg"] == pytest.approx(0, abs=1e-6)
     assert m["descent_s"] == pytest.approx(m["ascent_s"], abs=0.1)
     assert m["duration_s"] == pytest.approx(2.0, abs=0.35)  # ends where motion is < 5 % of range

@@ -53,7 +53,14 @@ __all__ = ["VIEW_NAMES", "AnalysisOutput", "analyse", "analyse_detailed"]
 VIEW_NAMES: tuple[str, ...] = ("side", "front", "back", "oblique")
 
 #: Angle variables that describe the frontal plane; the rest are sagittal.
-_FRONTAL_VARS = ("knee_fppa_left", "knee_fppa_right", "pelvis_drop", "knee_width_ratio")
+_FRONTAL_VARS = (
+    "knee_fppa_left",
+    "knee_fppa_right",
+    "pelvis_drop",
+    "knee_width_ratio",
+    "knee_inside_ankle_left",
+    "knee_inside_ankle_right",
+)
 
 
 def _angles(ds: xr.Dataset, view: str, source: str) -> xr.Dataset:

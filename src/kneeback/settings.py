@@ -147,15 +147,17 @@ class AnalysisSettings(BaseModel):
     knee_valgus_fppa_deg: float = Field(
         13.5, description="Knee frontal plane projection angle above this is noted (rule 5)."
     )
-    knee_width_min_ratio: float = Field(
-        1.0,
-        gt=0,
+    knee_inside_ankle_max: float = Field(
+        0.056,
+        ge=0,
         description=(
-            "FMS 'knees aligned over feet': at the bottom the knees should be at least as far "
-            "apart as the ankles (ratio 1). A ratio below 1 by more than the ratio's "
-            "uncertainty (propagated from the joint-centre error, 2 % of leg length with "
-            "markers and 5 % from a video: about 0.05-0.1 and 0.15-0.3) means the knees moved "
-            "inside the line of the feet."
+            "FMS 'knees aligned over feet': at the bottom each knee should stay above its foot, "
+            "i.e. no further inside its ankle than the inner edge of the foot: half the foot's "
+            "breadth, 0.055 of stature (Drillis & Contini 1966, in Winter's anthropometric "
+            "table), which is 0.056 of the hip-to-ankle leg length (0.491 of stature). A knee "
+            "further inside than this, by more than the measurement error (two joint centres, "
+            "each 2 % of leg length with markers and 5 % from a video: 0.028 and 0.071 leg "
+            "lengths), moved inside the line of the feet."
         ),
     )
     sts_trunk_inclination_max_deg: float = Field(

@@ -37,7 +37,7 @@ KEY_LANDMARKS: tuple[str, ...] = (
     "right_ankle",
 )
 
-_FRONTAL = {"knee_fppa_peak_deg", "knee_width_ratio_bottom"}
+_FRONTAL = {"knee_fppa_peak_deg", "knee_width_ratio_bottom", "knee_inside_ankle_bottom"}
 _TIMING = {"descent_s", "bottom_s", "ascent_s", "duration_s"}
 _WITHIN = {"wobble_knee_deg", "wobble_hip_height"}
 
@@ -291,6 +291,7 @@ METRIC_SOURCES: dict[str, tuple[str, ...]] = {
     "heel_lift_peak": _bilateral("heel_lift"),
     "knee_fppa_peak_deg": _bilateral("knee_fppa"),
     "knee_width_ratio_bottom": ("knee_width_ratio",),
+    "knee_inside_ankle_bottom": _bilateral("knee_inside_ankle"),
     "knee_flexion_asymmetry_deg": _bilateral("knee_flexion"),
     "strategy_index": ("hip_height_rel_leg", "trunk_inclination"),
     "wobble_knee_deg": _bilateral("knee_flexion"),

@@ -70,7 +70,7 @@ class Tolerances:
     ankle_limited_tibia_deg: float
     heel_lift_tolerance: float
     knee_valgus_fppa_deg: float
-    knee_width_min_ratio: float
+    knee_inside_ankle_max: float
     sts_trunk_inclination_max_deg: float
     tempo_min_phase_s: float
     asymmetry_tolerance_deg: float
@@ -235,11 +235,12 @@ _LIMITS: dict[str, _Limit] = {
     "trunk_vs_tibia": _Limit(
         "trunk_minus_tibia_bottom_deg", at_most=True, limit=lambda t, u: t.trunk_tibia_tolerance_deg
     ),
-    # Knees inside the ankles by more than the measurement error (FMS: knees over feet).
+    # A knee inside the inner edge of its foot by more than the measurement error (FMS: knees
+    # aligned over the feet).
     "knee_tracking": _Limit(
-        "knee_width_ratio_bottom",
-        at_most=False,
-        limit=lambda t, u: t.knee_width_min_ratio - u,
+        "knee_inside_ankle_bottom",
+        at_most=True,
+        limit=lambda t, u: t.knee_inside_ankle_max + u,
         shown=lambda t, u, limit: round(limit, 3),
     ),
     "knee_valgus": _Limit(

@@ -175,14 +175,16 @@ RULES: dict[str, Rule] = {
         Rule(
             id="knee_tracking",
             title="Knee tracking",
-            source="FMS scoring (knees aligned over feet)",
+            source="FMS scoring (knees aligned over feet); foot breadth 0.055 of stature "
+            "(Drillis & Contini 1966)",
             grade="C",
-            metrics=("knee_width_ratio_bottom",),
+            metrics=("knee_inside_ankle_bottom",),
             views=_FRONTAL_VIEWS,
             severity="major",
             explanation=(
-                "At the bottom your knees were {value:.2f} times as far apart as your ankles: "
-                "they moved inside the line of the feet (threshold {threshold:.2f})."
+                "At the bottom a knee was {value:.0%} of your leg length inside its ankle, past "
+                "the inner edge of the foot (allowance {threshold:.0%}, measurement error "
+                "included): the knees moved inside the line of the feet."
             ),
             cue="Point the knees the same way as the toes; a light band above the knees helps.",
             positive="Your knees stayed in line with your feet.",

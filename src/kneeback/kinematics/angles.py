@@ -150,6 +150,13 @@ ANGLE_SPECS: tuple[AngleSpec, ...] = (
         "knee width ratio",
         "distance between the knees / distance between the ankles",
     ),
+    *_bilateral(
+        "knee_inside_ankle",
+        "leg_length",
+        "knee inside the ankle",
+        "horizontal distance of the {side} knee inside its ankle, towards the other ankle, "
+        "/ leg_length; 0 = knee straight above the ankle, negative = knee outside it",
+    ),
 )
 
 # Typical measurement error per kind of data: (degrees, ratio units). Sources: REFERENCES.md
@@ -234,6 +241,22 @@ def _knee_width_uncertainty(joint_error: float, ankle_gap: np.ndarray) -> float:
     return 2.0 * joint_error / width if width > 0 else float("nan")
 
 
+def _knee_inside_ankle(
+    knee: np.ndarray, ankle: np.ndarray, other_ankle: np.ndarray, up: np.ndarray
+) -> np.ndarray:
+    """How far the knee lies inside its ankle, along the horizontal line to the other ankle.
+
+    The inward direction is the ankle-to-ankle line with its vertical part removed, so the
+    measure reads the same from the front in the image and in 3D; its length unit is that of
+    the positions.
+    """
+    inward = other_ankle - ankle
+    inward = inward - _dot(inward, up)[:, None] * up
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inward = inward / _length(inward)[:, None]
+    return np.asarray(np.einsum("ij,ij->i", knee - ankle, inward), dtype=np.float64)
+
+
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray(a @ b, dtype=np.float64)
 
@@ -301,7 +324,8 @@ def compute_angles(
         ``trunk_minus_tibia_left``, ``trunk_minus_tibia_right``, ``hip_height_rel_knee_left``,
         ``hip_height_rel_knee_right``, ``hip_height_rel_leg``, ``heel_lift_left``,
         ``heel_lift_right``, ``knee_fppa_left``, ``knee_fppa_right``, ``pelvis_drop``,
-        ``knee_width_ratio``) plus the scalar variable ``leg_length`` (units ``"px"`` or
+        ``knee_width_ratio``, ``knee_inside_ankle_left``, ``knee_inside_ankle_right``) plus
+        the scalar variable ``leg_length`` (units ``"px"`` or
         ``"m"``). Each variable has the attrs ``units``, ``source`` (``"2d"`` or ``"world"``),
         ``uncertainty`` (in its units; degree variables also carry ``uncertainty_deg``),
         ``long_name`` and ``definition``. Dataset attrs: ``source``, ``individual``, ``facing``,
@@ -395,6 +419,11 @@ def compute_angles(
     ankle_gap = _length(p("left_ankle") - p("right_ankle"))
     with np.errstate(invalid="ignore", divide="ignore"):
         out["knee_width_ratio"] = np.where(ankle_gap > 0, knee_gap / ankle_gap, np.nan)
+    for side, other in (("left", "right"), ("right", "left")):
+        out[f"knee_inside_ankle_{side}"] = (
+            _knee_inside_ankle(p(f"{side}_knee"), p(f"{side}_ankle"), p(f"{other}_ankle"), up)
+            / leg_length
+        )
 
     kind = _measurement_kind(ds, src)
     unc_deg, unc_ratio = _UNCERTAINTY[kind]
@@ -414,6 +443,9 @@ def compute_angles(
             attrs["uncertainty_deg"] = unc_deg
         elif spec.name == "knee_width_ratio" and np.isfinite(knee_width_unc):
             attrs["uncertainty"] = round(knee_width_unc, 3)
+        elif spec.name.startswith("knee_inside_ankle_"):
+            # A difference of two joint centres, each with the joint-centre error.
+            attrs["uncertainty"] = round(float(np.sqrt(2.0)) * unc_ratio, 3)
         else:
             attrs["uncertainty"] = unc_ratio
         if spec.name.startswith("heel_lift_"):

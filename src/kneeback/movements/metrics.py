@@ -174,6 +174,14 @@ def rep_metrics(
         fppa = np.fmax(fppa_l, fppa_r)
     kl_b, kr_b = _v(angles, "knee_flexion_left", b), _v(angles, "knee_flexion_right", b)
     heel = np.fmax(_v(angles, "heel_lift_left", sl), _v(angles, "heel_lift_right", sl))
+    inside_l, inside_r = (
+        _v(angles, "knee_inside_ankle_left", b),
+        _v(angles, "knee_inside_ankle_right", b),
+    )
+    if per_side and rep.side in ("left", "right"):
+        inside_b = inside_l if rep.side == "left" else inside_r
+    else:  # the knee further inside, frame by frame
+        inside_b = np.fmax(inside_l, inside_r)
 
     # Thigh elevation above horizontal (FMS "femur below horizontal" <=> hip at or below knee):
     # the hip's height over the knee, in leg lengths, over the thigh's share of the leg.
@@ -197,6 +205,7 @@ def rep_metrics(
         "heel_lift_peak": _max(heel),
         "knee_fppa_peak_deg": _max(fppa),
         "knee_width_ratio_bottom": _med(_v(angles, "knee_width_ratio", b)),
+        "knee_inside_ankle_bottom": _med(inside_b),
         "knee_flexion_asymmetry_deg": asym,
         "strategy_index": None if si is None else round(si, 1),
         "descent_s": None if descent is None else descent.duration_s,

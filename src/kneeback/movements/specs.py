@@ -38,6 +38,7 @@ MIN_HIP_LOWERING_PCT = 8.0
 
 #: Every per-rep metric name, with its unit in the name (``_deg``, ``_s``) or documented below.
 #: ``heel_lift_peak`` is in foot lengths, ``knee_width_ratio_bottom`` is knee over ankle width,
+#: ``knee_inside_ankle_bottom`` is in leg lengths (the knee further inside its ankle),
 #: ``strategy_index`` runs 0 (all knees) to 100 (all trunk), ``hip_below_knee`` is a boolean.
 ALL_METRICS: tuple[str, ...] = (
     "knee_flexion_peak_deg",
@@ -53,6 +54,7 @@ ALL_METRICS: tuple[str, ...] = (
     "heel_lift_peak",
     "knee_fppa_peak_deg",
     "knee_width_ratio_bottom",
+    "knee_inside_ankle_bottom",
     "knee_flexion_asymmetry_deg",
     "strategy_index",
     "descent_s",
@@ -77,7 +79,7 @@ _SAGITTAL = (
     "heel_lift_peak",
     "strategy_index",
 )
-_FRONTAL = ("knee_fppa_peak_deg", "knee_width_ratio_bottom")
+_FRONTAL = ("knee_fppa_peak_deg", "knee_width_ratio_bottom", "knee_inside_ankle_bottom")
 _TIMING = (
     "descent_s",
     "bottom_s",

@@ -67,6 +67,7 @@ def metric_unit(name: str, /) -> str:
         "strategy_index": "index 0-100",
         "heel_lift_peak": "foot lengths",
         "knee_width_ratio_bottom": "ratio",
+        "knee_inside_ankle_bottom": "leg lengths",
         "wobble_hip_height": "leg lengths",
     }.get(name, "")
 

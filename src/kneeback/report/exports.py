@@ -55,6 +55,7 @@ EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
 METRIC_UNITS: dict[str, str] = {
     "heel_lift_peak": "footlen",
     "wobble_hip_height": "leglen",
+    "knee_inside_ankle_bottom": "leglen",
     "strategy_index": "pct",
 }
 
@@ -69,6 +70,7 @@ ANGLE_METRIC: dict[str, str] = {
     "knee_fppa": "knee_fppa_peak_deg",
     "pelvis_drop": "knee_fppa_peak_deg",  # frontal plane, like FPPA
     "knee_width_ratio": "knee_width_ratio_bottom",
+    "knee_inside_ankle": "knee_inside_ankle_bottom",
 }
 
 #: Angle variables written as OpenSim coordinates: kneeback name -> OpenSim name.
