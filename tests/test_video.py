@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import re
 import threading
 import time
 import warnings
@@ -413,6 +414,15 @@ def test_text_file_named_mp4(tmp_path: Path):
 
 def test_audio_only(tmp_path: Path):
     _both_raise(make_audio_only(tmp_path / "voice.m4a"), r"voice\.m4a has no video stream")
+
+
+@pytest.mark.parametrize(("name", "kind"), [("photo.jpg", "JPEG"), ("photo.png", "PNG")])
+def test_still_picture(tmp_path: Path, name: str, kind: str):
+    from PIL import Image
+
+    path = tmp_path / name
+    Image.fromarray(np.full((48, 32, 3), 128, np.uint8)).save(path)
+    _both_raise(path, re.escape(f"{name} is a still picture ({kind}), not a video"))
 
 
 def test_audio_with_a_cover_picture(tmp_path: Path):

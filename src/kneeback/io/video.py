@@ -172,11 +172,12 @@ def probe_video(path: str | os.PathLike[str], /) -> VideoInfo:
     Raises
     ------
     InputError
-        If the path is missing, a directory, empty, not a video, has no video stream, uses a codec
-        that cannot be decoded, or no frame of it can be decoded.
+        If the path is missing, a directory, empty, not a video (a still picture included), has no
+        video stream, uses a codec that cannot be decoded, or no frame of it can be decoded.
     """
     path = _check_path(path)
     with _open(path) as container:
+        _refuse_still_image(container, path)
         stream = _video_stream(container, path)
         first = _first_frame(container, stream, path)
         rotation, mirrored = _orientation(first)
@@ -241,6 +242,18 @@ def _looks_like_mp4(path: Path) -> bool:
     except OSError:
         return False
     return head[4:8] == b"ftyp"
+
+
+def _refuse_still_image(container: av.container.InputContainer, path: Path) -> None:
+    """Raise an InputError for a photo (FFmpeg's image demuxers), which holds no movement."""
+    name = str(container.format.name)
+    if name == "image2" or name.endswith("_pipe"):
+        codecs = [s.codec_context.name for s in container.streams.video if s.codec_context]
+        kind = {"mjpeg": "jpeg"}.get(codecs[0], codecs[0]) if codecs else "image"
+        raise InputError(
+            f"{path} is a still picture ({kind.upper()}), not a video: film the movement, a few "
+            "repetitions with the whole body in view, and analyse that video."
+        )
 
 
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:
