@@ -53,6 +53,11 @@ __all__ = ["VIEW_NAMES", "AnalysisOutput", "analyse", "analyse_detailed"]
 VIEW_NAMES: tuple[str, ...] = ("side", "front", "back", "oblique")
 
 #: Angle variables that describe the frontal plane; the rest are sagittal.
+#: The shortest clip that can hold a whole repetition: 1 s down and 1 s up (REFERENCES.md, rep
+#: tempo 1-2 s each way); a clip without reps that is shorter is said to be too short.
+MIN_WHOLE_REP_S = 2.0
+TIP_WHOLE_SET = "Film the whole set: start filming while standing, and stop after the last rise."
+
 _FRONTAL_VARS = (
     "knee_fppa_left",
     "knee_fppa_right",
@@ -314,6 +319,17 @@ def analyse_detailed(
         min_body_height_fraction=settings.min_body_height_fraction,
         min_fps=settings.min_fps,
     )
+    clip_s = float(t[-1] - t[0]) if t.size else 0.0
+    if not reps and clip_s < MIN_WHOLE_REP_S:
+        capture = dataclasses.replace(
+            capture,
+            issues=(
+                *capture.issues,
+                f"The clip lasts only {clip_s:.1f} s, too short for a whole repetition (1-2 s "
+                "down and 1-2 s up).",
+            ),
+            tips=(*capture.tips, TIP_WHOLE_SET),
+        )
     tolerances = Tolerances.from_settings(settings)
     trunk_to_leg = _trunk_to_leg(ds, angles)
 
