@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from kneeback.kinematics.body import nan_midpoint
 from kneeback.movements.reps import Rep, detect_reps, driving_signal
 from kneeback.movements.specs import MIN_HIP_LOWERING_PCT, MOVEMENT_NAMES
 from kneeback.movements.travel import feet_planted
@@ -131,6 +132,11 @@ def _v(angles: xr.Dataset, name: str) -> np.ndarray:
     return np.asarray(angles[name].values, dtype=np.float64)
 
 
+def _side_mean(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Mean of the two sides, or the one measured where the other is NaN."""
+    return nan_midpoint(left[:, None], right[:, None])[:, 0]
+
+
 def _nanmed(x: np.ndarray) -> float:
     x = x[np.isfinite(x)]
     return float(np.median(x)) if x.size else float("nan")
@@ -156,20 +162,12 @@ def movement_features(angles: xr.Dataset, /, *, window: slice) -> dict[str, floa
     kl, kr = _v(angles, "knee_flexion_left")[w], _v(angles, "knee_flexion_right")[w]
     hl, hr = _v(angles, "hip_flexion_left")[w], _v(angles, "hip_flexion_right")[w]
     trunk = _v(angles, "trunk_inclination")[w]
-    tib = (
-        np.nanmean(
-            np.stack(
-                [_v(angles, "tibia_inclination_left")[w], _v(angles, "tibia_inclination_right")[w]]
-            ),
-            axis=0,
-        )
-        if t.size
-        else t
+    tib = _side_mean(
+        _v(angles, "tibia_inclination_left")[w], _v(angles, "tibia_inclination_right")[w]
     )
     hip_h = _v(angles, "hip_height_rel_leg")[w]
-    with np.errstate(invalid="ignore"):
-        kmean = np.nanmean(np.stack([kl, kr]), axis=0)
-        kmax = np.nanmax(np.stack([kl, kr]), axis=0)
+    kmean = _side_mean(kl, kr)
+    kmax = np.fmax(kl, kr)
     nan = float("nan")
     feats = dict.fromkeys(
         (
