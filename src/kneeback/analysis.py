@@ -32,6 +32,7 @@ from kneeback.movements.specs import (
     MovementSpec,
     get_spec,
 )
+from kneeback.movements.stance import hip_height_over_stance
 from kneeback.movements.travel import feet_planted, feet_speed
 from kneeback.movements.view import ViewEstimate, recognise_view
 from kneeback.processing import preprocess
@@ -302,6 +303,7 @@ def analyse_detailed(
         stated=None if movement == "auto" else movement,
         sagittal=not no_sagittal,
         feet_speed=speed,
+        stance_hip=hip_height_over_stance(ds),
     )
     spec = get_spec(move.used)
     reps = _detect_reps(angles, spec, settings, speed, no_sagittal=no_sagittal)

@@ -8,7 +8,8 @@ Every rule reads a few features of each repetition window, each of which a coach
   in a side lunge) and hip flexion (``hip_asymmetry_deg``, front hip flexed and back hip extended
   in a lunge or split squat);
 - how far the hips come down relative to the feet (``hip_drop``, in leg lengths; reported only:
-  lifting one foot also changes it);
+  lifting one foot also changes it) and over the standing foot (``stance_hip_drop``: a step over
+  a hurdle keeps the standing leg straight, see :mod:`kneeback.movements.stance`);
 - whether the person sat: a flat plateau of knee flexion at the bottom (``bottom_plateau``, share of
   the rep spent within 5 deg of the deepest knee flexion), the trunk coming back upright while the
   knees stay bent (``trunk_dip_deg``: a seated rest between the lean to sit and the lean to rise;
@@ -46,13 +47,14 @@ __all__ = ["RECOGNITION_RULES", "MovementEstimate", "movement_features", "recogn
 
 #: Thresholds of the recognition rules (degrees unless noted). Round numbers chosen from the
 #: movements' definitions, not fitted: a side lunge keeps one leg straight (knees differ by more
-#: than ~30 deg); a step over a hurdle lifts one thigh (hips differ by more than ~45 deg) with
-#: the trunk upright; a lunge bends both knees and extends the back hip (hips differ by more
-#: than ~30 deg); sitting needs real knee bend and at least two of the three sitting cues; a
-#: hinge bends the trunk more than the knees. Sitting on a chair needs about 90 deg of knee
-#: flexion or more (chairs and stairs 90-120 deg, Rowe et al. 2000), so sit-to-stand needs a
-#: peak knee flexion of at least 80 deg (90 less the ~10 deg single-camera tolerance that the
-#: depth rule uses too). From the front: the hips must come down by 8 % of
+#: than ~30 deg); a step over a hurdle lifts one thigh (hips differ by more than ~45 deg) while
+#: the hips stay up over the standing foot (they come down less than the 8 % of leg length that
+#: every repetition needs, ``MIN_HIP_LOWERING_PCT``); a lunge bends both knees and extends the
+#: back hip (hips differ by more than ~30 deg); sitting needs real knee bend and at least two of
+#: the three sitting cues; a hinge bends the trunk more than the knees. Sitting on a chair needs
+#: about 90 deg of knee flexion or more (chairs and stairs 90-120 deg, Rowe et al. 2000), so
+#: sit-to-stand needs a peak knee flexion of at least 80 deg (90 less the ~10 deg single-camera
+#: tolerance that the depth rule uses too). From the front: the hips must come down by 8 % of
 #: leg length (as for reps, ``MIN_HIP_LOWERING_PCT``), and a lunge's knees differ in height by
 #: more than 15 % of leg length (about a third of the thigh, far beyond the few percent of a
 #: level squat).
@@ -61,7 +63,7 @@ RECOGNITION_RULES: dict[str, float] = {
     "side_lunge_knee_asymmetry_deg": 30.0,
     "lunge_hip_asymmetry_deg": 30.0,
     "step_hip_asymmetry_deg": 45.0,
-    "step_max_trunk_deg": 15.0,
+    "step_max_stance_hip_drop": MIN_HIP_LOWERING_PCT / 100.0,
     "sit_min_knee_deg": 45.0,
     "sit_min_knee_peak_deg": 80.0,
     "hinge_max_knee_deg": 45.0,
@@ -142,7 +144,9 @@ def _nanmed(x: np.ndarray) -> float:
     return float(np.median(x)) if x.size else float("nan")
 
 
-def movement_features(angles: xr.Dataset, /, *, window: slice) -> dict[str, float]:
+def movement_features(
+    angles: xr.Dataset, /, *, window: slice, stance_hip: np.ndarray | None = None
+) -> dict[str, float]:
     """Compute the recognition features over one repetition window.
 
     Parameters
@@ -151,6 +155,9 @@ def movement_features(angles: xr.Dataset, /, *, window: slice) -> dict[str, floa
         Angle dataset from :func:`kneeback.kinematics.compute_angles`.
     window
         Frame slice holding one repetition (standing, lowering, rising).
+    stance_hip
+        Output of :func:`kneeback.movements.stance.hip_height_over_stance` for the same frames,
+        for ``stance_hip_drop``; NaN when not given.
 
     Returns
     -------
@@ -182,6 +189,7 @@ def movement_features(angles: xr.Dataset, /, *, window: slice) -> dict[str, floa
             "tibia_bottom_deg",
             "knee_height_asymmetry",
             "knee_peak_deg",
+            "stance_hip_drop",
         ),
         nan,
     )
@@ -189,6 +197,8 @@ def movement_features(angles: xr.Dataset, /, *, window: slice) -> dict[str, floa
         _v(angles, "hip_height_rel_knee_left")[w],
         _v(angles, "hip_height_rel_knee_right")[w],
     )
+    if stance_hip is not None and np.isfinite(stance_hip[w]).any():
+        feats["stance_hip_drop"] = float(np.nanmax(stance_hip[w]) - np.nanmin(stance_hip[w]))
     if np.isfinite(hip_h).any():
         feats["hip_drop"] = float(np.nanmax(hip_h) - np.nanmin(hip_h))
         with np.errstate(invalid="ignore"):
@@ -239,12 +249,14 @@ def _classify(f: dict[str, float]) -> tuple[str, str]:
     trunk = f["trunk_excursion_deg"]
     if not (_ge(kmax, r["min_lowering_deg"]) or _ge(trunk, r["min_lowering_deg"])):
         return "other", "neither the knees nor the trunk moved much"
-    one_leg_lift = _ge(f["hip_asymmetry_deg"], r["step_hip_asymmetry_deg"]) and not _ge(
-        trunk, r["step_max_trunk_deg"]
+    one_leg_lift = bool(
+        _ge(f["hip_asymmetry_deg"], r["step_hip_asymmetry_deg"])
+        and np.isfinite(f["stance_hip_drop"])
+        and f["stance_hip_drop"] < r["step_max_stance_hip_drop"]
     )
     if _ge(f["knee_asymmetry_deg"], r["side_lunge_knee_asymmetry_deg"]):
         if one_leg_lift:
-            return "other", "one leg lifted while the standing leg stayed straight (a step)"
+            return "other", "one leg lifted while the hips stayed up over the other foot (a step)"
         return "side_lunge", "one knee bent while the other leg stayed straight"
     if _ge(f["hip_asymmetry_deg"], r["lunge_hip_asymmetry_deg"]):
         return "lunge", "both knees bent with one hip flexed in front and the other extended"
@@ -296,6 +308,7 @@ def recognise_movement(
     stated: str | None = None,
     sagittal: bool = True,
     feet_speed: np.ndarray | None = None,
+    stance_hip: np.ndarray | None = None,
 ) -> MovementEstimate:
     """Recognise the movement in an angle dataset.
 
@@ -312,6 +325,10 @@ def recognise_movement(
     feet_speed
         Output of :func:`kneeback.movements.travel.feet_speed` for the same frames: a window in
         which the feet kept moving at the bottom (walking, stepping) votes ``"other"``.
+    stance_hip
+        Output of :func:`kneeback.movements.stance.hip_height_over_stance` for the same frames:
+        a leg lifted while the hips stay up over the other foot is a step, ``"other"``. Without
+        it no window is taken for a step.
 
     Returns
     -------
@@ -339,7 +356,7 @@ def recognise_movement(
     reasons: list[str] = []
     feats: list[dict[str, float]] = []
     for w, rep in windows or [(slice(0, t.size), None)]:
-        f = movement_features(angles, window=w)
+        f = movement_features(angles, window=w, stance_hip=stance_hip)
         if not sagittal:  # the angle-based features mean nothing here: do not report them
             f = {k: (v if k in _FRONT_FEATURES else float("nan")) for k, v in f.items()}
         if rep is not None and feet_speed is not None and not feet_planted(feet_speed, rep):
