@@ -323,15 +323,15 @@ def analyse_detailed(
         min_fps=settings.min_fps,
     )
     clip_s = float(t[-1] - t[0]) if t.size else 0.0
-    if not reps and clip_s < MIN_WHOLE_REP_S:
+    if not reps and clip_s < MIN_WHOLE_REP_S:  # first: nothing else matters until it is mended
         capture = dataclasses.replace(
             capture,
             issues=(
-                *capture.issues,
                 f"The clip lasts only {clip_s:.1f} s, too short for a whole repetition (1-2 s "
                 "down and 1-2 s up).",
+                *capture.issues,
             ),
-            tips=(*capture.tips, TIP_WHOLE_SET),
+            tips=(TIP_WHOLE_SET, *capture.tips),
         )
     tolerances = Tolerances.from_settings(settings)
     trunk_to_leg = _trunk_to_leg(ds, angles)
