@@ -221,6 +221,24 @@ def test_frontal_closed_form_world_and_2d() -> None:
         assert float(first["pelvis_drop"]) == pytest.approx(0.0, abs=0.5)
 
 
+def test_knee_inside_ankle_reads_the_side_to_side_axis_in_a_staggered_stance() -> None:
+    """One foot in front of the other (a lunge): the knees' forward travel does not count."""
+    offset = 0.04
+    frames = []
+    for valgus in (0.0, offset):
+        pts = frontal_figure(valgus_offset=valgus, drop=0.0)
+        for joint in ("knee", "ankle", "heel", "foot_index"):  # the right leg steps forward
+            pts[f"right_{joint}"] = pts[f"right_{joint}"] + world(0.6, 0.0, 0.0)
+        pts["left_knee"] = pts["left_knee"] + world(0.25, 0.0, 0.0)  # knee over the toes
+        frames.append(pts)
+    angles = compute_angles(to_dataset(frames), source="world")
+    leg = float(angles["leg_length"])
+    for side in ("left", "right"):
+        values = angles[f"knee_inside_ankle_{side}"].values
+        assert values[0] == pytest.approx(0.0, abs=1e-6), side
+        assert values[1] == pytest.approx(offset / leg, abs=1e-6), side
+
+
 def test_varus_is_negative() -> None:
     ds = to_dataset([frontal_figure(valgus_offset=-0.04, drop=0.0)])
     angles = compute_angles(ds, source="world")

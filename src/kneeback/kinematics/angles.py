@@ -154,8 +154,9 @@ ANGLE_SPECS: tuple[AngleSpec, ...] = (
         "knee_inside_ankle",
         "leg_length",
         "knee inside the ankle",
-        "horizontal distance of the {side} knee inside its ankle, towards the other ankle, "
-        "/ leg_length; 0 = knee straight above the ankle, negative = knee outside it",
+        "distance of the {side} knee inside its ankle along the body's side-to-side axis "
+        "(the frontal plane's horizontal axis), / leg_length; 0 = knee straight above the "
+        "ankle, negative = knee outside it",
     ),
 )
 
@@ -242,19 +243,23 @@ def _knee_width_uncertainty(joint_error: float, ankle_gap: np.ndarray) -> float:
 
 
 def _knee_inside_ankle(
-    knee: np.ndarray, ankle: np.ndarray, other_ankle: np.ndarray, up: np.ndarray
+    knee: np.ndarray, ankle: np.ndarray, hip: np.ndarray, other_hip: np.ndarray, lateral: np.ndarray
 ) -> np.ndarray:
-    """How far the knee lies inside its ankle, along the horizontal line to the other ankle.
+    """How far the knee lies inside its ankle, towards the body's midline.
 
-    The inward direction is the ankle-to-ankle line with its vertical part removed, so the
-    measure reads the same from the front in the image and in 3D; its length unit is that of
-    the positions.
+    Measured along ``lateral``, the body's side-to-side axis (the first axis of the frontal
+    plane that the knee's frontal plane projection angle uses: image x, or the body frame's left
+    in 3D), pointed from this hip towards the other. One axis for the whole clip, so the knee's
+    forward travel over the toes never leaks into it, whichever way the feet stand. Its length
+    unit is that of the positions.
     """
-    inward = other_ankle - ankle
-    inward = inward - _dot(inward, up)[:, None] * up
-    with np.errstate(invalid="ignore", divide="ignore"):
-        inward = inward / _length(inward)[:, None]
-    return np.asarray(np.einsum("ij,ij->i", knee - ankle, inward), dtype=np.float64)
+    across = (other_hip - hip) @ lateral
+    across = across[np.isfinite(across)]
+    towards_other = float(np.median(across)) if across.size else 0.0
+    if towards_other == 0:
+        return np.full(knee.shape[0], np.nan)
+    inward = np.sign(towards_other) * lateral
+    return np.asarray((knee - ankle) @ inward, dtype=np.float64)
 
 
 def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -420,10 +425,17 @@ def compute_angles(
     with np.errstate(invalid="ignore", divide="ignore"):
         out["knee_width_ratio"] = np.where(ankle_gap > 0, knee_gap / ankle_gap, np.nan)
     for side, other in (("left", "right"), ("right", "left")):
-        out[f"knee_inside_ankle_{side}"] = (
-            _knee_inside_ankle(p(f"{side}_knee"), p(f"{side}_ankle"), p(f"{other}_ankle"), up)
-            / leg_length
+        if frontal is None:
+            out[f"knee_inside_ankle_{side}"] = np.full(n_time, np.nan)
+            continue
+        inside = _knee_inside_ankle(
+            p(f"{side}_knee"),
+            p(f"{side}_ankle"),
+            p(f"{side}_hip"),
+            p(f"{other}_hip"),
+            frontal[:, 0],
         )
+        out[f"knee_inside_ankle_{side}"] = inside / leg_length
 
     kind = _measurement_kind(ds, src)
     unc_deg, unc_ratio = _UNCERTAINTY[kind]
