@@ -80,6 +80,8 @@ _SAGITTAL = (
     "strategy_index",
 )
 _FRONTAL = ("knee_fppa_peak_deg", "knee_width_ratio_bottom", "knee_inside_ankle_bottom")
+#: One leg at a time, the feet apart: the knees' distance over the ankles' says nothing.
+_FRONTAL_ONE_LEG = ("knee_fppa_peak_deg", "knee_inside_ankle_bottom")
 _TIMING = (
     "descent_s",
     "bottom_s",
@@ -150,7 +152,7 @@ MOVEMENTS: dict[str, MovementSpec] = {
         label="lunge / split squat",
         driving_signal="knee_max",
         per_side=True,
-        metrics=_SAGITTAL + _FRONTAL + _TIMING,
+        metrics=_SAGITTAL + _FRONTAL_ONE_LEG + _TIMING,
         rules=("view_check", "lunge_depth", "knee_valgus", "tempo"),
         views=("side", "oblique", "front"),
         min_excursion_deg=25.0,
@@ -160,7 +162,7 @@ MOVEMENTS: dict[str, MovementSpec] = {
         label="side lunge",
         driving_signal="knee_max",
         per_side=True,
-        metrics=_SAGITTAL + _FRONTAL + _TIMING,
+        metrics=_SAGITTAL + _FRONTAL_ONE_LEG + _TIMING,
         rules=("view_check", "knee_valgus", "tempo"),
         views=("front", "oblique"),
         min_excursion_deg=25.0,
