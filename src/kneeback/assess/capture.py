@@ -200,10 +200,11 @@ def assess_capture(
     conf = ds["confidence"].sel(individuals=ind).transpose("time", "keypoints").values[:, idx]
     visibility = float(np.nanmedian(conf)) if np.isfinite(conf).any() else None
     body_frac: float | None = None
-    if height > 0 and np.isfinite(pos[:, 1]).any():
-        extent = np.nanmax(pos[:, 1], axis=1) - np.nanmin(pos[:, 1], axis=1)
-        if np.isfinite(extent).any():
-            body_frac = float(np.nanpercentile(extent, 90) / height)
+    seen = np.isfinite(pos[:, 1]).any(axis=1)  # frames where any key landmark was found
+    if height > 0 and seen.any():
+        ys = pos[seen, 1]
+        extent = np.nanmax(ys, axis=1) - np.nanmin(ys, axis=1)
+        body_frac = float(np.percentile(extent, 90) / height)
     fps = float(ds.attrs.get("fps", float("nan")))
     source = str(angles.attrs.get("source", "2d"))
     measurement = str(angles.attrs.get("measurement", "video_2d" if source == "2d" else "world"))
