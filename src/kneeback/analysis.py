@@ -22,7 +22,7 @@ from kneeback.assess.critique import (
     rep_verdict,
 )
 from kneeback.kinematics import compute_angles
-from kneeback.kinematics.body import nan_midpoint
+from kneeback.kinematics.body import side_mean
 from kneeback.movements.metrics import TRUNK_TO_LEG_RATIO, rep_metrics
 from kneeback.movements.recognise import MovementEstimate, recognise_movement
 from kneeback.movements.reps import Rep, chair_stand_tests, detect_reps, driving_signal, rep_side
@@ -117,7 +117,7 @@ def _trunk_to_leg(ds: xr.Dataset, angles: xr.Dataset) -> float:
             + np.linalg.norm(p(f"{s}_ankle") - p(f"{s}_knee"), axis=1)
         )
     trunk = np.linalg.norm(sh - hip, axis=1)
-    leg = nan_midpoint(legs[0][:, None], legs[1][:, None])[:, 0]
+    leg = side_mean(legs[0], legs[1])
     if not (np.isfinite(trunk).any() and np.isfinite(leg).any()):
         return TRUNK_TO_LEG_RATIO
     ratio = float(np.nanpercentile(trunk, 90) / np.nanpercentile(leg, 90))

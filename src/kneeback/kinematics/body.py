@@ -11,7 +11,7 @@ import xarray as xr
 
 from kneeback.kinematics.geometry import WORLD_UP, spatial_dim
 
-__all__ = ["body_frame", "image_facing", "leg_length", "nan_midpoint"]
+__all__ = ["body_frame", "image_facing", "leg_length", "nan_midpoint", "side_mean"]
 
 #: |median cue| below this means the facing direction in the image is unknown (front/back view).
 _MIN_FACING_CUE = 0.3
@@ -49,6 +49,22 @@ def nan_midpoint(a: np.ndarray, b: np.ndarray, /) -> np.ndarray:
     b_ok = np.isfinite(b).all(axis=-1, keepdims=True)
     mid = 0.5 * (a + b)
     return np.where(a_ok & b_ok, mid, np.where(a_ok, a, np.where(b_ok, b, np.nan)))
+
+
+def side_mean(left: np.ndarray, right: np.ndarray, /) -> np.ndarray:
+    """Mean of a left and a right series, or whichever one is present where the other is NaN.
+
+    Parameters
+    ----------
+    left, right
+        Arrays of shape (time,).
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape (time,); NaN only where both are missing.
+    """
+    return nan_midpoint(left[:, None], right[:, None])[:, 0]
 
 
 def leg_length(points: xr.DataArray, /) -> float:

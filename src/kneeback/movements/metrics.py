@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from kneeback.kinematics.body import side_mean
 from kneeback.movements.reps import Rep
 
 __all__ = ["THIGH_TO_LEG_RATIO", "TRUNK_TO_LEG_RATIO", "rep_metrics", "strategy_index"]
@@ -32,14 +33,6 @@ def _v(angles: xr.Dataset, name: str, sl: slice) -> np.ndarray:
         n = len(range(*sl.indices(angles.sizes["time"])))
         return np.full(n, np.nan)
     return np.asarray(angles[name].values[sl], dtype=np.float64)
-
-
-def _mean2(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    stack = np.stack([a, b])
-    out = np.full(a.shape, np.nan)
-    ok = np.isfinite(stack).any(axis=0)
-    out[ok] = np.nanmean(stack[:, ok], axis=0)
-    return out
 
 
 def _max(x: np.ndarray) -> float | None:
@@ -153,7 +146,7 @@ def rep_metrics(
         left, right = _v(angles, f"{base}_left", s), _v(angles, f"{base}_right", s)
         if per_side and rep.side in ("left", "right"):
             return left if rep.side == "left" else right
-        return _mean2(left, right)
+        return side_mean(left, right)
 
     knee = side_or_mean("knee_flexion", sl)
     knee_b = side_or_mean("knee_flexion", b)

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
-from kneeback.kinematics.body import nan_midpoint
+from kneeback.kinematics.body import side_mean
 from kneeback.movements.reps import Rep, detect_reps, driving_signal
 from kneeback.movements.specs import MIN_HIP_LOWERING_PCT, MOVEMENT_NAMES
 from kneeback.movements.travel import feet_planted
@@ -134,11 +134,6 @@ def _v(angles: xr.Dataset, name: str) -> np.ndarray:
     return np.asarray(angles[name].values, dtype=np.float64)
 
 
-def _side_mean(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Mean of the two sides, or the one measured where the other is NaN."""
-    return nan_midpoint(left[:, None], right[:, None])[:, 0]
-
-
 def _nanmed(x: np.ndarray) -> float:
     x = x[np.isfinite(x)]
     return float(np.median(x)) if x.size else float("nan")
@@ -169,11 +164,11 @@ def movement_features(
     kl, kr = _v(angles, "knee_flexion_left")[w], _v(angles, "knee_flexion_right")[w]
     hl, hr = _v(angles, "hip_flexion_left")[w], _v(angles, "hip_flexion_right")[w]
     trunk = _v(angles, "trunk_inclination")[w]
-    tib = _side_mean(
+    tib = side_mean(
         _v(angles, "tibia_inclination_left")[w], _v(angles, "tibia_inclination_right")[w]
     )
     hip_h = _v(angles, "hip_height_rel_leg")[w]
-    kmean = _side_mean(kl, kr)
+    kmean = side_mean(kl, kr)
     kmax = np.fmax(kl, kr)
     nan = float("nan")
     feats = dict.fromkeys(
