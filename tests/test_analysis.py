@@ -50,6 +50,17 @@ def test_knee_tracking_reads_each_knee_against_its_foot() -> None:
         assert inside > 0.056 + 0.028 and severity == "major", e
 
 
+def test_heels_that_rise_make_the_squat_need_work() -> None:
+    """s05's incorrect e10 goes deep on the toes: the heels rise 35-43 % of the foot's length."""
+    res = analyse(_load("m01_s05_e10_positions_inc.txt.gz"), movement="squat")
+    heels = next(f for f in res.findings if f.id == "heel_lift")
+    assert heels.severity == "major" and res.verdict == "needs_work"
+    assert 0.35 < res.reps[0].metrics["heel_lift_peak"] < 0.5
+    assert not any(f.severity == "major" and f.id != "heel_lift" for f in res.findings)
+    flat = analyse(_load("m01_s01_e01_positions.txt.gz"))  # heels down: under 0.1
+    assert next(f for f in flat.findings if f.id == "heel_lift").severity == "positive"
+
+
 def test_a_clip_too_short_for_a_repetition_says_so() -> None:
     ds = _load("m01_s01_e01_positions.txt.gz")
     res = analyse(ds.isel(time=slice(0, 100)))  # its first second: going down only

@@ -117,6 +117,13 @@ def test_squat_rules_and_verdicts() -> None:
     caving = dict(_good_squat(), knee_width_ratio_bottom=0.7, knee_inside_ankle_bottom=0.15)
     found = critique_rep(caving, spec=spec, capture=cap, tolerances=TOL)
     assert "knee_tracking" in {f.rule_id for f in found if f.severity == "major"}
+    assert "heel_lift" in {f.rule_id for f in good if f.severity == "positive"}
+    on_toes = dict(_good_squat(), heel_lift_peak=0.3)
+    found = critique_rep(on_toes, spec=spec, capture=cap, tolerances=TOL)
+    heels = [f for f in found if f.rule_id == "heel_lift"]
+    assert rep_verdict(found) == "needs_work" and heels[0].severity == "major"
+    assert "30% of your foot's length (allowance 10%)" in heels[0].text
+    assert "ankle" in heels[0].text and "ankle_mobility" not in {f.rule_id for f in found}
     fast = dict(_good_squat(), descent_s=0.4)
     found = critique_rep(fast, spec=spec, capture=cap, tolerances=TOL)
     assert rep_verdict(found) == "good"  # tempo is a minor point
@@ -189,10 +196,12 @@ def test_front_view_refuses_sagittal_rules_from_world_estimate() -> None:
         trunk_minus_tibia_bottom_deg=40.0,
         tibia_inclination_bottom_deg=10.0,
         knee_flexion_asymmetry_deg=30.0,
+        heel_lift_peak=0.4,
     )
     found = critique_rep(bad, spec=spec, capture=cap, tolerances=TOL)
     ids = {f.rule_id for f in found}
-    assert not ids & {"depth", "trunk_vs_tibia", "ankle_mobility", "symmetry", "strategy"}
+    sagittal = {"depth", "trunk_vs_tibia", "heel_lift", "ankle_mobility", "symmetry", "strategy"}
+    assert not ids & sagittal
     assert "knee_tracking" in ids
     assert rep_verdict(found) == "good"
     clip = clip_findings(spec=spec, capture=cap)

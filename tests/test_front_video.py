@@ -24,6 +24,7 @@ SAGITTAL_RULES = {
     "depth",
     "lunge_depth",
     "trunk_vs_tibia",
+    "heel_lift",
     "ankle_mobility",
     "sts_trunk_lean",
     "strategy",

@@ -142,7 +142,15 @@ class AnalysisSettings(BaseModel):
         30.0, description="Tibia inclination below this suggests limited ankle dorsiflexion."
     )
     heel_lift_tolerance: float = Field(
-        0.1, ge=0, description="Heel rise, in foot lengths, above which the heels count as lifted."
+        0.1,
+        ge=0,
+        description=(
+            "Heel rise above its height in standing, in foot lengths, beyond which the heels "
+            "count as lifted (FMS: the deep squat is done with the heels flat). 0.1 is about "
+            "2.5 cm for an adult foot, the foot tilted about 6 deg: a heel visibly off the floor, "
+            "and 5 times the heel's wander while standing in UI-PRMD's marker data (standard "
+            "deviation 0.007 foot lengths, median over deep squats; 0.02 at the 90th percentile)."
+        ),
     )
     knee_valgus_fppa_deg: float = Field(
         13.5, description="Knee frontal plane projection angle above this is noted (rule 5)."

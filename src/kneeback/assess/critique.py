@@ -235,6 +235,8 @@ _LIMITS: dict[str, _Limit] = {
     "trunk_vs_tibia": _Limit(
         "trunk_minus_tibia_bottom_deg", at_most=True, limit=lambda t, u: t.trunk_tibia_tolerance_deg
     ),
+    # FMS: the deep squat is done with the heels flat; the tolerance is the allowance.
+    "heel_lift": _Limit("heel_lift_peak", at_most=True, limit=lambda t, u: t.heel_lift_tolerance),
     # A knee inside the inner edge of its foot by more than the measurement error (FMS: knees
     # aligned over the feet).
     "knee_tracking": _Limit(
@@ -268,6 +270,7 @@ _RULE_ORDER = (
     "depth",
     "lunge_depth",
     "trunk_vs_tibia",
+    "heel_lift",
     "ankle_mobility",
     "knee_tracking",
     "knee_valgus",
@@ -378,20 +381,20 @@ def _ankle_finding(
     rep: int | None,
     time_s: float | None,
 ) -> Finding | None:
-    """Ankle mobility: heels lifting, or shins upright when depth or trunk-vs-shin failed."""
+    """Ankle mobility: shins upright when depth or trunk-vs-shin failed (REFERENCES.md rule 4).
+
+    Heels that rise have a rule of their own (``heel_lift``), whose text points at the ankles too.
+    """
     rule = RULES["ankle_mobility"]
     tib = _num(metrics, "tibia_inclination_bottom_deg")
-    heel = _num(metrics, "heel_lift_peak")
-    tib_ok = _measurable(rule, capture, ["tibia_inclination_bottom_deg"])
-    heel_ok = _measurable(rule, capture, ["heel_lift_peak"])
-    limited = tib_ok and tib is not None and bool(failed) and tib < tol.ankle_limited_tibia_deg
-    heels_up = heel_ok and heel is not None and heel > tol.heel_lift_tolerance
-    if not (limited or heels_up):
+    if tib is None or not failed or not _measurable(rule, capture):
+        return None
+    if tib >= tol.ankle_limited_tibia_deg:
         return None
     return _finding(
         rule,
         met=False,
-        value=tib if tib is not None else 0.0,
+        value=tib,
         threshold=tol.ankle_limited_tibia_deg,
         rep=rep,
         time_s=time_s,

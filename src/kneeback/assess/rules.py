@@ -156,16 +156,37 @@ RULES: dict[str, Rule] = {
             positive="Your trunk stayed about parallel to your shins: the knees shared the work.",
         ),
         Rule(
+            id="heel_lift",
+            title="Heels",
+            source="FMS scoring (the deep squat scores 3 only with the heels flat; with the heels "
+            "raised on a board it scores 2 at best); REFERENCES.md rule 4",
+            grade="C",
+            metrics=("heel_lift_peak",),
+            views=_SAGITTAL_VIEWS,
+            severity="major",
+            explanation=(
+                "Your heel rose by {value:.0%} of your foot's length (allowance {threshold:.0%}): "
+                "the squat is done with the heels flat. A rising heel usually points at the "
+                "ankles, not the back: the shins could not tilt further forward."
+            ),
+            cue=(
+                "Keep your weight over the whole foot and go only as deep as the heels stay "
+                "down; practise knee-to-wall ankle drills, and meanwhile a small plate under the "
+                "heels lets you train depth."
+            ),
+            positive="Your heels stayed on the floor.",
+        ),
+        Rule(
             id="ankle_mobility",
             title="Ankle range",
             source="Bennell 1998; JMPT (ICL 28656); REFERENCES.md rule 4",
             grade="B",
-            metrics=("tibia_inclination_bottom_deg", "heel_lift_peak"),
+            metrics=("tibia_inclination_bottom_deg",),
             views=_SAGITTAL_VIEWS,
             severity="minor",
             explanation=(
-                "Your shins tilted only {value:.0f} deg forward (or your heels rose): the ankles "
-                "may be limiting how far the knees can travel, rather than the back or hips."
+                "Your shins tilted only {value:.0f} deg forward: the ankles may be limiting how "
+                "far the knees can travel, rather than the back or hips."
             ),
             cue=(
                 "Practise knee-to-wall ankle mobility drills; a small plate under the heels lets "

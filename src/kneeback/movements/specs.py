@@ -137,6 +137,7 @@ MOVEMENTS: dict[str, MovementSpec] = {
             "view_check",
             "depth",
             "trunk_vs_tibia",
+            "heel_lift",
             "ankle_mobility",
             "knee_tracking",
             "knee_valgus",
