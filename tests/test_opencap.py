@@ -5,7 +5,8 @@
 kinematics in the sagittal plane turns them into landmarks, with round adult segment lengths;
 the landmarks go through the virtual camera and the whole analysis. The figure's angles are
 known exactly, so kneeback must count 5 repetitions and read back the knee flexion and trunk
-lean that went in.
+lean that went in. The arms follow the trial's shoulder and elbow angles: the hands stay out in
+front at about knee height, so this deep forward lean is a squat, not a floor lift.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ MOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "opencap" / "squ
 pytestmark = pytest.mark.skipif(not MOT.exists(), reason="shared OpenCap data not present")
 
 THIGH, SHANK, TRUNK, HIP_HALF = 0.42, 0.42, 0.50, 0.08
+UPPER_ARM, FOREARM = 0.30, 0.27
 
 
 def _read_mot(path: Path) -> dict[str, np.ndarray]:
@@ -41,8 +43,14 @@ def _down(angle_deg: np.ndarray) -> np.ndarray:
     return np.stack([np.sin(a), np.cos(a)], axis=1)
 
 
-def _figure(mot: dict[str, np.ndarray]) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
-    """World landmarks of the sagittal stick figure, and the angles that went in."""
+def _figure(
+    mot: dict[str, np.ndarray], *, reach_floor: bool = False
+) -> tuple[xr.Dataset, dict[str, np.ndarray]]:
+    """World landmarks of the sagittal stick figure, and the angles that went in.
+
+    With ``reach_floor`` the arms hang straight down instead, so that the hands go below the
+    knees as the trunk bends: the same legs and trunk lifting something from the floor.
+    """
     tilt = mot["pelvis_tilt"]  # OpenSim: rotation about the right-pointing axis, + = posterior
     hip_c = np.stack([mot["pelvis_tx"], -mot["pelvis_ty"]], axis=1)
     trunk_up = -_down(tilt + mot["lumbar_extension"])  # up, turned forward by the flexion (< 0)
@@ -70,6 +78,15 @@ def _figure(mot: dict[str, np.ndarray]) -> tuple[xr.Dataset, dict[str, np.ndarra
         put(f"{side}_foot_index", sole + 0.15 * along, z)
         put(f"{side}_shoulder", shoulder_c, 1.8 * z)
         put(f"{side}_ear", shoulder_c + 0.22 * trunk_up, 0.9 * z)
+        # OpenSim: arm flexion turns the upper arm forward from along the trunk, elbow flexion
+        # the forearm further forward.
+        arm = tilt + mot["lumbar_extension"] + mot[f"arm_flex_{r}"]
+        forearm = arm + mot[f"elbow_flex_{r}"]
+        if reach_floor:
+            arm = forearm = np.zeros(n)
+        elbow = shoulder_c + UPPER_ARM * _down(arm)
+        put(f"{side}_elbow", elbow, 1.8 * z)
+        put(f"{side}_wrist", elbow + FOREARM * _down(forearm), 1.8 * z)
         truth[f"knee_flexion_{side}"] = mot[f"knee_angle_{r}"]
     put("nose", shoulder_c + 0.2 * trunk_up + np.array([0.1, 0.0]), 0.0)
     ds = make_pose_dataset(
@@ -113,3 +130,19 @@ def test_a_squat_with_the_trunk_this_far_forward_is_said_to_be_trunk_led(figure)
     res = analyse(ds, movement="squat")
     assert all(r.metrics["strategy_index"] > 50 for r in res.reps)
     assert any(f.id == "trunk_vs_tibia" and f.severity == "major" for f in res.findings)
+
+
+def test_the_hands_tell_a_deep_forward_lean_from_a_floor_lift(figure) -> None:
+    ds, _ = figure
+    squat = analyse(ds)
+    assert squat.movement.recognised == "squat"
+    assert squat.movement.features["trunk_excursion_deg"] > 70  # as far as a floor lift
+    assert squat.movement.features["hands_below_knees"] < 0.0  # hands above the knees
+    assert squat.verdict == "needs_work"  # the trunk led: judged as the squat it was
+    lift, _ = _figure(_read_mot(MOT), reach_floor=True)
+    for data in (lift, lift.drop_vars("position_world")):
+        res = analyse(data)
+        assert res.movement.recognised == "floor_lift"
+        assert "hands reached below the knees" in res.movement.reasons[0]
+    no_hands = ds.drop_sel(keypoints=["left_wrist", "right_wrist"])
+    assert analyse(no_hands).movement.recognised == "floor_lift"  # the trunk alone decides

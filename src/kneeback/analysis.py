@@ -24,6 +24,7 @@ from kneeback.assess.critique import (
 from kneeback.kinematics import compute_angles
 from kneeback.kinematics.body import side_mean
 from kneeback.movements.metrics import TRUNK_TO_LEG_RATIO, rep_metrics
+from kneeback.movements.reach import hands_below_knees
 from kneeback.movements.recognise import MovementEstimate, recognise_movement
 from kneeback.movements.reps import Rep, chair_stand_tests, detect_reps, driving_signal, rep_side
 from kneeback.movements.specs import (
@@ -304,6 +305,7 @@ def analyse_detailed(
         sagittal=not no_sagittal,
         feet_speed=speed,
         stance_hip=hip_height_over_stance(ds),
+        hands_low=hands_below_knees(ds),
     )
     spec = get_spec(move.used)
     reps = _detect_reps(angles, spec, settings, speed, no_sagittal=no_sagittal)

@@ -15,7 +15,10 @@ Every rule reads a few features of each repetition window, each of which a coach
   knees stay bent (``trunk_dip_deg``: a seated rest between the lean to sit and the lean to rise;
   the smaller of the two leans above the upright moment),
   and near-vertical shins at the bottom (``tibia_bottom_deg``: one sits back onto a chair, while a
-  free squat brings the knees forward over the feet).
+  free squat brings the knees forward over the feet);
+- how far the hands reach below the knees (``hands_below_knees``, in leg lengths): a floor lift
+  brings them to the floor, a squat with a deep forward lean does not (see
+  :mod:`kneeback.movements.reach`).
 
 A window in which the feet kept moving at its bottom is walking or stepping, not one of the
 movements, and votes "other" (:mod:`kneeback.movements.travel`). Each repetition votes; the
@@ -57,7 +60,9 @@ __all__ = ["RECOGNITION_RULES", "MovementEstimate", "movement_features", "recogn
 #: tolerance that the depth rule uses too). From the front: the hips must come down by 8 % of
 #: leg length (as for reps, ``MIN_HIP_LOWERING_PCT``), and a lunge's knees differ in height by
 #: more than 15 % of leg length (about a third of the thigh, far beyond the few percent of a
-#: level squat).
+#: level squat). A floor lift bends the trunk far forward (70 deg) and, when the wrists are seen,
+#: brings the hands a hand's breadth (0.1 leg length) below the knees
+#: (:mod:`kneeback.movements.reach`).
 RECOGNITION_RULES: dict[str, float] = {
     "min_lowering_deg": 25.0,
     "side_lunge_knee_asymmetry_deg": 30.0,
@@ -69,6 +74,7 @@ RECOGNITION_RULES: dict[str, float] = {
     "hinge_max_knee_deg": 45.0,
     "hinge_min_trunk_deg": 40.0,
     "floor_lift_min_trunk_deg": 70.0,
+    "floor_lift_min_hands_below_knees": 0.1,
     "sit_plateau": 0.35,
     "sit_trunk_dip_deg": 10.0,
     "sit_tibia_max_deg": 20.0,
@@ -140,7 +146,12 @@ def _nanmed(x: np.ndarray) -> float:
 
 
 def movement_features(
-    angles: xr.Dataset, /, *, window: slice, stance_hip: np.ndarray | None = None
+    angles: xr.Dataset,
+    /,
+    *,
+    window: slice,
+    stance_hip: np.ndarray | None = None,
+    hands_low: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Compute the recognition features over one repetition window.
 
@@ -153,6 +164,9 @@ def movement_features(
     stance_hip
         Output of :func:`kneeback.movements.stance.hip_height_over_stance` for the same frames,
         for ``stance_hip_drop``; NaN when not given.
+    hands_low
+        Output of :func:`kneeback.movements.reach.hands_below_knees` for the same frames, for
+        ``hands_below_knees`` (the most over the window); NaN when not given.
 
     Returns
     -------
@@ -185,6 +199,7 @@ def movement_features(
             "knee_height_asymmetry",
             "knee_peak_deg",
             "stance_hip_drop",
+            "hands_below_knees",
         ),
         nan,
     )
@@ -194,6 +209,8 @@ def movement_features(
     )
     if stance_hip is not None and np.isfinite(stance_hip[w]).any():
         feats["stance_hip_drop"] = float(np.nanmax(stance_hip[w]) - np.nanmin(stance_hip[w]))
+    if hands_low is not None and np.isfinite(hands_low[w]).any():
+        feats["hands_below_knees"] = float(np.nanmax(hands_low[w]))
     if np.isfinite(hip_h).any():
         feats["hip_drop"] = float(np.nanmax(hip_h) - np.nanmin(hip_h))
         with np.errstate(invalid="ignore"):
@@ -269,8 +286,16 @@ def _classify(f: dict[str, float]) -> tuple[str, str]:
                 "sit_to_stand",
                 "a seated rest at the bottom: knees held bent, trunk upright, shins vertical",
             )
+    hands = f["hands_below_knees"]
     if _ge(trunk, r["floor_lift_min_trunk_deg"]):
-        return "floor_lift", "the trunk bent far forward, as when reaching the floor"
+        if not np.isfinite(hands):
+            return "floor_lift", "the trunk bent far forward, as when reaching the floor"
+        if hands >= r["floor_lift_min_hands_below_knees"]:
+            return (
+                "floor_lift",
+                "the trunk bent far forward and the hands reached below the knees, towards the "
+                "floor",
+            )
     if _ge(trunk, r["hinge_min_trunk_deg"]) and not _ge(knee, r["hinge_max_knee_deg"]):
         return "hip_hinge", "the trunk inclined much more than the knees bent"
     if not _ge(knee, r["min_lowering_deg"]):
@@ -304,6 +329,7 @@ def recognise_movement(
     sagittal: bool = True,
     feet_speed: np.ndarray | None = None,
     stance_hip: np.ndarray | None = None,
+    hands_low: np.ndarray | None = None,
 ) -> MovementEstimate:
     """Recognise the movement in an angle dataset.
 
@@ -324,6 +350,10 @@ def recognise_movement(
         Output of :func:`kneeback.movements.stance.hip_height_over_stance` for the same frames:
         a leg lifted while the hips stay up over the other foot is a step, ``"other"``. Without
         it no window is taken for a step.
+    hands_low
+        Output of :func:`kneeback.movements.reach.hands_below_knees` for the same frames: a deep
+        forward bend is a floor lift only if the hands reach below the knees. Without it (or
+        where no wrist was seen) the trunk alone decides.
 
     Returns
     -------
@@ -351,7 +381,7 @@ def recognise_movement(
     reasons: list[str] = []
     feats: list[dict[str, float]] = []
     for w, rep in windows or [(slice(0, t.size), None)]:
-        f = movement_features(angles, window=w, stance_hip=stance_hip)
+        f = movement_features(angles, window=w, stance_hip=stance_hip, hands_low=hands_low)
         if not sagittal:  # the angle-based features mean nothing here: do not report them
             f = {k: (v if k in _FRONT_FEATURES else float("nan")) for k, v in f.items()}
         if rep is not None and feet_speed is not None and not feet_planted(feet_speed, rep):
