@@ -31,6 +31,7 @@ test-fast: venv
 bench: venv
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/batch.py
+	$(BIN)/python bench/encode.py
 
 lint: venv
 	$(BIN)/ruff check src tests bench scripts
