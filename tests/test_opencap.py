@@ -146,3 +146,15 @@ def test_the_hands_tell_a_deep_forward_lean_from_a_floor_lift(figure) -> None:
         assert "hands reached below the knees" in res.movement.reasons[0]
     no_hands = ds.drop_sel(keypoints=["left_wrist", "right_wrist"])
     assert analyse(no_hands).movement.recognised == "floor_lift"  # the trunk alone decides
+    # Hands hidden at the bottom (behind the box, say) and seen high on the way: still a lift.
+    hidden = lift.copy(deep=True)
+    bent = _read_mot(MOT)["pelvis_tilt"] < -25
+    for var in ("position", "position_world"):
+        hidden[var].loc[{"keypoints": ["left_wrist", "right_wrist"]}] = np.where(
+            bent[:, None, None, None],
+            np.nan,
+            hidden[var].sel(keypoints=["left_wrist", "right_wrist"]),
+        )
+    res = analyse(hidden)
+    assert res.movement.recognised == "floor_lift"
+    assert res.movement.features["hands_below_knees"] is None  # not seen where it counts

@@ -166,7 +166,9 @@ def movement_features(
         for ``stance_hip_drop``; NaN when not given.
     hands_low
         Output of :func:`kneeback.movements.reach.hands_below_knees` for the same frames, for
-        ``hands_below_knees`` (the most over the window); NaN when not given.
+        ``hands_below_knees``: the most over the frames where the trunk is bent (within 20 % of
+        its deepest bend in the window), NaN when not given or when no wrist was seen there (a
+        hand hidden at the bottom must not read as a hand held high).
 
     Returns
     -------
@@ -209,8 +211,6 @@ def movement_features(
     )
     if stance_hip is not None and np.isfinite(stance_hip[w]).any():
         feats["stance_hip_drop"] = float(np.nanmax(stance_hip[w]) - np.nanmin(stance_hip[w]))
-    if hands_low is not None and np.isfinite(hands_low[w]).any():
-        feats["hands_below_knees"] = float(np.nanmax(hands_low[w]))
     if np.isfinite(hip_h).any():
         feats["hip_drop"] = float(np.nanmax(hip_h) - np.nanmin(hip_h))
         with np.errstate(invalid="ignore"):
@@ -247,6 +247,13 @@ def movement_features(
         feats["trunk_dip_deg"] = float(min(before, after) - trunk[i])
     if deep_mean.any():
         feats["tibia_bottom_deg"] = _nanmed(tib[deep_mean])
+    if hands_low is not None and np.isfinite(trunk).any():
+        lo, hi = float(np.nanmin(trunk)), float(np.nanmax(trunk))
+        with np.errstate(invalid="ignore"):
+            bent = trunk >= lo + 0.8 * (hi - lo)
+        reach = hands_low[w][bent]
+        if np.isfinite(reach).any():
+            feats["hands_below_knees"] = float(np.nanmax(reach))
     return feats
 
 
