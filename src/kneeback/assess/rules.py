@@ -166,8 +166,8 @@ RULES: dict[str, Rule] = {
             severity="major",
             explanation=(
                 "Your heel rose by {value:.0%} of your foot's length (allowance {threshold:.0%}): "
-                "the squat is done with the heels flat. A rising heel usually points at the "
-                "ankles, not the back: the shins could not tilt further forward."
+                "the squat is done with the heels flat. Heels that rise usually point at the "
+                "ankles' range of bend, not at the back."
             ),
             cue=(
                 "Keep your weight over the whole foot and go only as deep as the heels stay "
