@@ -78,6 +78,20 @@ def test_change_below_sdc_is_no_real_change() -> None:
     assert "no real change yet" in t.text
 
 
+def test_heels_coming_down_is_progress() -> None:
+    few = [(0.30, 0.32, 0.31), (0.28, 0.30), (0.05, 0.06), (0.04,)]
+    t = metric_trend(
+        [_pt(i, v) for i, v in enumerate(few)], metric="heel_lift_peak", movement="squat"
+    )
+    assert t.verdict == "no real change yet"  # 3 sessions with repeats, but only 4 repeats
+    assert "6 repeats in all (reps beyond each session's first; has 3 and 4)" in t.text
+    more = [*few[:3], (0.04, 0.05, 0.03, 0.05)]
+    t = metric_trend(
+        [_pt(i, v) for i, v in enumerate(more)], metric="heel_lift_peak", movement="squat"
+    )
+    assert t.verdict == "real decrease" and t.direction == "heels staying down"
+
+
 def test_change_above_sdc_is_real_with_direction() -> None:
     pts = [_pt(i, (v,)) for i, v in enumerate((95.0, 96.0, 110.0, 112.0))]
     t = metric_trend(pts, metric="knee_flexion_peak_deg", movement="squat")

@@ -44,8 +44,8 @@ __all__ = [
 PRECISE_MEASUREMENTS = frozenset({"marker"})
 
 #: Which way is progress for the metrics where the coaching aim is clear (REFERENCES.md: regain
-#: deep, controlled knee flexion; knees rather than trunk doing the bending). Others get no
-#: direction: a real change is reported as an increase or decrease only.
+#: deep, controlled knee flexion; knees rather than trunk doing the bending; FMS: heels flat).
+#: Others get no direction: a real change is reported as an increase or decrease only.
 BETTER_DIRECTION: dict[str, tuple[int, str]] = {
     "knee_flexion_peak_deg": (+1, "deeper knee bend"),
     "knee_flexion_peak_left_deg": (+1, "deeper knee bend"),
@@ -54,6 +54,7 @@ BETTER_DIRECTION: dict[str, tuple[int, str]] = {
     "strategy_index": (-1, "knees doing more of the bending"),
     "trunk_minus_tibia_bottom_deg": (-1, "trunk more in line with the shins"),
     "trunk_minus_tibia_peak_deg": (-1, "trunk more in line with the shins"),
+    "heel_lift_peak": (-1, "heels staying down"),
 }
 
 
@@ -208,8 +209,9 @@ def estimate_sdc(
             reps=n_reps,
         )
     need = (
-        f"needs {settings.min_sessions_for_own_sdc} sessions with two or more full reps "
-        f"(has {len(multi)})"
+        f"needs {settings.min_sessions_for_own_sdc} sessions with two or more full reps and "
+        f"{settings.min_df_for_own_sdc} repeats in all (reps beyond each session's first; has "
+        f"{len(multi)} and {df})"
     )
     if ref is not None:
         return SDCEstimate(
