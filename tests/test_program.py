@@ -137,6 +137,30 @@ def test_replay_regresses_when_measurements_fall(tmp_path: Path) -> None:
     assert "fell below" in res.transitions[1].reason and res.stage.id == "a"
 
 
+def test_towel_squat_stage_asks_for_flat_heels() -> None:
+    track = load_program().tracks[0]
+    deep = {"knee_flexion_peak_deg": 125.0, "trunk_minus_tibia_bottom_deg": 0.0, "descent_s": 1.5}
+
+    def session(i: int, heel: float) -> SessionSummary:
+        values = {**deep, "heel_lift_peak": heel}
+        return SessionSummary(
+            session_id=i,
+            recorded_at=T0 + dt.timedelta(days=3 * i),
+            movement="squat",
+            values=values,
+            full_reps=dict.fromkeys(values, 3),
+        )
+
+    on_toes = replay_track(
+        track, [session(i, 0.3) for i in range(4)], stage_id="towel_squat", since=None
+    )
+    assert on_toes.stage.id == "towel_squat" and not on_toes.transitions
+    flat = replay_track(
+        track, [session(i, 0.03) for i in range(4)], stage_id="towel_squat", since=None
+    )
+    assert flat.stage.id == "deep_squat_hold"
+
+
 # ---- with the store and real sessions ----------------------------------------------------------
 
 
