@@ -9,14 +9,14 @@ No model is trained on these labels: the verdicts come from the rules in
 ``kneeback.assess.rules`` with the defaults of ``AnalysisSettings``. Where the thresholds come
 from: depth (femur at or below horizontal, 10 deg tolerance) and trunk vs shin (10 deg) from
 the FMS criteria and REFERENCES.md rule 3; heels flat (FMS: the deep squat is done with the
-heels down; a rise of 0.1 foot length, about 2.5 cm, counts as lifted); knee tracking from
-"knees over feet" (a knee no further inside its ankle than the foot's inner edge, half a foot
-breadth = 0.056 leg length from anthropometric tables, plus the measurement error of 0.028 leg
-length for these markers), not tuned; sit-to-stand trunk lean from the data README's
-description of UI-PRMD itself (correct peak trunk inclination 23.5 (15-36) deg: 36 deg plus the
-measurement error), so the sit-to-stand figure is not an independent test of that threshold.
-Recognition thresholds are round numbers from the movements' definitions and Rowe et al. 2000
-(chairs need ~90 deg of knee flexion).
+heels down; a rise of 0.1 foot length, about 2.5 cm, plus the error of 0.02 counts as lifted);
+knee tracking from "knees over feet" (a knee no further inside its ankle than the foot's inner
+edge, half a foot breadth = 0.056 leg length from anthropometric tables, plus the measurement
+error of 0.028 leg length for these markers), not tuned; sit-to-stand trunk lean from the data
+README's description of UI-PRMD itself (correct peak trunk inclination 23.5 (15-36) deg: 36 deg
+plus the measurement error), so the sit-to-stand figure is not an independent test of that
+threshold. Recognition thresholds are round numbers from the movements' definitions and Rowe et
+al. 2000 (chairs need ~90 deg of knee flexion).
 
 Usage::
 

@@ -145,8 +145,9 @@ class AnalysisSettings(BaseModel):
         0.1,
         ge=0,
         description=(
-            "Heel rise above its height in standing, in foot lengths, beyond which the heels "
-            "count as lifted (FMS: the deep squat is done with the heels flat). 0.1 is about "
+            "Heel rise above its height in standing, in foot lengths, beyond which (by more than "
+            "the measurement's uncertainty) the heels count as lifted (FMS: the deep squat is "
+            "done with the heels flat). 0.1 is about "
             "2.5 cm for an adult foot, the foot tilted about 6 deg: a heel visibly off the floor, "
             "and 5 times the heel's wander while standing in UI-PRMD's marker data (standard "
             "deviation 0.007 foot lengths, median over deep squats; 0.02 at the 90th percentile)."
