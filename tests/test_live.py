@@ -20,6 +20,7 @@ from kneeback.errors import InputError
 from kneeback.io.live import LiveSource, describe_source
 from kneeback.live import RECORDING, run_live
 from kneeback.pose.replay import ReplayEstimator
+from kneeback.settings import AnalysisSettings
 from replay_clip import needs_uiprmd, squat_clip
 from streamgen import serve_udp
 
@@ -107,11 +108,17 @@ def test_stop_ends_the_session_and_keeps_what_was_seen(tmp_path: Path) -> None:
         stop.set()  # stop after the first rep
 
     done = run_live(
-        _url(port), tmp_path / "out", estimator=ReplayEstimator(ds), on_rep=on_rep, stop=stop
+        _url(port),
+        tmp_path / "out",
+        estimator=ReplayEstimator(ds),
+        on_rep=on_rep,
+        stop=stop,
+        analysis_settings=AnalysisSettings(tempo_min_phase_s=0.0),
     )
     t = done.pose["time"].values
     assert 1.0 < t[-1] < float(ds["time"].values[-1]) - 1.0
     assert 1 <= len(done.analysis.result.reps) < 3
+    assert done.analysis.result.settings["tempo_min_phase_s"] == 0.0  # the settings given
 
 
 def _start(args: list[str], port: int) -> subprocess.Popen[str]:

@@ -27,6 +27,7 @@ from kneeback.cli_options import (
     FpsOption,
     MovementChoice,
     PersonDbOption,
+    SettingsOption,
     SubjectOption,
     VariantOption,
     ViewChoice,
@@ -38,6 +39,7 @@ from kneeback.errors import EXIT_CODES_HELP, InputError
 from kneeback.io.video import VideoReadWarning
 from kneeback.report.exports import ExportFormat
 from kneeback.settings import ModelVariant, PoseSettings
+from kneeback.settings_file import load_settings_file, settings_toml
 from kneeback.web.cli import register as register_web_commands
 
 if TYPE_CHECKING:
@@ -224,6 +226,7 @@ def analyze(
         ),
     ] = None,
     db: PersonDbOption = None,
+    settings_file: SettingsOption = None,
 ) -> None:
     """Analyse a clip and write the critique, its evidence and an annotated video.
 
@@ -241,6 +244,7 @@ def analyze(
         raise typer.BadParameter("--end must be after --start.")
     if not input.exists():
         raise InputError(f"Input file {input} does not exist.")
+    analysis_settings = None if settings_file is None else load_settings_file(settings_file)
     target = check_output_dir(output or default_output_dir(input), inputs=[input])
     if fps is not None and not is_pose_file(input, format=format):
         err.print("Note: --fps is ignored for a video: frame times come from the file.")
@@ -272,6 +276,7 @@ def analyze(
             exports=(export,) if export else (),
             progress=update,
             on_message=_say,
+            analysis_settings=analysis_settings,
         )
     analysis, files = done.analysis, done.files
     stored = None
@@ -303,6 +308,18 @@ def analyze(
             else "dated today: the file does not say when it was recorded (--recorded-at)"
         )
         out.print(f"Stored as session {stored} in the history of {person}, {dated}.")
+
+
+@app.command("settings")
+@user_errors
+def settings_command() -> None:
+    """Print every analysis setting with its default and its source, as a TOML file.
+
+    Save it (kneeback settings > mine.toml), keep the lines to change and pass the file with
+    --settings to analyze, batch or live; settings left out keep their defaults.
+    """
+    sys.stdout.write(settings_toml())
+    sys.stdout.flush()
 
 
 @app.command()

@@ -19,12 +19,14 @@ from kneeback.cli_options import (
     FpsOption,
     MovementChoice,
     PersonDbOption,
+    SettingsOption,
     VariantOption,
     ViewChoice,
 )
 from kneeback.cli_support import err, out, progress_console, user_errors
 from kneeback.errors import BATCH_FAILURES_EXIT
 from kneeback.settings import ModelVariant
+from kneeback.settings_file import load_settings_file
 
 if TYPE_CHECKING:
     from kneeback.batch import BatchOutcome, BatchPlan
@@ -109,6 +111,7 @@ def batch(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")
     ] = False,
+    settings_file: SettingsOption = None,
 ) -> None:
     """Analyse many inputs, each into its own folder, as `kneeback analyze` would.
 
@@ -122,6 +125,7 @@ def batch(
     from kneeback.batch import plan_batch
     from kneeback.pipeline import is_pose_file
 
+    analysis_settings = None if settings_file is None else load_settings_file(settings_file)
     use_ray = ray or ray_address is not None
     address = ray_address or (os.environ.get("RAY_ADDRESS") if use_ray else None)
     plan = plan_batch(
@@ -134,6 +138,7 @@ def batch(
         variant=variant,
         pattern=pattern,
         redo=redo,
+        settings=analysis_settings,
     )
     if plan.passed_over:
         err.print(

@@ -11,10 +11,17 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from kneeback.cli_options import MovementChoice, PersonDbOption, VariantOption, ViewChoice
+from kneeback.cli_options import (
+    MovementChoice,
+    PersonDbOption,
+    SettingsOption,
+    VariantOption,
+    ViewChoice,
+)
 from kneeback.cli_summary import print_summary, rep_line
 from kneeback.cli_support import err, out, user_errors
 from kneeback.errors import BadValueError
+from kneeback.settings_file import load_settings_file
 
 if TYPE_CHECKING:
     from kneeback.report.result import AnalysisResult, RepInfo
@@ -53,6 +60,7 @@ def live(
         typer.Option(help="Store the session in the history of the person of this name."),
     ] = None,
     db: PersonDbOption = None,
+    settings_file: SettingsOption = None,
 ) -> None:
     """Count and judge repetitions from a camera or stream as they happen.
 
@@ -71,6 +79,7 @@ def live(
             f"{source} is a file: analyse it with `kneeback analyze {source}` (live reads "
             "cameras and streams as they run)."
         )
+    analysis_settings = None if settings_file is None else load_settings_file(settings_file)
     started = dt.datetime.now(dt.UTC)
     target = check_output_dir(
         output or Path.cwd() / f"live-{started:%Y%m%d-%H%M%S}-kneeback", inputs=[]
@@ -115,6 +124,7 @@ def live(
             on_rep=on_rep,
             on_status=on_status,
             on_ready=on_ready,
+            analysis_settings=analysis_settings,
         )
     finally:
         signal.signal(signal.SIGINT, previous)

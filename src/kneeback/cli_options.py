@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
@@ -17,6 +18,7 @@ __all__ = [
     "FpsOption",
     "MovementChoice",
     "PersonDbOption",
+    "SettingsOption",
     "SubjectOption",
     "VariantOption",
     "ViewChoice",
@@ -51,6 +53,15 @@ PersonDbOption = Annotated[
         "--db",
         help="Database URL for --person (default: KNEEBACK_DATABASE_URL, else kneeback.db "
         "in the user data folder).",
+        show_default=False,
+    ),
+]
+SettingsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--settings",
+        help="Analysis settings (TOML) in place of the defaults, e.g. another tempo target; "
+        "`kneeback settings` prints them all.",
         show_default=False,
     ),
 ]

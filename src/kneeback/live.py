@@ -30,7 +30,7 @@ from kneeback.pose.estimator import PoseEstimator
 from kneeback.pose.worker import FrameResult
 from kneeback.report.outputs import check_output_dir
 from kneeback.report.result import AnalysisResult, RepInfo
-from kneeback.settings import PoseSettings
+from kneeback.settings import AnalysisSettings, PoseSettings
 
 __all__ = ["RECORDING", "LiveStatus", "run_live"]
 
@@ -82,6 +82,7 @@ def run_live(
     on_status: Callable[[LiveStatus], None] | None = None,
     on_ready: Callable[[], None] | None = None,
     open_timeout_s: float = 10.0,
+    analysis_settings: AnalysisSettings | None = None,
 ) -> AnalysedInput:
     """Analyse a live source until it ends, ``duration_s`` passes or ``stop`` is set.
 
@@ -110,6 +111,9 @@ def run_live(
         Called once the model is loaded, as the source is opened.
     open_timeout_s
         How long to wait for the source to answer.
+    analysis_settings
+        Thresholds and processing of the analysis (default:
+        :class:`~kneeback.settings.AnalysisSettings`).
 
     Returns
     -------
@@ -156,7 +160,15 @@ def run_live(
                     if frame.time_s >= next_update and info is not None:
                         t = time.perf_counter()
                         _report_reps(
-                            frames, info, model, settings, movement, view, reported, on_rep
+                            frames,
+                            info,
+                            model,
+                            settings,
+                            movement,
+                            view,
+                            reported,
+                            on_rep,
+                            analysis_settings=analysis_settings,
                         )
                         cost = time.perf_counter() - t
                         next_update = frame.time_s + max(1.0, 3.0 * cost)
@@ -187,6 +199,7 @@ def run_live(
             view=view,
             video=recording,
             source=f"The session from {source}",
+            analysis_settings=analysis_settings,
         )
         result = done.analysis.result
         for rep in result.reps[len(reported) :]:  # those that ended with the session
@@ -252,13 +265,17 @@ def _report_reps(
     view: str,
     reported: list[RepInfo],
     on_rep: Callable[[RepInfo, AnalysisResult], None] | None,
+    *,
+    analysis_settings: AnalysisSettings | None = None,
 ) -> None:
     """Analyse the frames so far; report each repetition that has ended, once, in order."""
     ds = _dataset(frames, info, model, settings, time.perf_counter())
     if ds is None or ds.sizes["time"] < 10:
         return
     try:
-        result = analyse_detailed(ds, movement=movement, view=view).result
+        result = analyse_detailed(
+            ds, movement=movement, view=view, settings=analysis_settings
+        ).result
     except ValueError:
         return  # too little to analyse yet
     now = frames[-1].time_s

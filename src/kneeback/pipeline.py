@@ -30,7 +30,7 @@ from kneeback.report.outputs import (
     check_output_dir,
     write_analysis_folder,
 )
-from kneeback.settings import PoseSettings
+from kneeback.settings import AnalysisSettings, PoseSettings
 
 __all__ = [
     "AnalysedInput",
@@ -219,6 +219,7 @@ def analyse_input(
     exports: Sequence[str] = (),
     progress: StageProgress | None = None,
     on_message: Callable[[str], None] | None = None,
+    analysis_settings: AnalysisSettings | None = None,
 ) -> AnalysedInput:
     """Analyse a video or a pose file and write its output folder (all of it, or nothing).
 
@@ -247,6 +248,9 @@ def analyse_input(
         then ``"video"`` and ``"report"`` from :func:`write_analysis_folder`.
     on_message
         Called with a sentence for each step of a first-use model install.
+    analysis_settings
+        Thresholds and processing of the analysis (default:
+        :class:`~kneeback.settings.AnalysisSettings`).
 
     Returns
     -------
@@ -289,6 +293,7 @@ def analyse_input(
         source=path,
         inputs=[path],
         progress=progress,
+        analysis_settings=analysis_settings,
     )
 
 
@@ -306,6 +311,7 @@ def analyse_pose(
     source: str | Path = "The pose data",
     inputs: Sequence[str | Path] = (),
     progress: StageProgress | None = None,
+    analysis_settings: AnalysisSettings | None = None,
 ) -> AnalysedInput:
     """Analyse a pose dataset and write its output folder (all of it, or nothing).
 
@@ -329,6 +335,9 @@ def analyse_pose(
         Input files, which must not lie inside ``target``.
     progress
         Called with (stage, done, total): ``"analysis"``, then ``"video"`` and ``"report"``.
+    analysis_settings
+        Thresholds and processing of the analysis (default:
+        :class:`~kneeback.settings.AnalysisSettings`).
 
     Returns
     -------
@@ -345,7 +354,7 @@ def analyse_pose(
     if progress is not None:
         progress("analysis", 0, 1)
     try:
-        analysis = analyse_detailed(ds, movement=movement, view=view)
+        analysis = analyse_detailed(ds, movement=movement, view=view, settings=analysis_settings)
     except ValueError as exc:
         raise InputError(f"{source} cannot be analysed: {exc}") from exc
     if progress is not None:

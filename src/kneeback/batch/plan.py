@@ -23,7 +23,7 @@ from kneeback.errors import InputError, OutputError
 from kneeback.io.adapters import detect_format
 from kneeback.pipeline import InputFormat
 from kneeback.report.outputs import OUTPUT_MARKER
-from kneeback.settings import ModelVariant
+from kneeback.settings import AnalysisSettings, ModelVariant
 
 __all__ = ["VIDEO_SUFFIXES", "BatchItem", "BatchPlan", "find_inputs", "plan_batch"]
 
@@ -45,6 +45,8 @@ class BatchItem:
         Its output folder (absolute).
     movement, view, format, fps, variant
         As for ``kneeback analyze``.
+    settings
+        Analysis settings (None: the defaults).
     """
 
     source: Path
@@ -54,6 +56,7 @@ class BatchItem:
     format: InputFormat = "auto"
     fps: float | None = None
     variant: ModelVariant = "full"
+    settings: AnalysisSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -206,6 +209,7 @@ def plan_batch(
     variant: ModelVariant = "full",
     pattern: str | None = None,
     redo: bool = False,
+    settings: AnalysisSettings | None = None,
 ) -> BatchPlan:
     """Find the inputs and give each an output folder below ``output``.
 
@@ -221,6 +225,8 @@ def plan_batch(
         Shell pattern for the files taken from folders (see :func:`find_inputs`).
     redo
         Analyse again inputs whose output folder already holds a result.
+    settings
+        Analysis settings for every input (None: the defaults).
 
     Returns
     -------
@@ -249,6 +255,7 @@ def plan_batch(
             format=format,
             fps=fps,
             variant=variant,
+            settings=settings,
         )
         finished = (item.output / OUTPUT_MARKER).is_file()
         (done if finished and not redo else to_run).append(item)

@@ -133,6 +133,7 @@ def run_item(item: BatchItem, /) -> BatchOutcome:
             fps=item.fps,
             settings=PoseSettings(variant=item.variant),
             workers=1,
+            analysis_settings=item.settings,
         )
     except KneebackError as exc:
         error = str(exc)

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kneeback.errors import ProgramFileError
 from kneeback.movements.specs import ALL_METRICS, MOVEMENT_NAMES
+from kneeback.toml_file import read_toml
 
 __all__ = [
     "DEFAULT_PROGRAM_FILE",
@@ -184,19 +185,10 @@ def load_program(path: str | Path | None = None, /) -> Program:
     if path is None:
         text = resources.files("kneeback.program").joinpath(DEFAULT_PROGRAM_FILE).read_text("utf-8")
         where = "the built-in program"
+        data = tomllib.loads(text)  # shipped with kneeback and tested
     else:
-        p = Path(path)
-        where = str(p)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ProgramFileError(f"The program file {p} does not exist.") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ProgramFileError(f"The program file {p} cannot be read ({exc}).") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ProgramFileError(f"{where} is not valid TOML: {exc}.") from None
+        where = str(path)
+        data = read_toml(path, what="program file", error=ProgramFileError)
     try:
         return Program.model_validate(data)
     except ValidationError as exc:
