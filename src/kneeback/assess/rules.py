@@ -75,6 +75,8 @@ class Rule:
         What to practise.
     positive
         Text when the criterion is met (empty: no positive finding).
+    settings
+        The :class:`~kneeback.settings.AnalysisSettings` fields that hold its thresholds.
     """
 
     id: str
@@ -87,6 +89,7 @@ class Rule:
     explanation: str
     cue: str
     positive: str = ""
+    settings: tuple[str, ...] = ()
 
 
 RULES: dict[str, Rule] = {
@@ -112,6 +115,7 @@ RULES: dict[str, Rule] = {
             metrics=("thigh_angle_bottom_deg", "knee_flexion_peak_deg", "hip_below_knee"),
             views=_SAGITTAL_VIEWS,
             severity="major",
+            settings=("depth_thigh_tolerance_deg",),
             explanation=(
                 "At the bottom your thighs stayed {value:.0f} deg above horizontal; the deep-squat "
                 "standard is hips level with or below the knees (tolerance {threshold:.0f} deg)."
@@ -130,6 +134,7 @@ RULES: dict[str, Rule] = {
             metrics=("knee_flexion_peak_deg",),
             views=_SAGITTAL_VIEWS,
             severity="minor",
+            settings=("depth_thigh_tolerance_deg",),
             explanation=(
                 "Your front knee bent to {value:.0f} deg; everyday tasks such as stairs use "
                 "about {threshold:.0f} deg or more."
@@ -145,6 +150,7 @@ RULES: dict[str, Rule] = {
             metrics=("trunk_minus_tibia_bottom_deg",),
             views=_SAGITTAL_VIEWS,
             severity="major",
+            settings=("trunk_tibia_tolerance_deg",),
             explanation=(
                 "At the bottom your trunk leaned {value:.0f} deg more than your shins: the hips "
                 "and trunk did more of the bending than the knees (allowance {threshold:.0f} deg)."
@@ -164,6 +170,7 @@ RULES: dict[str, Rule] = {
             metrics=("heel_lift_peak",),
             views=_SAGITTAL_VIEWS,
             severity="major",
+            settings=("heel_lift_tolerance",),
             explanation=(
                 "Your heel rose by {value:.0%} of your foot's length (allowance {threshold:.0%}): "
                 "the squat is done with the heels flat. Heels that rise usually point at the "
@@ -184,6 +191,7 @@ RULES: dict[str, Rule] = {
             metrics=("tibia_inclination_bottom_deg",),
             views=_SAGITTAL_VIEWS,
             severity="minor",
+            settings=("ankle_limited_tibia_deg",),
             explanation=(
                 "Your shins tilted only {value:.0f} deg forward: the ankles may be limiting how "
                 "far the knees can travel, rather than the back or hips."
@@ -202,6 +210,7 @@ RULES: dict[str, Rule] = {
             metrics=("knee_inside_ankle_bottom",),
             views=_FRONTAL_VIEWS,
             severity="major",
+            settings=("knee_inside_ankle_max",),
             explanation=(
                 "At the bottom a knee was {value:.0%} of your leg length inside its ankle, past "
                 "the inner edge of the foot (allowance {threshold:.0%}, measurement error "
@@ -219,6 +228,7 @@ RULES: dict[str, Rule] = {
             metrics=("knee_fppa_peak_deg",),
             views=_FRONTAL_VIEWS,
             severity="minor",
+            settings=("knee_valgus_fppa_deg",),
             explanation=(
                 "Seen from the front, your knee angled inwards by {value:.0f} deg (typical "
                 "controls about 8 deg; noted above {threshold:.1f} deg). This is an observation "
@@ -236,6 +246,7 @@ RULES: dict[str, Rule] = {
             metrics=("trunk_inclination_peak_deg",),
             views=_SAGITTAL_VIEWS,
             severity="major",
+            settings=("sts_trunk_inclination_max_deg",),
             explanation=(
                 "To rise, your trunk leaned {value:.0f} deg from upright, beyond the range of "
                 "well-performed rises (allowance {threshold:.0f} deg, measurement error "
@@ -280,6 +291,7 @@ RULES: dict[str, Rule] = {
             metrics=("descent_s", "ascent_s"),
             views=("side", "front", "back", "oblique"),
             severity="minor",
+            settings=("tempo_min_phase_s",),
             explanation=(
                 "The {value} phase took under {threshold:.0f} s; 1-2 s down and 1-2 s up gives "
                 "the muscles time to work."
@@ -295,6 +307,7 @@ RULES: dict[str, Rule] = {
             metrics=("knee_flexion_asymmetry_deg",),
             views=_SAGITTAL_VIEWS,
             severity="minor",
+            settings=("asymmetry_tolerance_deg",),
             explanation=(
                 "Your knees bent {value:.0f} deg differently at the bottom, more than the "
                 "measurement's smallest real change ({threshold:.0f} deg)."
