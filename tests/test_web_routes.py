@@ -42,6 +42,7 @@ PUBLIC = {
     ("GET", "/podcast.xml"),
     ("GET", "/podcast/cover.png"),
     ("GET", "/podcast/audio/{audio_name}"),
+    ("GET", "/rules"),
 }
 #: Path parameters that name one member's data.
 OWNED = ("session_id", "uid", "username", "comment_id")

@@ -7,6 +7,7 @@ video and mark the session reviewed.
 from __future__ import annotations
 
 import math
+from functools import cache
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -15,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from kneeback.movements.specs import MOVEMENT_NAMES
 from kneeback.report.result import MovementInfo
+from kneeback.report.rules_doc import rules_markdown
 from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import (
     REPORT_CSP,
@@ -23,6 +25,7 @@ from kneeback.web.app import (
     Web,
 )
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage, stage_choices
+from kneeback.web.content import render_markdown
 from kneeback.web.flows import accept_upload, log_in, register_member
 from kneeback.web.queries import (
     get_job,
@@ -72,6 +75,19 @@ def home(request: Request, ctx: Web, account: MaybeLoggedIn) -> Response:
         },
         account=account,
     )
+
+
+@cache
+def _rules_html() -> str:
+    """Render the rules page (docs/critique-rules.md) as HTML, without its note to editors."""
+    text = "\n".join(x for x in rules_markdown().splitlines() if not x.startswith("<!--"))
+    return render_markdown(text)
+
+
+@router.get("/rules")
+def rules_page(request: Request, ctx: Web, account: MaybeLoggedIn) -> Response:
+    """How kneeback judges: every critique rule with its source, evidence grade and thresholds."""
+    return ctx.render(request, "rules.html", {"body_html": _rules_html()}, account=account)
 
 
 @router.get("/login")
