@@ -603,6 +603,9 @@ def test_job_runs_to_a_stored_session_with_report(world):
     assert len(detail["result"]["reps"]) == 2
     page = alice.get(f"/sessions/{sid}")
     assert page.status_code == 200 and "annotated.mp4" in page.text and "2 reps" in page.text
+    for rule in {f["id"] for f in detail["result"]["findings"]}:  # each finding links its rule
+        assert f'href="/rules#{rule}"' in page.text
+        assert f'<h2 id="{rule}">' in alice.get("/rules").text
     report = alice.get(f"/sessions/{sid}/report.html")
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
     csp = report.headers["content-security-policy"]

@@ -514,7 +514,7 @@ def test_nav_links_and_openapi_name_the_content_routes(w):
 def test_anyone_can_read_how_kneeback_judges(w):
     page = w["anon"].get("/rules")
     assert page.status_code == 200
-    assert "<h2>Heels (<code>heel_lift</code>)</h2>" in page.text
+    assert '<h2 id="heel_lift">Heels (<code>heel_lift</code>)</h2>' in page.text
     assert "grade C; FMS scoring" in page.text and "heel_lift_tolerance" in page.text
     assert "&lt;!--" not in page.text and "<!--" not in page.text  # no note to editors
     assert 'href="/rules"' in w["mia"][0].get("/").text  # linked from every page
