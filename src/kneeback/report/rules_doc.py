@@ -39,8 +39,13 @@ def _template(text: str) -> str:
     return re.sub(r"\{(value|threshold)(:[^}]*)?\}", lambda m: f"<{m.group(1)}>", text)
 
 
-def rules_markdown() -> str:
+def rules_markdown(*, for_web: bool = False) -> str:
     """Write the rules page.
+
+    Parameters
+    ----------
+    for_web
+        For the web app's ``/rules``: without the note to editors and the command-line hints.
 
     Returns
     -------
@@ -50,18 +55,26 @@ def rules_markdown() -> str:
         and its texts.
     """
     fields = AnalysisSettings.model_fields
-    lines = [
-        "# Critique rules",
-        "",
-        "<!-- Written by scripts/write_rules_doc.py from kneeback.assess.rules; do not edit. -->",
-        "",
-        "Each finding of `kneeback analyze` comes from one of these rules. A rule judges a "
+    lines = ["# Critique rules", ""]
+    if not for_web:
+        lines += [
+            "<!-- Written by scripts/write_rules_doc.py from kneeback.assess.rules; "
+            "do not edit. -->",
+            "",
+        ]
+    lines += [
+        "Each finding of an analysis comes from one of these rules. A rule judges a "
         "repetition only when every metric it reads is measurable and the camera view can show it "
         "(marker or depth-camera 3D data qualify from any view); otherwise the clip gets one "
         "`view_check` finding that says what could not be judged and how to film it. A rep is "
         "*needs work* when a major finding applies to it; the clip, when half of its full reps "
-        "are. Thresholds are settings: `kneeback settings` prints them and `--settings FILE` "
-        "changes them. Sources are those of `../shared/REFERENCES.md`.",
+        "are."
+        + (
+            ""
+            if for_web
+            else " Thresholds are settings: `kneeback settings` prints them and `--settings "
+            "FILE` changes them. Sources are those of `../shared/REFERENCES.md`."
+        ),
         "",
         "Evidence grades: "
         + "; ".join(f"**{g}** {meaning}" for g, meaning in EVIDENCE_GRADES.items())

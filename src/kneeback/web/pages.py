@@ -80,16 +80,15 @@ def home(request: Request, ctx: Web, account: MaybeLoggedIn) -> Response:
 
 @cache
 def _rules_html() -> str:
-    """Render the rules page (docs/critique-rules.md) as HTML, without its note to editors.
+    """Render the rules page (docs/critique-rules.md, its web version) as HTML.
 
     Each rule's heading gets the rule's id as its anchor (``/rules#heel_lift``), which the
     findings of a session link to.
     """
-    text = "\n".join(x for x in rules_markdown().splitlines() if not x.startswith("<!--"))
     return re.sub(
         r"<h2>(.*?) \(<code>([a-z_]+)</code>\)</h2>",
         r'<h2 id="\2">\1 (<code>\2</code>)</h2>',
-        render_markdown(text),
+        render_markdown(rules_markdown(for_web=True)),
     )
 
 
