@@ -138,6 +138,8 @@ def test_rules_refuse_unsuitable_view() -> None:
     assert not {"depth", "trunk_vs_tibia"} & {f.rule_id for f in found}
     clip = clip_findings(spec=spec, capture=cap)
     assert clip and clip[0].rule_id == "view_check"
+    # A movement kneeback does not judge gets no advice to film it from elsewhere.
+    assert clip_findings(spec=get_spec("other"), capture=cap) == []
 
 
 def test_sts_tests_finding() -> None:

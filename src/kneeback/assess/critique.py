@@ -495,10 +495,13 @@ def view_check_findings(*, spec: MovementSpec, capture: CaptureReport) -> list[F
     Returns
     -------
     list of Finding
-        Info findings at clip level, sagittal first.
+        Info findings at clip level, sagittal first; none for a movement without judged rules
+        (``other``), where no other view would get the clip judged.
     """
     rule = RULES["view_check"]
     out: list[Finding] = []
+    if not any(r not in _VIEW_FREE_RULES and RULES[r].metrics for r in spec.rules):
+        return out  # nothing is judged ("other movement"): no view would change that
     for family, (what, needs) in VIEW_CHECK_TEXTS.items():
         names = [m for m in spec.metrics if metric_family(m) == family and m in capture.metrics]
         if not names:
