@@ -128,6 +128,29 @@ def test_front_view_of_a_squat_labels_knee_width_not_fppa(squat):
 
 
 @needs_uiprmd
+@pytest.mark.parametrize(
+    ("name", "caving"), [("correct/m01_s01_e01", False), ("incorrect/m01_s03_e01", True)]
+)
+def test_front_view_draws_each_foots_inner_edge(name: str, caving: bool) -> None:
+    """A line up from each ankle at the knee-tracking allowance: red once a knee passes it."""
+    from kneeback.io.adapters import load_uiprmd
+    from kneeback.io.adapters.virtual_camera import project
+    from replay_clip import UIPRMD
+
+    suffix = "_inc" if caving else ""
+    ds = project(load_uiprmd(UIPRMD / f"{name}_positions{suffix}.txt.gz"), view="front")
+    out = analyse_detailed(ds.drop_vars("position_world"), movement="squat", view="front")
+    ann = Annotator(out.result, out.angles, out.processed)
+    edges = ann.overlay_at(out.result.reps[0].peak_s).foot_edges
+    assert len(edges) == 2 and all(e.y_knee < e.y_ankle for e in edges)
+    assert any(e.passed for e in edges) is caving
+    flagged = any(f.id == "knee_tracking" and f.severity == "major" for f in out.result.findings)
+    assert flagged is caving  # the line and the verdict agree
+    side = analyse_detailed(squat_pose(reps=1))  # from the side knee tracking is not judged
+    assert Annotator(side.result, side.angles, side.processed).overlay_at(1.0).foot_edges == ()
+
+
+@needs_uiprmd
 def test_front_view_of_a_lunge_labels_fppa(squat):
     ds, _ = squat
     out = analyse_detailed(ds, movement="lunge", view="front")

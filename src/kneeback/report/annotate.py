@@ -19,7 +19,11 @@ Which angles are drawn follows the result: for side and oblique views, knee flex
 flexion on the side nearer the camera and trunk inclination (with a vertical reference line); for
 front and back views, the knee frontal plane projection angle (FPPA) at both knees, and knee
 flexion when the analysis measured it from the 3D landmarks. An angle the capture report marks
-not measurable is never drawn; one with an uncertainty above 10 deg is shown as ``~95°``.
+not measurable is never drawn; one with an uncertainty above 10 deg is shown as ``~95°``. Where
+knee tracking is judged (squats and sit-to-stands seen from the front or back), a dashed line
+rises from each ankle at the inner edge of the foot as the rule sees it (the allowance plus the
+measurement error, :func:`kneeback.assess.critique`): green while the knee stays outside it, red
+when the knee passes it.
 """
 
 from __future__ import annotations
@@ -39,9 +43,11 @@ from PIL import Image, ImageDraw, ImageFont
 
 from kneeback.io.video import iter_frames, probe_video
 from kneeback.io.video_writer import VideoWriter
+from kneeback.kinematics.body import leg_length
 from kneeback.movements.specs import MOVEMENT_NAMES, get_spec
 from kneeback.report.exports import angle_measurable
 from kneeback.report.result import AnalysisResult, FindingInfo, RepInfo
+from kneeback.settings import AnalysisSettings
 from kneeback.skeletons import BLAZEPOSE_EDGES, FACE_KEYPOINTS
 
 __all__ = [
@@ -49,6 +55,7 @@ __all__ = [
     "AngleLabel",
     "Annotator",
     "Caption",
+    "FootEdge",
     "Overlay",
     "draw_overlay",
     "write_annotated_video",
@@ -121,6 +128,26 @@ class Caption:
 
 
 @dataclass(frozen=True)
+class FootEdge:
+    """The inner edge of one foot as the knee-tracking rule sees it, drawn up from the ankle.
+
+    Attributes
+    ----------
+    x
+        Image x of the line, in pixels of the full-resolution upright picture.
+    y_ankle, y_knee
+        Where the line starts (the ankle) and ends (the knee).
+    passed
+        Whether the knee is further inside than the line at this moment.
+    """
+
+    x: float
+    y_ankle: float
+    y_knee: float
+    passed: bool
+
+
+@dataclass(frozen=True)
 class Overlay:
     """Everything drawn on one frame.
 
@@ -149,6 +176,8 @@ class Overlay:
     trunk_reference
         ``(hip centre, shoulder centre)`` when the trunk inclination is drawn, for a vertical
         reference line.
+    foot_edges
+        The feet's inner edges for knee tracking (front and back views).
     """
 
     keypoints: np.ndarray = field(repr=False)
@@ -161,6 +190,7 @@ class Overlay:
     captions: tuple[Caption, ...] = ()
     cue: str = ""
     trunk_reference: tuple[tuple[float, float], tuple[float, float]] | None = None
+    foot_edges: tuple[FootEdge, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -216,6 +246,7 @@ class Annotator:
         self.view = result.view.used
         self._sides = self._shown_sides(pose)
         self._series = self._choose_series(angles)
+        self._edge_px = self._foot_edge_offset(pose)
         self.title = f"{_pretty(result.movement.used)} · {result.view.used} view"
         self._reps = sorted(result.reps, key=lambda r: r.start_s)
         self._rep_findings: dict[int, list[FindingInfo]] = {}
@@ -238,6 +269,40 @@ class Annotator:
             vals = np.asarray(conf.sel(keypoints=names).values, dtype=np.float64).ravel()
             score[side] = float(np.nanmean(vals)) if np.isfinite(vals).any() else -1.0
         return (max(score, key=lambda s: score[s]),)
+
+    def _foot_edge_offset(self, pose: xr.Dataset) -> float | None:
+        """How far inside its ankle a knee may go, in pixels; None where it is not judged."""
+        used = self.result.movement.used
+        if (
+            self.view not in ("front", "back")
+            or used not in MOVEMENT_NAMES
+            or "knee_tracking" not in get_spec(used).rules
+            or not angle_measurable(self.result, "knee_inside_ankle_left")[0]
+        ):
+            return None
+        default = AnalysisSettings.model_fields["knee_inside_ankle_max"].default
+        allowance = float(self.result.settings.get("knee_inside_ankle_max", default))
+        status = self.result.capture.metrics.get("knee_inside_ankle_bottom")
+        error = (status.uncertainty if status is not None else None) or 0.0
+        leg_px = leg_length(pose["position"].isel(individuals=0))
+        return (allowance + error) * leg_px if np.isfinite(leg_px) else None
+
+    def _foot_edges(self, kp: np.ndarray) -> tuple[FootEdge, ...]:
+        if self._edge_px is None or kp.size == 0:
+            return ()
+        edges = []
+        for side, other in (("left", "right"), ("right", "left")):
+            hip, other_hip = self._point(kp, f"{side}_hip"), self._point(kp, f"{other}_hip")
+            knee, ankle = self._point(kp, f"{side}_knee"), self._point(kp, f"{side}_ankle")
+            if hip is None or other_hip is None or knee is None or ankle is None:
+                continue
+            inward = float(np.sign(other_hip[0] - hip[0]))  # image x towards the other hip
+            if inward == 0:
+                continue
+            x = float(ankle[0]) + inward * self._edge_px
+            passed = (float(knee[0]) - float(ankle[0])) * inward > self._edge_px
+            edges.append(FootEdge(x, float(ankle[1]), float(knee[1]), passed))
+        return tuple(edges)
 
     def _choose_series(self, angles: xr.Dataset) -> list[tuple[str, str, str, np.ndarray, str]]:
         """``(var, short name, keypoint, values, side)`` of each angle to draw."""
@@ -422,6 +487,7 @@ class Annotator:
             captions=captions,
             cue=cue,
             trunk_reference=trunk_ref,
+            foot_edges=self._foot_edges(kp),
         )
 
     def annotate(self, scene: np.ndarray, /, *, time_s: float, scale: float = 1.0) -> np.ndarray:
@@ -534,13 +600,20 @@ def _draw_skeleton(img: np.ndarray, ov: Overlay, scale: float, st: _Style) -> No
 
 
 def _dashed_vertical(
-    img: np.ndarray, start: tuple[float, float], length: float, st: _Style
+    img: np.ndarray,
+    start: tuple[float, float],
+    length: float,
+    st: _Style,
+    *,
+    colour: RGB = (200, 200, 200),
+    width: int = 1,
 ) -> None:
+    """Draw a dashed line from ``start`` up by ``length`` pixels."""
     x, y = start
     dash = max(4, st.unit // 2)
     for y0 in np.arange(y, y - length, -2 * dash):
         y1 = max(y0 - dash, y - length)
-        cv2.line(img, (round(x), round(y0)), (round(x), round(y1)), (200, 200, 200), 1, cv2.LINE_AA)
+        cv2.line(img, (round(x), round(y0)), (round(x), round(y1)), colour, width, cv2.LINE_AA)
 
 
 @dataclass
@@ -641,6 +714,10 @@ def draw_overlay(scene: np.ndarray, overlay: Overlay, /, *, scale: float = 1.0) 
     h, w = img.shape[:2]
     st = _Style.for_image(w, h)
     texts: list[_Text] = []
+    for edge in overlay.foot_edges:
+        colour = SEVERITY_COLOURS["major" if edge.passed else "positive"]
+        x, y0, y1 = edge.x / scale, edge.y_ankle / scale, edge.y_knee / scale
+        _dashed_vertical(img, (x, y0), y0 - y1, st, colour=colour, width=max(2, st.line // 2))
     _draw_skeleton(img, overlay, scale, st)
 
     # Angle labels beside their joints, moved down when they would cover one another.
