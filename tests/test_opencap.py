@@ -136,6 +136,7 @@ def test_the_hands_tell_a_deep_forward_lean_from_a_floor_lift(figure) -> None:
     ds, _ = figure
     squat = analyse(ds)
     assert squat.movement.recognised == "squat"
+    assert "the hands stayed above the knees" in squat.movement.reasons[0]
     assert squat.movement.features["trunk_excursion_deg"] > 70  # as far as a floor lift
     assert squat.movement.features["hands_below_knees"] < 0.0  # hands above the knees
     assert squat.verdict == "needs_work"  # the trunk led: judged as the squat it was

@@ -307,6 +307,12 @@ def _classify(f: dict[str, float]) -> tuple[str, str]:
         return "hip_hinge", "the trunk inclined much more than the knees bent"
     if not _ge(knee, r["min_lowering_deg"]):
         return "other", "the knees bent too little for a squat"
+    if _ge(trunk, r["floor_lift_min_trunk_deg"]):
+        return (
+            "squat",
+            "both knees bent together; the trunk bent far forward but the hands stayed above the "
+            "knees (not a lift from the floor)",
+        )
     return "squat", "both knees bent together"
 
 
