@@ -127,27 +127,49 @@ def test_front_view_of_a_squat_labels_knee_width_not_fppa(squat):
     assert not any(t.startswith(("FPPA ", "hip ", "trunk ")) for t in texts)
 
 
+def _filmed_squat(name: str, view: str):
+    """A UI-PRMD squat seen by the virtual camera in 2D: its analysis and its overlay at depth."""
+    from kneeback.io.adapters import load_uiprmd
+    from kneeback.io.adapters.virtual_camera import project
+    from replay_clip import UIPRMD
+
+    suffix = "_inc" if name.startswith("incorrect") else ""
+    ds = project(load_uiprmd(UIPRMD / f"{name}_positions{suffix}.txt.gz"), view=view)
+    out = analyse_detailed(ds.drop_vars("position_world"), movement="squat", view=view)
+    ann = Annotator(out.result, out.angles, out.processed)
+    return out, ann.overlay_at(out.result.reps[0].peak_s)
+
+
 @needs_uiprmd
 @pytest.mark.parametrize(
     ("name", "caving"), [("correct/m01_s01_e01", False), ("incorrect/m01_s03_e01", True)]
 )
 def test_front_view_draws_each_foots_inner_edge(name: str, caving: bool) -> None:
     """A line up from each ankle at the knee-tracking allowance: red once a knee passes it."""
-    from kneeback.io.adapters import load_uiprmd
-    from kneeback.io.adapters.virtual_camera import project
-    from replay_clip import UIPRMD
-
-    suffix = "_inc" if caving else ""
-    ds = project(load_uiprmd(UIPRMD / f"{name}_positions{suffix}.txt.gz"), view="front")
-    out = analyse_detailed(ds.drop_vars("position_world"), movement="squat", view="front")
-    ann = Annotator(out.result, out.angles, out.processed)
-    edges = ann.overlay_at(out.result.reps[0].peak_s).foot_edges
+    out, overlay = _filmed_squat(name, "front")
+    edges = overlay.foot_edges
     assert len(edges) == 2 and all(e.y_knee < e.y_ankle for e in edges)
     assert any(e.passed for e in edges) is caving
     flagged = any(f.id == "knee_tracking" and f.severity == "major" for f in out.result.findings)
     assert flagged is caving  # the line and the verdict agree
     side = analyse_detailed(squat_pose(reps=1))  # from the side knee tracking is not judged
     assert Annotator(side.result, side.angles, side.processed).overlay_at(1.0).foot_edges == ()
+
+
+@needs_uiprmd
+@pytest.mark.parametrize(
+    ("name", "on_toes"), [("correct/m01_s01_e01", False), ("incorrect/m01_s05_e10", True)]
+)
+def test_side_view_rings_a_heel_risen_beyond_the_allowance(name: str, on_toes: bool) -> None:
+    out, overlay = _filmed_squat(name, "side")
+    assert bool(overlay.raised_heels) is on_toes
+    heels = next(f for f in out.result.findings if f.id == "heel_lift")
+    assert (heels.severity == "major") is on_toes  # the ring and the verdict agree
+    if on_toes:  # drawn: a red ring round the heel
+        img = draw_overlay(np.zeros((1920, 1080, 3), np.uint8), overlay)
+        red = (img == np.array([240, 95, 80], np.uint8)).all(axis=2)
+        x, y = (round(v) for v in overlay.raised_heels[0])
+        assert red[y - 40 : y + 40, x - 40 : x + 40].any()
 
 
 @needs_uiprmd

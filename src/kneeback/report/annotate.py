@@ -23,7 +23,8 @@ not measurable is never drawn; one with an uncertainty above 10 deg is shown as 
 knee tracking is judged (squats and sit-to-stands seen from the front or back), a dashed line
 rises from each ankle at the inner edge of the foot as the rule sees it (the allowance plus the
 measurement error, :func:`kneeback.assess.critique`): green while the knee stays outside it, red
-when the knee passes it.
+when the knee passes it. Where heels are judged (squats from the side), a heel that has risen
+beyond the rule's allowance is ringed in red and labelled.
 """
 
 from __future__ import annotations
@@ -178,6 +179,8 @@ class Overlay:
         reference line.
     foot_edges
         The feet's inner edges for knee tracking (front and back views).
+    raised_heels
+        Heels risen beyond the heel rule's allowance at this moment (side views), in pixels.
     """
 
     keypoints: np.ndarray = field(repr=False)
@@ -191,6 +194,7 @@ class Overlay:
     cue: str = ""
     trunk_reference: tuple[tuple[float, float], tuple[float, float]] | None = None
     foot_edges: tuple[FootEdge, ...] = ()
+    raised_heels: tuple[tuple[float, float], ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -247,6 +251,12 @@ class Annotator:
         self._sides = self._shown_sides(pose)
         self._series = self._choose_series(angles)
         self._edge_px = self._foot_edge_offset(pose)
+        self._heel_limit = self._heel_allowance()
+        self._heel_lift = {
+            side: np.asarray(angles[f"heel_lift_{side}"].values, dtype=np.float64)
+            for side in ("left", "right")
+            if f"heel_lift_{side}" in angles
+        }
         self.title = f"{_pretty(result.movement.used)} · {result.view.used} view"
         self._reps = sorted(result.reps, key=lambda r: r.start_s)
         self._rep_findings: dict[int, list[FindingInfo]] = {}
@@ -286,6 +296,33 @@ class Annotator:
         error = (status.uncertainty if status is not None else None) or 0.0
         leg_px = leg_length(pose["position"].isel(individuals=0))
         return (allowance + error) * leg_px if np.isfinite(leg_px) else None
+
+    def _heel_allowance(self) -> float | None:
+        """Return the heel rise the heel rule allows (foot lengths), None where not judged."""
+        used = self.result.movement.used
+        status = self.result.capture.metrics.get("heel_lift_peak")
+        if (
+            self.view not in ("side", "oblique")
+            or used not in MOVEMENT_NAMES
+            or "heel_lift" not in get_spec(used).rules
+            or status is None
+            or not (status.measurable and status.judgeable)
+        ):
+            return None
+        default = AnalysisSettings.model_fields["heel_lift_tolerance"].default
+        allowance = float(self.result.settings.get("heel_lift_tolerance", default))
+        return allowance + (status.uncertainty or 0.0)
+
+    def _raised_heels(self, kp: np.ndarray, ai: int | None) -> tuple[tuple[float, float], ...]:
+        if self._heel_limit is None or ai is None or kp.size == 0:
+            return ()
+        out = []
+        for side in self._sides:
+            lift = self._heel_lift.get(side)
+            heel = self._point(kp, f"{side}_heel")
+            if lift is not None and heel is not None and lift[ai] > self._heel_limit:
+                out.append((float(heel[0]), float(heel[1])))
+        return tuple(out)
 
     def _foot_edges(self, kp: np.ndarray) -> tuple[FootEdge, ...]:
         if self._edge_px is None or kp.size == 0:
@@ -488,6 +525,7 @@ class Annotator:
             cue=cue,
             trunk_reference=trunk_ref,
             foot_edges=self._foot_edges(kp),
+            raised_heels=self._raised_heels(kp, ai),
         )
 
     def annotate(self, scene: np.ndarray, /, *, time_s: float, scale: float = 1.0) -> np.ndarray:
@@ -719,11 +757,19 @@ def draw_overlay(scene: np.ndarray, overlay: Overlay, /, *, scale: float = 1.0) 
         x, y0, y1 = edge.x / scale, edge.y_ankle / scale, edge.y_knee / scale
         _dashed_vertical(img, (x, y0), y0 - y1, st, colour=colour, width=max(2, st.line // 2))
     _draw_skeleton(img, overlay, scale, st)
+    ring = st.dot * 3
+    for hx, hy in overlay.raised_heels:
+        centre = (round(hx / scale), round(hy / scale))
+        cv2.circle(img, centre, ring, SEVERITY_COLOURS["major"], max(2, st.line), cv2.LINE_AA)
 
     # Angle labels beside their joints, moved down when they would cover one another.
     label_size = max(11, round(st.unit * 0.85))
     placed: list[tuple[int, int, int, int]] = []
-    for label in overlay.labels:
+    heel_labels = [
+        AngleLabel(xy=xy, text="heel up", colour=SEVERITY_COLOURS["major"], direction=-1)
+        for xy in overlay.raised_heels
+    ]
+    for label in (*overlay.labels, *heel_labels):
         x, y = label.xy[0] / scale, label.xy[1] / scale
         tw, th = _text_size(label.text, label_size)
         bw, bh = tw + 2 * st.pad + st.dot * 2, th + 2 * st.pad
