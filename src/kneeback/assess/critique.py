@@ -37,6 +37,7 @@ __all__ = [
     "clip_verdict",
     "critique_rep",
     "rep_verdict",
+    "rule_limit",
     "view_check_findings",
 ]
 
@@ -287,6 +288,27 @@ _RULE_ORDER = (
 )
 
 
+def rule_limit(rule_id: str, /, tolerances: Tolerances, *, uncertainty: float | None) -> float:
+    """Return the limit a rule that compares one metric with a limit applies.
+
+    Parameters
+    ----------
+    rule_id
+        One of the rules that compare a metric with a limit (``depth``, ``heel_lift``,
+        ``knee_tracking``, ...).
+    tolerances
+        The thresholds.
+    uncertainty
+        The metric's measurement uncertainty (None: 0).
+
+    Returns
+    -------
+    float
+        The limit, in the metric's unit, as :func:`critique_rep` applies it.
+    """
+    return _LIMITS[rule_id].limit(tolerances, uncertainty or 0.0)
+
+
 def _limit_finding(
     rule_id: str,
     metrics: Mapping[str, MetricValue],
@@ -305,7 +327,7 @@ def _limit_finding(
         return None, False
     status = capture.metrics.get(check.metric)
     u = (status.uncertainty if status is not None else None) or 0.0
-    limit = check.limit(tol, u)
+    limit = rule_limit(rule_id, tol, uncertainty=u)
     met = value <= limit if check.at_most else value >= limit
     if met and not check.report_met:
         return None, False

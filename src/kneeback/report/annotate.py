@@ -42,6 +42,8 @@ import numpy as np
 import xarray as xr
 from PIL import Image, ImageDraw, ImageFont
 
+from kneeback.assess.critique import Tolerances, rule_limit
+from kneeback.assess.rules import RULES
 from kneeback.io.video import iter_frames, probe_video
 from kneeback.io.video_writer import VideoWriter
 from kneeback.kinematics.body import leg_length
@@ -251,7 +253,7 @@ class Annotator:
         self._sides = self._shown_sides(pose)
         self._series = self._choose_series(angles)
         self._edge_px = self._foot_edge_offset(pose)
-        self._heel_limit = self._heel_allowance()
+        self._heel_limit = self._judged_limit("heel_lift", "heel_lift_peak")
         self._heel_lift = {
             side: np.asarray(angles[f"heel_lift_{side}"].values, dtype=np.float64)
             for side in ("left", "right")
@@ -280,38 +282,32 @@ class Annotator:
             score[side] = float(np.nanmean(vals)) if np.isfinite(vals).any() else -1.0
         return (max(score, key=lambda s: score[s]),)
 
-    def _foot_edge_offset(self, pose: xr.Dataset) -> float | None:
-        """How far inside its ankle a knee may go, in pixels; None where it is not judged."""
+    def _judged_limit(self, rule_id: str, metric: str) -> float | None:
+        """Return the limit a rule applies to this clip, None where it does not judge it."""
         used = self.result.movement.used
+        status = self.result.capture.metrics.get(metric)
         if (
-            self.view not in ("front", "back")
+            self.view not in RULES[rule_id].views
             or used not in MOVEMENT_NAMES
-            or "knee_tracking" not in get_spec(used).rules
-            or not angle_measurable(self.result, "knee_inside_ankle_left")[0]
-        ):
-            return None
-        default = AnalysisSettings.model_fields["knee_inside_ankle_max"].default
-        allowance = float(self.result.settings.get("knee_inside_ankle_max", default))
-        status = self.result.capture.metrics.get("knee_inside_ankle_bottom")
-        error = (status.uncertainty if status is not None else None) or 0.0
-        leg_px = leg_length(pose["position"].isel(individuals=0))
-        return (allowance + error) * leg_px if np.isfinite(leg_px) else None
-
-    def _heel_allowance(self) -> float | None:
-        """Return the heel rise the heel rule allows (foot lengths), None where not judged."""
-        used = self.result.movement.used
-        status = self.result.capture.metrics.get("heel_lift_peak")
-        if (
-            self.view not in ("side", "oblique")
-            or used not in MOVEMENT_NAMES
-            or "heel_lift" not in get_spec(used).rules
+            or rule_id not in get_spec(used).rules
             or status is None
             or not (status.measurable and status.judgeable)
         ):
             return None
-        default = AnalysisSettings.model_fields["heel_lift_tolerance"].default
-        allowance = float(self.result.settings.get("heel_lift_tolerance", default))
-        return allowance + (status.uncertainty or 0.0)
+        known = AnalysisSettings.model_fields
+        settings = AnalysisSettings.model_validate(
+            {k: v for k, v in self.result.settings.items() if k in known}
+        )
+        tolerances = Tolerances.from_settings(settings)
+        return rule_limit(rule_id, tolerances, uncertainty=status.uncertainty)
+
+    def _foot_edge_offset(self, pose: xr.Dataset) -> float | None:
+        """How far inside its ankle a knee may go, in pixels; None where it is not judged."""
+        limit = self._judged_limit("knee_tracking", "knee_inside_ankle_bottom")
+        if limit is None:
+            return None
+        leg_px = leg_length(pose["position"].isel(individuals=0))
+        return limit * leg_px if np.isfinite(leg_px) else None
 
     def _raised_heels(self, kp: np.ndarray, ai: int | None) -> tuple[tuple[float, float], ...]:
         if self._heel_limit is None or ai is None or kp.size == 0:
