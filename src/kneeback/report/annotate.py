@@ -22,9 +22,9 @@ flexion when the analysis measured it from the 3D landmarks. An angle the captur
 not measurable is never drawn; one with an uncertainty above 10 deg is shown as ``~95°``. Where
 knee tracking is judged (squats and sit-to-stands seen from the front or back), a dashed line
 rises from each ankle at the inner edge of the foot as the rule sees it (the allowance plus the
-measurement error, :func:`kneeback.assess.critique`): green while the knee stays outside it, red
-when the knee passes it. Where heels are judged (squats from the side), a heel that has risen
-beyond the rule's allowance is ringed in red and labelled.
+measurement error, :func:`kneeback.assess.critique.rule_limit`): green while the knee stays
+outside it, red when the knee passes it. Where heels are judged (squats from the side), a heel
+that has risen beyond the rule's allowance is ringed in red and labelled.
 """
 
 from __future__ import annotations
