@@ -124,6 +124,23 @@ def test_every_route_needs_a_session_unless_public(world, ids):  # noqa: F811
             assert to_login, (method, path, r.status_code)
 
 
+def test_ids_that_name_nothing_answer_404(world, ids):  # noqa: F811
+    """An id that is not a number, or beyond what the database holds, is 404 on every route."""
+    alice, csrf = world["alice"], _csrf_of(world["alice"])
+    numeric = [
+        (m, p) for m, p in app_routes(world["app"]) if "{session_id}" in p or "{comment_id}" in p
+    ]
+    assert len(numeric) >= 10
+    for method, path in numeric:
+        for bad in ("abc", str(2**63), "-1"):
+            url = fill(path, ids | {"session_id": bad, "comment_id": bad})
+            headers = {CSRF_HEADER: csrf}
+            r = alice.request(method, url, headers=headers, data={"csrf_token": csrf})
+            assert r.status_code == 404, (method, url, r.status_code, r.text[:200])
+            if path.startswith("/api/"):
+                assert r.json() == {"detail": "Not found."}
+
+
 def _csrf_of(client: Any) -> str:
     return str(client.get("/api/me").json()["csrf_token"])
 

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from kneeback.web.accounts import Account, end_session
-from kneeback.web.app import LoggedIn, Web, WebContext
+from kneeback.web.app import LoggedIn, RowId, Web, WebContext
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage
 from kneeback.web.flows import accept_upload, log_in, register_member
 from kneeback.web.queries import (
@@ -179,7 +179,7 @@ def api_sessions(ctx: Web, account: LoggedIn) -> list[dict[str, Any]]:
 
 
 @router.get("/sessions/{session_id}", response_model=SessionDetail)
-def api_session(ctx: Web, account: LoggedIn, session_id: int) -> dict[str, Any]:
+def api_session(ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any]:
     """One session; 404 when it does not exist or is not the account's to see."""
     session = get_session(ctx.db, account, session_id)
     if session is None:
@@ -287,7 +287,7 @@ def _found(value: Any, what: str = "session") -> Any:
 
 
 @router.post("/sessions/{session_id}/share", response_model=ShareOut)
-def api_share(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> dict[str, Any]:
+def api_share(request: Request, ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any]:
     """Share one of the member's own sessions with their coach(es) for review."""
     ctx.require_header_csrf(request)
     return _found(share_session(ctx.db, account, session_id))
@@ -302,14 +302,14 @@ def api_review(ctx: Web, account: LoggedIn) -> list[dict[str, Any]]:
 
 
 @router.get("/sessions/{session_id}/comments", response_model=list[CommentOut])
-def api_comments(ctx: Web, account: LoggedIn, session_id: int) -> list[dict[str, Any]]:
+def api_comments(ctx: Web, account: LoggedIn, session_id: RowId) -> list[dict[str, Any]]:
     """Comments on a session, by moment of its video."""
     return _found(list_comments(ctx.db, account, session_id))
 
 
 @router.post("/sessions/{session_id}/comments", response_model=CommentOut, status_code=201)
 def api_add_comment(
-    request: Request, ctx: Web, account: LoggedIn, session_id: int, body: CommentIn
+    request: Request, ctx: Web, account: LoggedIn, session_id: RowId, body: CommentIn
 ) -> dict[str, Any]:
     """Add a coach's comment at ``time_s`` seconds of the session's video."""
     ctx.require_header_csrf(request)
@@ -317,7 +317,9 @@ def api_add_comment(
 
 
 @router.post("/sessions/{session_id}/reviewed", response_model=ShareOut)
-def api_reviewed(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> dict[str, Any]:
+def api_reviewed(
+    request: Request, ctx: Web, account: LoggedIn, session_id: RowId
+) -> dict[str, Any]:
     """Mark a shared session reviewed: it leaves the review queue."""
     ctx.require_header_csrf(request)
     return _found(mark_reviewed(ctx.db, account, session_id))

@@ -5,7 +5,10 @@ API lives under ``/api/`` and its OpenAPI schema at ``/openapi.json``. Routes on
 they call the query and command modules (:mod:`kneeback.web.accounts`, ``queries``, ``review``,
 ``coaching``, ``content``, ``podcast``, ``jobs``). What those refuse reaches the client the same
 way everywhere: :class:`~kneeback.web.review.NotAllowedError` as 403 (409 when a session was not
-shared), :class:`~kneeback.errors.BadValueError` as 400, with the exception's sentence.
+shared), :class:`~kneeback.errors.BadValueError` as 400, with the exception's sentence. A request
+the routes' types refuse is 404 when the address names nothing that can exist (``/sessions/abc``,
+an id beyond what the database holds), else 422 with the fields' errors from the API (never
+echoing what was sent: it may hold a password) and a 400 page naming the fields from a form.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Depends, FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -39,6 +44,7 @@ __all__ = [
     "LoggedIn",
     "MaybeLoggedIn",
     "NotLoggedInError",
+    "RowId",
     "WebContext",
     "create_app",
     "current_account",
@@ -193,6 +199,11 @@ def current_account(account: Annotated[Account | None, Depends(optional_account)
 LoggedIn = Annotated[Account, Depends(current_account)]
 #: A route parameter: the logged-in account, or None for a visitor.
 MaybeLoggedIn = Annotated[Account | None, Depends(optional_account)]
+#: The largest row id the databases hold (a signed 64-bit integer).
+MAX_ROW_ID = 2**63 - 1
+#: A path parameter naming a row (a session, a comment): an id outside 1..MAX_ROW_ID names
+#: nothing, and is answered 404 like an id that does not exist.
+RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
 
 
 class SecurityHeaders:
@@ -328,6 +339,16 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     async def bad_value(request: Request, exc: BadValueError) -> Response:
         return await http_error(request, HTTPException(400, str(exc)))
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = list(exc.errors())
+        if any(e.get("loc", ("",))[0] == "path" for e in errors):
+            return await http_error(request, HTTPException(404, "Not found."))
+        if _is_api(request):
+            shown = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in errors]
+            return JSONResponse({"detail": shown}, status_code=422)
+        return await http_error(request, HTTPException(400, _form_problem(errors)))
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         if _is_api(request):
@@ -356,6 +377,16 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     ctx.templates.env.globals["comment_of_the_week"] = lambda: current_comment_of_the_week(db)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     return app
+
+
+def _form_problem(errors: list[Any]) -> str:
+    """One sentence naming the form fields the route refused, and why."""
+    parts = []
+    for e in errors:
+        loc = [str(x) for x in e.get("loc", ()) if x not in ("body", "query")]
+        field = (loc[-1] if loc else "form").replace("_", " ")
+        parts.append(f"{field}: {str(e.get('msg', 'not valid')).lower()}")
+    return "The form was not filled in as expected (" + "; ".join(dict.fromkeys(parts)) + ")."
 
 
 async def _maybe_account(request: Request, ctx: WebContext) -> Account | None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from kneeback.web.app import (
     LoggedIn,
     MaybeLoggedIn,
+    RowId,
     Web,
 )
 from kneeback.web.content import (
@@ -207,7 +208,7 @@ def api_add_comment(
 
 @router.post("/article-comments/{comment_id}/hide", response_model=HiddenOut)
 def api_hide_comment(
-    request: Request, ctx: Web, account: LoggedIn, comment_id: int
+    request: Request, ctx: Web, account: LoggedIn, comment_id: RowId
 ) -> dict[str, Any]:
     """Hide a comment (coaches and admins): kept, but no longer shown or pickable."""
     ctx.require_header_csrf(request)
@@ -216,7 +217,7 @@ def api_hide_comment(
 
 @router.post("/article-comments/{comment_id}/pick", response_model=CommentOfTheWeekOut)
 def api_pick_comment(
-    request: Request, ctx: Web, account: LoggedIn, comment_id: int, body: PickIn | None = None
+    request: Request, ctx: Web, account: LoggedIn, comment_id: RowId, body: PickIn | None = None
 ) -> dict[str, Any]:
     """Make a member's comment the comment of this week (coaches and admins; replaces a pick)."""
     ctx.require_header_csrf(request)

@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from kneeback.errors import BadValueError
 from kneeback.web.accounts import Account
-from kneeback.web.app import LoggedIn, MaybeLoggedIn, Web
+from kneeback.web.app import LoggedIn, MaybeLoggedIn, RowId, Web
 from kneeback.web.content import (
     MAX_ARTICLE_COMMENT_CHARS,
     MAX_NOTE_CHARS,
@@ -280,7 +280,7 @@ def hide_form(
     request: Request,
     ctx: Web,
     account: LoggedIn,
-    comment_id: int,
+    comment_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Hide a comment (coaches and admins): it is kept but no longer shown."""
@@ -296,7 +296,7 @@ def pick_form(
     request: Request,
     ctx: Web,
     account: LoggedIn,
-    comment_id: int,
+    comment_id: RowId,
     note: Annotated[str, Form(max_length=MAX_NOTE_CHARS * 2)] = "",
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:

@@ -23,6 +23,7 @@ from kneeback.web.app import (
     REPORT_CSP,
     LoggedIn,
     MaybeLoggedIn,
+    RowId,
     Web,
 )
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage, stage_choices
@@ -198,7 +199,7 @@ def job_page(request: Request, ctx: Web, account: LoggedIn, uid: str) -> Respons
 
 
 @router.get("/sessions/{session_id}")
-def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: int) -> Response:
+def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: RowId) -> Response:
     """Show one session: annotated video, verdict, findings, cues and the coach's comments.
 
     Its member can share it for review; a coach (or admin) can comment at a moment of the video
@@ -252,7 +253,7 @@ def share_form(
     request: Request,
     ctx: Web,
     account: LoggedIn,
-    session_id: int,
+    session_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Share the member's own session with their coach(es)."""
@@ -267,7 +268,7 @@ def comment_form(
     request: Request,
     ctx: Web,
     account: LoggedIn,
-    session_id: int,
+    session_id: RowId,
     time_s: Annotated[str, Form(max_length=32)] = "0",
     text: Annotated[str, Form(max_length=MAX_COMMENT_CHARS * 2)] = "",
     csrf_token: Annotated[str, Form()] = "",
@@ -289,7 +290,7 @@ def reviewed_form(
     request: Request,
     ctx: Web,
     account: LoggedIn,
-    session_id: int,
+    session_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
     """Mark a shared session reviewed and go back to the review queue."""
@@ -311,7 +312,7 @@ def review_page(request: Request, ctx: Web, account: LoggedIn) -> Response:
 
 
 @router.get("/sessions/{session_id}/{name}")
-def session_file_page(ctx: Web, account: LoggedIn, session_id: int, name: str) -> Response:
+def session_file_page(ctx: Web, account: LoggedIn, session_id: RowId, name: str) -> Response:
     """Serve a file of one session's analysis: ``report.html`` or ``annotated.mp4``."""
     path = session_file(ctx.db, account, session_id, name, root=ctx.settings.analysis_dir)
     if path is None:
