@@ -291,6 +291,18 @@ def test_api_login_accepts_json_only(app):
     )
     assert r.status_code == 422
     assert "set-cookie" not in r.headers
+    assert PASSWORD not in r.text  # the refused body is not echoed back
+
+
+def test_a_form_the_routes_refuse_is_a_page_naming_the_field(app):
+    """A form post the route's types refuse gets the HTML error page (400), not JSON."""
+    c = client(app)
+    csrf = page_csrf(c, "/login")
+    r = c.post("/login", data={"csrf_token": csrf, "username": "kim"})  # no password
+    assert r.status_code == 400 and r.headers["content-type"].startswith("text/html")
+    assert "password" in r.text and PASSWORD not in r.text
+    r = c.post("/login", data={"csrf_token": csrf, "username": "k" * 200, "password": "secret"})
+    assert r.status_code == 400 and "username" in r.text and "secret" not in r.text
 
 
 # ---- rate limiting -------------------------------------------------------------------------------
@@ -491,18 +503,20 @@ def test_upload_form_stores_under_a_random_name_inside_the_upload_folder(app, tm
 
 
 def test_failed_job_says_why_in_plain_words(app, tmp_path, monkeypatch):
-    def nobody(*args, **kwargs):
-        raise NoPersonError("Nobody was found in the video; film the whole body from the side.")
+    def nobody(video, *args, **kwargs):  # names the file, as the real message does
+        raise NoPersonError(f"Nobody was detected in {Path(video).name}: film the whole body.")
 
     monkeypatch.setattr("kneeback.pipeline.pose_video", nobody)
     c, csrf = api_user(app, "tia")
     job = upload(c, csrf, tiny_video(tmp_path / "tiny.mp4").read_bytes()).json()
     assert app.state.web.worker.run_pending() == 1
     failed = c.get(f"/api/jobs/{job['id']}").json()
-    assert failed["state"] == "failed"
-    assert failed["error"].startswith("Nobody was found in the video")
+    assert failed["state"] == "failed" and failed["stage_text"] == "Failed"
+    # the upload's stored random name means nothing to the member
+    assert failed["error"] == "Nobody was detected in your clip: film the whole body."
     page = c.get(f"/jobs/{job['id']}")
-    assert "Nobody was found in the video" in page.text and 'http-equiv="refresh"' not in page.text
+    assert "Nobody was detected in your clip" in page.text
+    assert 'http-equiv="refresh"' not in page.text
 
 
 def test_unexpected_job_error_is_not_leaked(app, tmp_path, monkeypatch):
@@ -563,6 +577,9 @@ def test_a_running_job_with_a_fresh_heartbeat_is_left_to_its_worker(app, tmp_pat
     db = app.state.web.db
     assert claim_next_job(db) == job["id"]
     assert claim_next_job(db) is None  # never claimed twice
+    running = c.get(f"/api/jobs/{job['id']}").json()  # claimed, before its first stage
+    assert running["state"] == "running" and running["stage_text"] == "Starting the analysis"
+    assert "Starting the analysis." in c.get(f"/jobs/{job['id']}").text
     heartbeat(db, job["id"])
     assert resume_unfinished(db, stale_after_s=60) == 0  # another worker is on it
     old = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=120)
@@ -701,7 +718,11 @@ def test_unknown_ids_are_404(app):
     assert c.get("/api/jobs/nope").status_code == 404
     assert c.get("/sessions/999").status_code == 404
     assert c.get("/sessions/999/report.html").status_code == 404
-    assert c.get("/api/sessions/notanumber").status_code == 422
+    for bad in ("notanumber", "0", str(2**63), "9" * 30):  # names nothing: 404, not 422 or 500
+        r = c.get(f"/api/sessions/{bad}")
+        assert r.status_code == 404 and r.json() == {"detail": "Not found."}, (bad, r.text)
+        r = c.get(f"/sessions/{bad}")
+        assert r.status_code == 404 and "Not found" in r.text, bad
 
 
 def test_artifacts_outside_the_analysis_folder_are_never_served(app, tmp_path):

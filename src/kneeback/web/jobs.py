@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 _STAGE_TEXT = {
     "queued": "Waiting for its turn",
+    "running": "Starting the analysis",
     "pose": "Finding the body in each frame",
     "analysis": "Measuring the reps",
     "video": "Drawing the annotated video",
@@ -153,11 +154,18 @@ def _set(db: Database, uid: str, /, **values: Any) -> None:
     db.write(lambda s: s.execute(update(Job).where(Job.uid == uid).values(**values)))
 
 
-def _plain_reason(exc: BaseException) -> str:
-    if isinstance(exc, KneebackError):
-        return str(exc).replace(str(Path.cwd()), ".")
-    if isinstance(exc, ValueError):
-        return f"The clip could not be analysed: {exc}"
+def _plain_reason(exc: BaseException, clip: Path, /) -> str:
+    """Return why a job failed, in words for the member.
+
+    The upload's stored (random) name, which means nothing to them, becomes "your clip".
+    """
+    if isinstance(exc, (KneebackError, ValueError)):
+        text = str(exc)
+        for name in (str(clip), clip.name, clip.stem):
+            if name:
+                text = text.replace(name, "your clip")
+        text = text.replace(str(Path.cwd()), ".")
+        return text if isinstance(exc, KneebackError) else f"The clip could not be analysed: {text}"
     return "Something went wrong on our side while analysing the clip; please try again later."
 
 
@@ -246,7 +254,7 @@ def run_job(
     except Exception as exc:
         log.warning("job %s failed: %r", uid, exc)
         shutil.rmtree(target, ignore_errors=True)
-        _set(db, uid, state="failed", error=_plain_reason(exc))
+        _set(db, uid, state="failed", error=_plain_reason(exc, clip))
         return
     _set(
         db,
@@ -261,13 +269,19 @@ def run_job(
     )
 
 
+def _stage_text(job: Job) -> str:
+    """Return what the job is doing, in words; a finished or failed job says so at any stage."""
+    key = job.state if job.state in ("done", "failed") else (job.stage or job.state)
+    return _STAGE_TEXT.get(key, key)
+
+
 def job_view(job: Job, /) -> dict[str, Any]:
     """Return the job as the status page and the API show it."""
     return {
         "id": job.uid,
         "state": job.state,
         "stage": job.stage,
-        "stage_text": _STAGE_TEXT.get(job.stage or job.state, job.stage),
+        "stage_text": _stage_text(job),
         "done": job.done,
         "total": job.total,
         "movement": job.movement,
