@@ -194,8 +194,23 @@ def test_share_with_the_form_button(world):
         f"/sessions/{w['a1']}/share", data={"csrf_token": token}, follow_redirects=False
     )
     assert r.status_code == 303 and r.headers["location"] == f"/sessions/{w['a1']}"
-    assert "waiting for review" in w["alice"].get(f"/sessions/{w['a1']}").text
+    page = w["alice"].get(f"/sessions/{w['a1']}").text
+    assert "Shared with your coach (carol)" in page and "waiting for review" in page
     assert [q["id"] for q in w["carol"].get("/api/review").json()] == [w["a1"]]
+
+
+def test_a_member_without_a_coach_is_told_who_sees_what_they_share(world):
+    """bob has no coach: he is not told his coach will review it; the admins' queue has it."""
+    w = world
+    page = w["bob"].get(f"/sessions/{w['b1']}").text
+    assert "You have no coach yet" in page and "Share for review" in page
+    assert "Share with my coach" not in page
+    r = post(w, "bob", f"/api/sessions/{w['b1']}/share")
+    assert r.status_code == 200 and r.json()["coaches"] == []
+    page = w["bob"].get(f"/sessions/{w['b1']}").text
+    assert "Shared with your coach" not in page and "the program's staff see it" in page
+    assert [q["id"] for q in w["root"].get("/api/review").json()] == [w["b1"]]
+    assert post(w, "alice", f"/api/sessions/{w['a1']}/share").json()["coaches"] == ["carol"]
 
 
 def test_members_do_not_review_and_bad_comments_are_refused(world):

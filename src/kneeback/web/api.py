@@ -98,12 +98,17 @@ class SessionDetail(SessionOut):
 
 
 class ShareOut(BaseModel):
-    """Whether a session is shared with the member's coach(es), and whether it was reviewed."""
+    """Whether a session is shared with the member's coach(es), and whether it was reviewed.
+
+    ``coaches``: the member's coaches, who see what they share (none yet: only the program's
+    admins see it until a coach is assigned).
+    """
 
     shared: bool
     shared_at: str | None
     reviewed_at: str | None
     reviewed_by: str | None
+    coaches: list[str]
 
 
 class ReviewItem(_SessionFields):

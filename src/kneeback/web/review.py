@@ -20,7 +20,7 @@ from kneeback.store.db import Database
 from kneeback.store.models import Finding, utcnow
 from kneeback.store.models import Session as StoredSession
 from kneeback.web.accounts import Account, visible_user_ids
-from kneeback.web.models import Comment, Share, User
+from kneeback.web.models import CoachMember, Comment, Share, User
 from kneeback.web.queries import session_summary
 
 __all__ = [
@@ -62,15 +62,35 @@ def _visible_session(
     return None if hit is None else (hit[0], hit[1])
 
 
-def _share_view(share: Share | None, reviewer: str | None = None) -> dict[str, Any]:
+def _share_view(
+    share: Share | None, reviewer: str | None = None, *, coaches: list[str]
+) -> dict[str, Any]:
     if share is None:
-        return {"shared": False, "shared_at": None, "reviewed_at": None, "reviewed_by": None}
+        return {
+            "shared": False,
+            "shared_at": None,
+            "reviewed_at": None,
+            "reviewed_by": None,
+            "coaches": coaches,
+        }
     return {
         "shared": True,
         "shared_at": share.shared_at.isoformat(),
         "reviewed_at": None if share.reviewed_at is None else share.reviewed_at.isoformat(),
         "reviewed_by": reviewer,
+        "coaches": coaches,
     }
+
+
+def _coaches_of(s: OrmSession, member: User) -> list[str]:
+    """Return the usernames of the member's coaches (who see what they share), sorted."""
+    q = (
+        select(User.username)
+        .join(CoachMember, CoachMember.coach_id == User.id)
+        .where(CoachMember.member_id == member.id)
+        .order_by(User.username)
+    )
+    return list(s.scalars(q))
 
 
 def _reviewer(s: OrmSession, share: Share | None) -> str | None:
@@ -84,10 +104,11 @@ def share_state(db: Database, account: Account, session_id: int, /) -> dict[str,
     visible = visible_user_ids(db, account)
 
     def work(s: OrmSession) -> dict[str, Any] | None:
-        if _visible_session(s, visible, session_id) is None:
+        hit = _visible_session(s, visible, session_id)
+        if hit is None:
             return None
         share = s.get(Share, session_id)
-        return _share_view(share, _reviewer(s, share))
+        return _share_view(share, _reviewer(s, share), coaches=_coaches_of(s, hit[1]))
 
     return db.read(work)
 
@@ -113,7 +134,7 @@ def share_session(db: Database, account: Account, session_id: int, /) -> dict[st
         elif share.reviewed_at is not None:
             share.shared_at, share.reviewed_at, share.reviewed_by = utcnow(), None, None
         s.flush()
-        return _share_view(share)
+        return _share_view(share, coaches=_coaches_of(s, hit[1]))
 
     return db.write(work)
 
@@ -267,7 +288,8 @@ def mark_reviewed(db: Database, account: Account, session_id: int, /) -> dict[st
     visible = visible_user_ids(db, account)
 
     def work(s: OrmSession) -> dict[str, Any] | None:
-        if _visible_session(s, visible, session_id) is None:
+        hit = _visible_session(s, visible, session_id)
+        if hit is None:
             return None
         if not _may_review(account):
             raise NotAllowedError("Only coaches mark sessions reviewed.")
@@ -277,6 +299,6 @@ def mark_reviewed(db: Database, account: Account, session_id: int, /) -> dict[st
         if share.reviewed_at is None:
             share.reviewed_at, share.reviewed_by = utcnow(), account.id
             s.flush()
-        return _share_view(share, _reviewer(s, share))
+        return _share_view(share, _reviewer(s, share), coaches=_coaches_of(s, hit[1]))
 
     return db.write(work)
