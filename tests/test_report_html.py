@@ -189,6 +189,27 @@ def test_report_without_video_or_reps() -> None:
     assert "Not assessed" in html
 
 
+def test_a_good_verdict_with_minor_points_says_they_are_worth_practising() -> None:
+    """Minor findings leave the verdict good; the sentence under it must not say all was met."""
+    plain = render_report(_tiny_result(), _tiny_angles())
+    assert "met their standards. Keep practising to keep it." in plain
+    tempo = FindingInfo(
+        id="tempo",
+        severity="minor",
+        grade="C",
+        source="ACSM 2009",
+        title="Tempo",
+        text="The way down took under 1 s.",
+        rep=0,
+    )
+    base = _tiny_result()
+    html = render_report(
+        base.model_copy(update={"findings": [*base.findings, tempo]}), _tiny_angles()
+    )
+    assert "Nothing major to change" in html and "smaller points below" in html
+    assert "Keep practising to keep it." not in html
+
+
 def test_report_marks_metrics_shown_but_not_judged() -> None:
     base = _tiny_result()
     metrics = dict(base.capture.metrics)

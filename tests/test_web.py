@@ -667,6 +667,8 @@ def test_session_page_says_why_there_are_no_reps_and_what_limited_the_clip(tmp_p
     assert "0 reps" in page and "not assessed" in page
     assert "No whole repetition was found (the feet kept moving at the bottom" in page
     assert "About the clip" in page and "Up to 2 people were in view at once" in page
+    assert "did not show enough to judge the movement" in page  # the verdict explained
+    assert "Nothing was judged in this clip." in page and "Nothing to flag" not in page
 
 
 @needs_uiprmd

@@ -189,6 +189,7 @@ def test_share_with_the_form_button(world):
     w = world
     page = w["alice"].get(f"/sessions/{w['a1']}").text
     assert "Share with my coach" in page
+    assert "There is something to practise." in page  # the verdict explained
     token = form_token(w["alice"], f"/sessions/{w['a1']}")
     r = w["alice"].post(
         f"/sessions/{w['a1']}/share", data={"csrf_token": token}, follow_redirects=False

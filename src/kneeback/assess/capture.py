@@ -388,7 +388,11 @@ def _metric_status(
     if family == "sagittal":
         suited = view.name in ("side", "oblique")
         tip = TIP_SIDE
-        what = "a bending angle seen from the side"
+        what = (
+            "a bending angle seen from the side"
+            if name.endswith("_deg")
+            else "a side-view measure (heights and proportions of the bend)"
+        )
     else:
         suited = view.name in ("front", "back")
         tip = TIP_FRONT

@@ -333,8 +333,8 @@ VIEW_CHECK_REFUSED = (
     "{filmed}, this clip cannot show {what} ({needs} is needed), so {rules} could not be judged."
 )
 VIEW_CHECK_SHOWN = (
-    "The values shown come from the 3D estimate, with an uncertainty of about {unc:.0f} deg: "
-    "for information only."
+    "The report still gives these angles from the 3D estimate, with an uncertainty of about "
+    "{unc:.0f} deg: for information only."
 )
 VIEW_CHECK_MISSING = "{filmed}, this clip cannot show {what} ({needs} is needed)."
 

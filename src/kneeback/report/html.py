@@ -14,7 +14,7 @@ supports each measurement, with a filming tip where it does not.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ __all__ = [
     "VERDICT_LABELS",
     "metric_label",
     "render_report",
+    "verdict_sentence",
 ]
 
 #: People's names and units of the per-rep metrics (:data:`kneeback.movements.specs.ALL_METRICS`).
@@ -109,6 +110,10 @@ VERDICT_LABELS: dict[str, str] = {
 
 _VERDICT_SUMMARY: dict[str, str] = {
     "good": "The points this clip can measure met their standards. Keep practising to keep it.",
+    "good_minor": (
+        "Nothing major to change: the points this clip can measure met their standards, and the "
+        "smaller points below are worth practising."
+    ),
     "needs_work": (
         "There is something to practise. The cues below say what, and how to build it up "
         "week by week."
@@ -144,6 +149,29 @@ _MEASUREMENT_LABELS: dict[str, str] = {
 _MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/mp4"}
 
 
+def verdict_sentence(verdict: str, severities: Iterable[str], /) -> str:
+    """Return the sentence that explains a clip's verdict.
+
+    Parameters
+    ----------
+    verdict
+        ``good``, ``needs_work`` or ``not_assessed``.
+    severities
+        The severities of the clip's findings. Minor findings do not change a verdict (only
+        major ones make it "needs work"), so a good clip with minor points says they are worth
+        practising rather than that everything met its standard.
+
+    Returns
+    -------
+    str
+        The sentence, or "" for an unknown verdict.
+    """
+    key = verdict
+    if key == "good" and "minor" in set(severities):
+        key = "good_minor"
+    return _VERDICT_SUMMARY.get(key, "")
+
+
 def metric_label(name: str, /) -> tuple[str, str]:
     """Return a metric's people-facing name and unit.
 
@@ -168,6 +196,8 @@ def _fmt_value(value: float | bool | None, unit: str) -> str:
         return "yes" if value else "no"
     if not np.isfinite(value):
         return "–"
+    digits = {"°": 0, "s": 1, "0-100": 0}.get(unit, 2)
+    value = round(float(value), digits) + 0.0  # + 0.0 turns -0.0 into 0.0: no "-0.00"
     if unit == "°":
         return f"{value:.0f}°"
     if unit == "s":
@@ -439,7 +469,7 @@ def render_report(
         "frames": frames,
         "duration_s": duration_s,
         "verdict_label": VERDICT_LABELS.get(result.verdict, result.verdict),
-        "verdict_summary": _VERDICT_SUMMARY.get(result.verdict, ""),
+        "verdict_summary": verdict_sentence(result.verdict, (f.severity for f in result.findings)),
         "counts": counts,
         "verdict_labels": VERDICT_LABELS,
         "sections": _group_findings(result.findings, reps),

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from kneeback.movements.specs import MOVEMENT_NAMES
+from kneeback.report.html import verdict_sentence
 from kneeback.report.result import MovementInfo
 from kneeback.report.rules_doc import rules_markdown
 from kneeback.web.accounts import Account, end_session
@@ -213,6 +214,9 @@ def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: RowI
         "session.html",
         {
             "s": session,
+            "verdict_sentence": verdict_sentence(
+                session["verdict"], (f["severity"] for f in session["findings"])
+            ),
             "clip": _clip_notes(session["result"], reps=session["reps"]),
             "share": share_state(ctx.db, account, session_id),
             "comments": list_comments(ctx.db, account, session_id) or [],
