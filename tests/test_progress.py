@@ -84,7 +84,7 @@ def test_heels_coming_down_is_progress() -> None:
         [_pt(i, v) for i, v in enumerate(few)], metric="heel_lift_peak", movement="squat"
     )
     assert t.verdict == "no real change yet"  # 3 sessions with repeats, but only 4 repeats
-    assert "6 repeats in all (reps beyond each session's first; has 3 and 4)" in t.text
+    assert "6 repeats in all (reps beyond each session's first; so far 3 sessions and 4 " in t.text
     more = [*few[:3], (0.04, 0.05, 0.03, 0.05)]
     t = metric_trend(
         [_pt(i, v) for i, v in enumerate(more)], metric="heel_lift_peak", movement="squat"

@@ -83,7 +83,7 @@ def test_progress_command(person: str, tmp_path: Path) -> None:
         str(pngs),
     )
     assert code == 0, err
-    assert "knee flexion peak deg" in out and "no real change yet" in out
+    assert "Peak knee flexion: " in out and "no real change yet" in out
     assert page.read_text().startswith("<!doctype html>") and list(pngs.glob("squat-*.png"))
     code, out, _ = run(
         "progress", "Ana", "--db", person, "--metric", "knee_flexion_peak_deg", "--json"
@@ -125,7 +125,7 @@ def test_program_command(person: str, tmp_path: Path) -> None:
     # the UI-PRMD volunteers lower themselves faster than the 1 s tempo target
     assert "Stage 1 of 4: Sit-to-stand from a high box" in out
     assert "This week:" in out and "To move on to 'Sit-to-stand from a low box'" in out
-    assert re.search(r"descent_s >= 1 \(latest 0\.\d+, not yet\)", out)
+    assert re.search(r"Time down at least 1 s \(latest 0\.\d+ s, not yet\)", out)
     code, out, _ = run("program", "Ana", "--db", person, "--json")
     data = json.loads(out)
     assert data["tracks"][0]["stage"] == "sts_high_box"

@@ -810,6 +810,12 @@ def test_member_pages_show_program_progress_and_history(world):
     page = alice.get("/members/alice")
     assert page.status_code == 200 and "This week" in page.text
     assert f"/sessions/{world['session']}" in page.text
+    # targets and trends in people's words, never the metrics' code names
+    targets = [c["text"] for t in program["tracks"] for c in t["targets"]]
+    assert targets and all(text in page.text for text in targets)
+    assert "Time down at least 1 s" in page.text
+    shown = re.sub(r"<[^>]+>", " ", page.text.split("<h1>")[1].split("<h2>Sessions</h2>")[0])
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", shown), shown
     assert "/members/alice" in carol.get("/").text  # the coach's list of members
     charts = carol.get("/members/alice/progress.html")
     assert "sandbox" in charts.headers["content-security-policy"]

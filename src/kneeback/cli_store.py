@@ -19,6 +19,7 @@ import typer
 
 from kneeback.cli_support import out, user_errors
 from kneeback.errors import BadValueError, InputError
+from kneeback.movements.labels import metric_value_text
 
 __all__ = [
     "export",
@@ -439,11 +440,12 @@ def _print_program(view: dict[str, Any]) -> None:
                 latest = (
                     "not measured yet"
                     if c["latest"] is None
-                    else f"latest {_fmt(c['latest'])}, {'met' if c['met'] else 'not yet'}"
+                    else f"latest {metric_value_text(c['metric'], c['latest'])}, "
+                    f"{'met' if c['met'] else 'not yet'}"
                 )
-                out.print(f"    - {c['metric']} {c['target']} ({latest}): {c['why']}")
+                out.print(f"    - {c['text']} ({latest}): {c['why']}")
         if t["keep"]:
-            keep = "; ".join(f"{k['metric']} {k['target']}" for k in t["keep"])
+            keep = "; ".join(k["text"] for k in t["keep"])
             out.print(
                 f"  To stay on this stage: {keep} (back one stage after {t['keep_sessions']} "
                 f"measured sessions in a row below it; {t['keep_sessions_failed']} so far)."

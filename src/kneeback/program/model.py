@@ -14,6 +14,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kneeback.errors import ProgramFileError
+from kneeback.movements.labels import metric_label, metric_value_text
 from kneeback.movements.specs import ALL_METRICS, MOVEMENT_NAMES
 from kneeback.toml_file import read_toml
 
@@ -62,6 +63,24 @@ class Criterion(_Model):
     def bound(self) -> str:
         """``">= 100"`` or ``"<= 45"``."""
         return f">= {self.at_least:g}" if self.at_least is not None else f"<= {self.at_most:g}"
+
+    @property
+    def label(self) -> str:
+        """The metric's name for people, e.g. ``"Peak knee flexion"``."""
+        return metric_label(self.metric)[0]
+
+    @property
+    def bound_text(self) -> str:
+        """The bound for people, e.g. ``"at least 100°"``."""
+        if self.at_least is not None:
+            return f"at least {metric_value_text(self.metric, self.at_least)}"
+        assert self.at_most is not None
+        return f"at most {metric_value_text(self.metric, self.at_most)}"
+
+    @property
+    def text(self) -> str:
+        """The criterion for people, e.g. ``"Peak knee flexion at least 100°"``."""
+        return f"{self.label} {self.bound_text}"
 
 
 class Gate(_Model):

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from kneeback.movements.labels import metric_value_text
 from kneeback.program.model import Criterion, Gate, Stage, Track
 
 __all__ = [
@@ -62,12 +63,13 @@ class CriterionCheck:
 
     @property
     def text(self) -> str:
-        """E.g. ``"strategy index 38 <= 50 (the knees do ...)"``."""
-        name = self.criterion.metric.replace("_", " ")
+        """E.g. ``"Peak knee flexion 96° misses the target (at least 100°)"``."""
+        c = self.criterion
         if self.value is None:
-            return f"{name} not measured (target {self.criterion.bound})"
+            return f"{c.label} not measured (target: {c.bound_text})"
         mark = "meets" if self.passed else "misses"
-        return f"{name} {self.value:.3g} {mark} {self.criterion.bound}"
+        value = metric_value_text(c.metric, self.value)
+        return f"{c.label} {value} {mark} the target ({c.bound_text})"
 
 
 @dataclass(frozen=True)

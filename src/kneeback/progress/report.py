@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from kneeback.movements.labels import metric_label
 from kneeback.progress.outcomes import judge, odi_change
 from kneeback.progress.settings import ProgressSettings
 from kneeback.progress.trend import MetricTrend, SessionPoint, metric_trend
@@ -223,7 +224,7 @@ def _figure(t: MetricTrend) -> Any:
             label=f"baseline +- SDC ({t.sdc.value:.3g})",
         )
         ax.axhline(t.baseline, color="tab:green", linewidth=1)
-    ax.set_title(f"{t.movement.replace('_', ' ')}: {t.metric.replace('_', ' ')} - {t.verdict}")
+    ax.set_title(f"{t.movement.replace('_', ' ')}: {metric_label(t.metric)[0]} - {t.verdict}")
     ax.set_ylabel(t.unit)
     ax.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))
     for label in ax.get_xticklabels():
@@ -270,6 +271,12 @@ img{max-width:100%}
 """
 
 
+def _with_unit(t: MetricTrend) -> str:
+    """Return the metric's name for people with its unit: ``"Peak knee flexion (deg)"``."""
+    label = metric_label(t.metric)[0]
+    return f"{label} ({t.unit})" if t.unit else label
+
+
 def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
     """Render a self-contained HTML progress page (plots embedded as PNG data URIs)."""
     e = html.escape
@@ -300,7 +307,8 @@ def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
 
             cls = "real" if t.verdict.startswith("real") else "none"
             parts.append(
-                f"<tr><td>{e(t.metric)}</td><td>{len(t.points)}</td><td>{f(t.baseline)}</td>"
+                f"<tr><td title='{e(t.metric)}'>{e(_with_unit(t))}</td><td>{len(t.points)}</td>"
+                f"<td>{f(t.baseline)}</td>"
                 f"<td>{f(t.recent)}</td><td>{f(t.change)}</td>"
                 f"<td>{f(t.sdc.value)} <span class='note'>({e(t.sdc.basis)})</span></td>"
                 f"<td class='{cls}'>{e(t.verdict)}"
@@ -312,7 +320,8 @@ def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
             if images and t.points:
                 data = base64.b64encode(_png_bytes(t)).decode("ascii")
                 parts.append(
-                    f"<img alt='{e(t.metric)} over sessions' src='data:image/png;base64,{data}'>"
+                    f"<img alt='{e(metric_label(t.metric)[0])} over sessions' "
+                    f"src='data:image/png;base64,{data}'>"
                 )
     if report.outcomes:
         parts.append("<h2>Outcome measures</h2><table>")

@@ -27,6 +27,7 @@ from typing import Literal
 
 import numpy as np
 
+from kneeback.movements.labels import metric_label
 from kneeback.progress.settings import ProgressSettings
 
 __all__ = [
@@ -210,8 +211,9 @@ def estimate_sdc(
         )
     need = (
         f"needs {settings.min_sessions_for_own_sdc} sessions with two or more full reps and "
-        f"{settings.min_df_for_own_sdc} repeats in all (reps beyond each session's first; has "
-        f"{len(multi)} and {df})"
+        f"{settings.min_df_for_own_sdc} repeats in all (reps beyond each session's first; so "
+        f"far {len(multi)} session{'' if len(multi) == 1 else 's'} and {df} "
+        f"repeat{'' if df == 1 else 's'})"
     )
     if ref is not None:
         return SDCEstimate(
@@ -303,7 +305,7 @@ def metric_trend(
     pts = tuple(sorted(points, key=lambda p: (p.recorded_at, p.session_id)))
     unit = metric_unit(metric)
     sdc = estimate_sdc(pts, metric=metric, settings=settings)
-    label = metric.replace("_", " ")
+    label = metric_label(metric)[0]
     if len(pts) < 2:
         only = f" ({_fmt(pts[0].value, unit)})" if pts else ""
         return MetricTrend(

@@ -26,6 +26,7 @@ from markupsafe import Markup
 
 from kneeback import __version__
 from kneeback.assess.rules import EVIDENCE_GRADES
+from kneeback.movements.labels import METRIC_LABELS, metric_label
 from kneeback.movements.specs import MOVEMENTS
 from kneeback.report.plots import (
     ANGLES_TITLE,
@@ -49,32 +50,6 @@ __all__ = [
     "render_report",
     "verdict_sentence",
 ]
-
-#: People's names and units of the per-rep metrics (:data:`kneeback.movements.specs.ALL_METRICS`).
-METRIC_LABELS: dict[str, tuple[str, str]] = {
-    "knee_flexion_peak_deg": ("Peak knee flexion", "°"),
-    "knee_flexion_peak_left_deg": ("Peak knee flexion, left", "°"),
-    "knee_flexion_peak_right_deg": ("Peak knee flexion, right", "°"),
-    "hip_flexion_peak_deg": ("Peak hip flexion", "°"),
-    "trunk_inclination_peak_deg": ("Peak trunk lean", "°"),
-    "hip_below_knee": ("Hips below knees", ""),
-    "thigh_angle_bottom_deg": ("Thigh above horizontal at the bottom", "°"),
-    "tibia_inclination_bottom_deg": ("Shin lean at the bottom", "°"),
-    "trunk_minus_tibia_bottom_deg": ("Trunk minus shin lean at the bottom", "°"),
-    "trunk_minus_tibia_peak_deg": ("Trunk minus shin lean, most", "°"),
-    "heel_lift_peak": ("Heel lift", "foot lengths"),
-    "knee_fppa_peak_deg": ("Knee angle seen from the front", "°"),
-    "knee_width_ratio_bottom": ("Knee width / ankle width at the bottom", "ratio"),
-    "knee_inside_ankle_bottom": ("Knee inside its ankle at the bottom", "leg lengths"),
-    "knee_flexion_asymmetry_deg": ("Left/right knee difference", "°"),
-    "strategy_index": ("Strategy index (0 knees, 100 trunk)", "0-100"),
-    "descent_s": ("Time down", "s"),
-    "bottom_s": ("Time at the bottom", "s"),
-    "ascent_s": ("Time up", "s"),
-    "duration_s": ("Rep duration", "s"),
-    "wobble_knee_deg": ("Knee wobble at depth", "°"),
-    "wobble_hip_height": ("Hip wobble at depth", "leg lengths"),
-}
 
 #: Metrics shown as columns of the per-rep table (when any rep has a value), in this order.
 KEY_METRICS: tuple[str, ...] = (
@@ -170,23 +145,6 @@ def verdict_sentence(verdict: str, severities: Iterable[str], /) -> str:
     if key == "good" and "minor" in set(severities):
         key = "good_minor"
     return _VERDICT_SUMMARY.get(key, "")
-
-
-def metric_label(name: str, /) -> tuple[str, str]:
-    """Return a metric's people-facing name and unit.
-
-    Parameters
-    ----------
-    name
-        A per-rep metric name (see :data:`kneeback.movements.specs.ALL_METRICS`).
-
-    Returns
-    -------
-    label, unit : str
-        The name for people and the unit its values are shown in (``"°"``, ``"s"``, ...); an
-        unknown metric gets its own name, spaced out, and no unit.
-    """
-    return METRIC_LABELS.get(name, (name.replace("_", " ").capitalize(), ""))
 
 
 def _fmt_value(value: float | bool | None, unit: str) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from kneeback.errors import BadValueError
+from kneeback.movements.labels import metric_value_text
 from kneeback.program.model import Program, Stage, Track, load_program
 from kneeback.program.progression import SessionSummary, StageProgress, replay_track
 from kneeback.store.db import Database
@@ -124,8 +125,10 @@ def _criteria(stage: Stage, progress: StageProgress) -> list[dict[str, Any]]:
             {
                 "metric": c.metric,
                 "target": c.bound,
+                "text": c.text,
                 "why": c.why,
                 "latest": v,
+                "latest_text": None if v is None else metric_value_text(c.metric, v),
                 "met": None if v is None else c.passes(v),
             }
         )
@@ -162,7 +165,10 @@ def _track_view(
         "min_span_days": None if gate is None else gate.min_span_days,
         "keep": []
         if stage.keep is None
-        else [{"metric": c.metric, "target": c.bound, "why": c.why} for c in stage.keep.criteria],
+        else [
+            {"metric": c.metric, "target": c.bound, "text": c.text, "why": c.why}
+            for c in stage.keep.criteria
+        ],
         "keep_sessions": None if stage.keep is None else stage.keep.sessions,
         "keep_sessions_failed": len(progress.keep_fails),
         "changes": [
