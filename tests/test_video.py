@@ -479,6 +479,16 @@ def test_truncated_in_the_middle_yields_what_decodes_and_warns(
     assert [read_tag(f.image) for f in frames] == [i % 20 for i in range(len(frames))]
 
 
+def test_a_selection_after_the_break_is_empty_when_allowed(tmp_path: Path):
+    # A part of a longer read (a worker's chunk) that starts after a truncated file breaks off.
+    path = make_video(tmp_path / "cut.mp4", n_frames=60, width=128, height=96, faststart=True)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(InputError, match=r"lies at or after start_s=1\.8 s.*breaks off"):
+        list(iter_frames(path, start_s=1.8))
+    with pytest.warns(VideoReadWarning, match=r"ended early.*probably truncated"):
+        assert list(iter_frames(path, start_s=1.8, empty_ok=True)) == []
+
+
 def test_truncated_before_the_first_frame(tmp_path: Path):
     path = make_video(tmp_path / "stub.mp4", n_frames=30, width=128, height=96, faststart=True)
     data = path.read_bytes()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from functools import partial
 
 import numpy as np
@@ -97,3 +98,31 @@ def test_a_subject_beyond_the_people_tracked_says_which_exist(tmp_path):
             settings=PoseSettings(subject=2),
             workers=1,
         )
+
+
+def test_a_truncated_file_gives_the_same_frames_whatever_the_workers(tmp_path):
+    # A phone clip with its index in front, cut short: the later chunks start after the file
+    # breaks off. They are simply empty; the result is what one worker reads, with its warning.
+    clip = make_video(
+        tmp_path / "clip.mp4", n_frames=120, fps=20, width=64, height=48, gop=10, faststart=True
+    )
+    source = _replay_source(np.array([f.time_s for f in iter_frames(clip)]), 64, 48)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(clip.read_bytes()[: int(clip.stat().st_size * 0.3)])
+    results = {}
+    for workers in (1, 3):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = estimate_video(
+                cut,
+                factory=partial(ReplayEstimator, source),
+                workers=workers,
+                warmup_s=0.5,
+                min_chunk_s=1.5,
+            )
+        results[workers] = (ds["time"].values, [str(w.message) for w in caught])
+    (times_1, warned_1), (times_3, warned_3) = results[1], results[3]
+    assert 10 < len(times_1) < 60
+    np.testing.assert_array_equal(times_3, times_1)
+    assert warned_3 == warned_1
+    assert len(warned_1) == 1 and "ended early" in warned_1[0] and "start_s" not in warned_1[0]

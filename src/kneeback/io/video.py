@@ -340,6 +340,7 @@ def iter_frames(
     end_s: float | None = None,
     max_side_px: int | None = None,
     threaded: bool = True,
+    empty_ok: bool = False,
 ) -> Generator[Frame, None, None]:
     """Stream the frames of a video, upright, as RGB, with their real timestamps.
 
@@ -364,6 +365,10 @@ def iter_frames(
         so decoding overlaps with the caller's own work. The thread stops when the generator is
         exhausted, closed (``gen.close()``, ``break`` out of a ``for`` loop over the generator, or
         garbage collection), or fails; its errors are raised here.
+    empty_ok
+        Yield nothing, rather than raise, when the file holds frames but none in the selection
+        (e.g. a part of a longer span that starts after a truncated file breaks off); a file
+        that ends early is still reported with a :class:`VideoReadWarning`.
 
     Yields
     ------
@@ -374,7 +379,7 @@ def iter_frames(
     ------
     InputError
         For every unusable input (see :func:`probe_video`), if reading fails in a way that
-        FFmpeg cannot skip over, or if no frame falls in the selection.
+        FFmpeg cannot skip over, or if no frame falls in the selection (unless ``empty_ok``).
     ValueError
         For contradictory arguments (``end_s <= start_s``, a negative time, ``max_side_px < 1``).
 
@@ -401,7 +406,7 @@ def iter_frames(
     if max_side_px is not None and max_side_px < 1:
         raise ValueError(f"max_side_px must be >= 1, got {max_side_px}")
     info = probe_video(path)
-    job = _Job(info=info, start_s=start_s, end_s=end_s, max_side_px=max_side_px)
+    job = _Job(info=info, start_s=start_s, end_s=end_s, max_side_px=max_side_px, empty_ok=empty_ok)
     source = _decode(job)
     if threaded:
         source = _in_thread(source)
@@ -416,6 +421,7 @@ class _Job:
     start_s: float | None
     end_s: float | None
     max_side_px: int | None
+    empty_ok: bool = False
     # Filled in by _decode.
     packets_seen: int = 0
     bad_packets: int = 0
@@ -653,7 +659,7 @@ def _finish(source: Iterator[Frame], job: _Job) -> Generator[Frame, None, None]:
     ended_early = job.completed and not job.reached_end_s and _ended_early(job)
     last = job.last_time_s if job.last_time_s is not None else 0.0
     stated = f"{info.duration_s:.2f} s" if info.duration_s is not None else "an unknown length"
-    if yielded == 0:
+    if yielded == 0 and not job.empty_ok:
         if job.frames_decoded == 0:
             raise InputError(
                 f"No frame of {info.path} could be decoded: the video is corrupt or truncated."

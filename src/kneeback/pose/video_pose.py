@@ -75,7 +75,12 @@ def plan_chunks(
     edges = np.linspace(start_s, start_s + span if n > 1 else start_s, n + 1)
     edges[-1] = math.inf
     return [
-        ChunkPlan(float(a), float(b), float(a if i == 0 else max(start_s, a - warmup_s)))
+        ChunkPlan(
+            float(a),
+            float(b),
+            float(a if i == 0 else max(start_s, a - warmup_s)),
+            may_be_empty=i > 0,
+        )
         for i, (a, b) in enumerate(itertools.pairwise(edges))
     ]
 
@@ -201,7 +206,9 @@ def estimate_video(
     chunks = plan_chunks(t0, t1, workers=n_workers, warmup_s=warmup_s, min_chunk_s=min_chunk_s)
     if end_s is not None:
         last = chunks[-1]
-        chunks[-1] = ChunkPlan(last.start_s, float(end_s), last.decode_from_s)
+        chunks[-1] = ChunkPlan(
+            last.start_s, float(end_s), last.decode_from_s, may_be_empty=last.may_be_empty
+        )
     full_size = (info.width, info.height)
     started = time.perf_counter()
     parts = _run_all(

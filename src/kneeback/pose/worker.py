@@ -31,11 +31,16 @@ _counter: Any = None  # shared frame counter, set in each worker by _init_worker
 
 @dataclass(frozen=True)
 class ChunkPlan:
-    """Frames with ``start_s <= t < end_s`` are kept; decoding starts at ``decode_from_s``."""
+    """Frames with ``start_s <= t < end_s`` are kept; decoding starts at ``decode_from_s``.
+
+    ``may_be_empty`` marks a chunk after the first: the video may end (or break off, when the file
+    is truncated) before it starts, and the chunk then simply has no frames.
+    """
 
     start_s: float
     end_s: float
     decode_from_s: float
+    may_be_empty: bool = False
 
 
 @dataclass(frozen=True)
@@ -93,7 +98,11 @@ def _run(
     try:
         end = None if math.isinf(chunk.end_s) else chunk.end_s
         for frame in iter_frames(
-            path, start_s=chunk.decode_from_s, end_s=end, max_side_px=max_side_px
+            path,
+            start_s=chunk.decode_from_s,
+            end_s=end,
+            max_side_px=max_side_px,
+            empty_ok=chunk.may_be_empty,
         ):
             if end is not None and frame.time_s >= end:
                 break
