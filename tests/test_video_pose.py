@@ -10,8 +10,8 @@ from functools import partial
 import numpy as np
 import pytest
 
-from kneeback.errors import NoPersonError
-from kneeback.io.video import iter_frames
+from kneeback.errors import InputError, NoPersonError
+from kneeback.io.video import iter_frames, probe_video, refuse_single_picture
 from kneeback.pose.replay import ReplayEstimator
 from kneeback.pose.video_pose import estimate_video, plan_chunks
 from kneeback.schema import make_pose_dataset
@@ -126,3 +126,26 @@ def test_a_truncated_file_gives_the_same_frames_whatever_the_workers(tmp_path):
     np.testing.assert_array_equal(times_3, times_1)
     assert warned_3 == warned_1
     assert len(warned_1) == 1 and "ended early" in warned_1[0] and "start_s" not in warned_1[0]
+
+
+def test_a_person_found_in_a_short_clip_is_a_person_seen(tmp_path):
+    # Fewer frames than a track needs to count: the person followed still counts as seen.
+    clip = make_video(tmp_path / "clip.mp4", n_frames=3, fps=30, width=64, height=48)
+    source = _replay_source(np.arange(3) / 30, 64, 48)
+    ds = estimate_video(clip, factory=partial(ReplayEstimator, source), workers=1)
+    assert ds.attrs["coverage"] == 1.0
+    assert ds.attrs["people_seen"] == 1
+
+
+def test_a_single_frame_video_is_refused_like_a_photo(tmp_path):
+    source = _replay_source(np.zeros(1), 64, 48)
+    for name, codec in (("one.mp4", "libx264"), ("one.webm", "libvpx-vp9")):
+        clip = make_video(tmp_path / name, n_frames=1, fps=30, width=64, height=48, codec=codec)
+        with pytest.raises(InputError, match=r"holds a single picture .* not a video: film the"):
+            estimate_video(clip, factory=partial(_no_model, source), workers=1)
+    two = make_video(tmp_path / "two.webm", n_frames=2, width=64, height=48, codec="libvpx-vp9")
+    refuse_single_picture(probe_video(two))  # two frames are a (short) video
+
+
+def _no_model(source):
+    raise AssertionError("the model must not run on a single picture")

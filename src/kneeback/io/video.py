@@ -58,6 +58,7 @@ __all__ = [
     "VideoReadWarning",
     "iter_frames",
     "probe_video",
+    "refuse_single_picture",
 ]
 
 QUEUE_SIZE = 8
@@ -250,10 +251,54 @@ def _refuse_still_image(container: av.container.InputContainer, path: Path) -> N
     if name == "image2" or name.endswith("_pipe"):
         codecs = [s.codec_context.name for s in container.streams.video if s.codec_context]
         kind = {"mjpeg": "jpeg"}.get(codecs[0], codecs[0]) if codecs else "image"
-        raise InputError(
-            f"{path} is a still picture ({kind.upper()}), not a video: film the movement, a few "
-            "repetitions with the whole body in view, and analyse that video."
-        )
+        raise InputError(f"{path} is a still picture ({kind.upper()}), not a video: {_FILM_IT}")
+
+
+_FILM_IT = (
+    "film the movement, a few repetitions with the whole body in view, and analyse that video."
+)
+
+
+def refuse_single_picture(info: VideoInfo, /) -> None:
+    """Refuse a video that holds a single picture, as :func:`probe_video` refuses a photo.
+
+    A video of one frame (or of no duration) shows no movement. The frame count is taken from the
+    container's index when it has one, else counted by decoding (two frames at most).
+
+    Parameters
+    ----------
+    info
+        The video, as :func:`probe_video` described it.
+
+    Raises
+    ------
+    InputError
+        If the video has fewer than two frames or lasts 0 s.
+    """
+    if info.frame_count is not None:
+        several = info.frame_count >= 2
+    else:
+        several = _decodable_frames(info.path, at_most=2) >= 2
+    if not several or info.duration_s == 0:
+        raise InputError(f"{info.path} holds a single picture (one frame), not a video: {_FILM_IT}")
+
+
+def _decodable_frames(path: Path, /, *, at_most: int) -> int:
+    """How many frames of ``path`` decode, counting up to ``at_most``."""
+    count = 0
+    with _open(path) as container:
+        stream = _video_stream(container, path)
+        try:
+            for packet in container.demux(stream):  # ends with the flush packet
+                try:
+                    count += len(stream.decode(packet))
+                except av.FFmpegError:
+                    continue
+                if count >= at_most:
+                    break
+        except (av.FFmpegError, OSError):
+            pass  # what decoded is what counts: the reader reports the rest
+    return min(count, at_most)
 
 
 def _video_stream(container: av.container.InputContainer, path: Path) -> av.VideoStream:

@@ -93,7 +93,8 @@ def track_people(
     max_age_frames
         A track not seen for this many frames is closed.
     min_track_frames
-        Tracks shorter than this count neither as subjects nor as people seen (spurious detections).
+        Tracks shorter than this count neither as subjects nor as people seen (spurious
+        detections), unless no track is this long: then every track counts.
     max_rejoin
         Largest jump, in body sizes, across which two fragments of one person are joined when
         several people were in view.
@@ -130,10 +131,12 @@ def track_people(
                 tr = Track(len(tracks), {t: p})
                 tracks.append(tr)
                 last_seen[tr.track_id] = t
-    real = [tr for tr in tracks if tr.frames >= min_track_frames]
+    # In a clip too short for any track to reach min_track_frames, every sighting counts: the
+    # person followed is then also a person seen.
+    real = [tr for tr in tracks if tr.frames >= min_track_frames] or tracks
     merged = _rejoin(real, max_rejoin=math.inf if max_in_frame <= 1 else max_rejoin)
     merged.sort(key=lambda tr: tr.score, reverse=True)
-    return TrackingSummary(merged or tracks, max_in_frame, len(merged))
+    return TrackingSummary(merged, max_in_frame, len(merged))
 
 
 def _rejoin(tracks: list[Track], *, max_rejoin: float) -> list[Track]:

@@ -25,7 +25,7 @@ import numpy as np
 import xarray as xr
 
 from kneeback.errors import NoPersonError
-from kneeback.io.video import VideoInfo, VideoReadWarning, probe_video
+from kneeback.io.video import VideoInfo, VideoReadWarning, probe_video, refuse_single_picture
 from kneeback.pose.tracking import TrackingSummary, track_people
 from kneeback.pose.worker import (
     ChunkPlan,
@@ -192,12 +192,14 @@ def estimate_video(
     Raises
     ------
     kneeback.errors.InputError
-        If the video cannot be read.
+        If the video cannot be read, or holds a single picture (one frame), which shows no
+        movement.
     kneeback.errors.NoPersonError
         If nobody is detected in any frame.
     """
     settings = settings or PoseSettings()
     info = probe_video(path)
+    refuse_single_picture(info)  # before any model runs, as a photo is refused
     t0 = max(0.0, start_s or 0.0)
     # A file that states no duration is read in one chunk to its end.
     duration = info.duration_s if info.duration_s is not None else math.inf
