@@ -127,6 +127,38 @@ def test_person_stores_each_session_in_the_history(tmp_path, replayed):
 
 
 @needs_uiprmd
+def test_a_history_that_cannot_be_written_leaves_the_earlier_output(tmp_path, monkeypatch):
+    """--person stores the session and replaces the folder together: a failure keeps both as
+    they were (the database is opened before the work; a store that fails at the end, after
+    the folder was written, leaves the earlier folder in place)."""
+    from kneeback.errors import DatabaseError
+
+    out = tmp_path / "out"
+    first = run("analyze", str(SQUAT_FILE), "-o", str(out), "--movement", "squat")
+    assert first.exit_code == 0, first.output
+    before = (out / "result.json").read_text()
+    unusable = f"sqlite:///{tmp_path / 'missing' / 'deeper' / 'x' / 'h.db'}"
+    (tmp_path / "missing").write_text("a file where a folder should be")
+    r = run("analyze", str(SQUAT_FILE), "-o", str(out), "--movement", "other", "--person", "Ana",
+            "--db", unusable)  # fmt: skip
+    assert r.exit_code == 7, r.output
+    assert (out / "result.json").read_text() == before and not _siblings(out)
+    fresh = tmp_path / "fresh"
+    r = run("analyze", str(SQUAT_FILE), "-o", str(fresh), "--person", "Ana", "--db", unusable)
+    assert r.exit_code == 7 and not fresh.exists()
+
+    def refuse(*args, **kwargs):
+        raise DatabaseError("The database refused the session (disk full).")
+
+    monkeypatch.setattr("kneeback.store.store_session", refuse)
+    db = f"sqlite:///{tmp_path / 'h.db'}"
+    r = run("analyze", str(SQUAT_FILE), "-o", str(out), "--movement", "other", "--person", "Ana",
+            "--db", db)  # fmt: skip
+    assert r.exit_code == 7 and "disk full" in r.output, r.output
+    assert (out / "result.json").read_text() == before and not _siblings(out)
+
+
+@needs_uiprmd
 def test_sessions_are_dated_when_the_clip_was_recorded(tmp_path, monkeypatch):
     clip, ds = squat_clip(tmp_path, reps=2, metadata={"creation_time": "2025-11-03T07:15:00Z"})
     monkeypatch.setattr("kneeback.pipeline.pose_video", replaying_pose_video(ds))
@@ -240,12 +272,12 @@ def test_pose_file_span_and_format(tmp_path):
 @needs_uiprmd
 def test_rerun_replaces_the_folder_atomically(tmp_path):
     out = tmp_path / "out"
-    assert run("analyze", str(SQUAT_FILE), "-o", str(out)).exit_code == 0
-    (out / "stale.txt").write_text("from an earlier run")
+    assert run("analyze", str(SQUAT_FILE), "-o", str(out), "--export", "mot").exit_code == 0
+    assert (out / "angles.mot").is_file()
     first = (out / "result.json").read_text()
     again = run("analyze", str(SQUAT_FILE), "-o", str(out), "--movement", "lunge")
     assert again.exit_code == 0, again.output
-    assert not (out / "stale.txt").exists()  # the whole folder was replaced
+    assert not (out / "angles.mot").exists()  # the whole folder was replaced
     second = (out / "result.json").read_text()
     assert second != first and '"stated": "lunge"' in second
     assert _siblings(out) == []
@@ -285,6 +317,19 @@ def test_refuses_to_replace_a_folder_that_is_not_an_output(tmp_path):
     file_out.write_text("x")
     result = run("analyze", str(SQUAT_FILE), "-o", str(file_out))
     assert result.exit_code == 6 and "is a file" in result.output
+    # a result.json that kneeback did not write does not make a folder an output
+    (mine / "result.json").write_text('{"mine": 1}')
+    result = run("analyze", str(SQUAT_FILE), "-o", str(mine))
+    assert result.exit_code == 6 and "is not a kneeback output" in _one_sentence(result.output)
+    assert (mine / "thesis.docx").read_text() == "precious"
+    # an output with the user's own notes added is not replaced either
+    out = tmp_path / "out"
+    assert run("analyze", str(SQUAT_FILE), "-o", str(out)).exit_code == 0
+    (out / "notes.txt").write_text("my notes")
+    result = run("analyze", str(SQUAT_FILE), "-o", str(out))
+    assert result.exit_code == 6, result.output
+    assert "holds files kneeback did not write (notes.txt)" in _one_sentence(result.output)
+    assert (out / "notes.txt").read_text() == "my notes"
 
 
 @needs_uiprmd
@@ -383,15 +428,16 @@ def test_atomic_directory_swaps_whole_folders(tmp_path, monkeypatch, exchange):
     target = tmp_path / "out"
     with outputs.atomic_directory(target) as tmp:
         assert tmp.parent == tmp_path and tmp != target
-        (tmp / "result.json").write_text("1")
-    assert (target / "result.json").read_text() == "1"
+        (tmp / "result.json").write_text('{"schema_version": 1}')
+    assert (target / "result.json").read_text() == '{"schema_version": 1}'
     with outputs.atomic_directory(target) as tmp:
-        (tmp / "result.json").write_text("2")
-        assert (target / "result.json").read_text() == "1"  # untouched until the end
+        (tmp / "result.json").write_text('{"schema_version": 2}')
+        # untouched until the end
+        assert (target / "result.json").read_text() == '{"schema_version": 1}'
     assert sorted(p.name for p in target.iterdir()) == ["result.json"]
-    assert (target / "result.json").read_text() == "2"
+    assert (target / "result.json").read_text() == '{"schema_version": 2}'
     with pytest.raises(RuntimeError), outputs.atomic_directory(target) as tmp:
-        (tmp / "result.json").write_text("3")
+        (tmp / "result.json").write_text('{"schema_version": 3}')
         raise RuntimeError("boom")
-    assert (target / "result.json").read_text() == "2"
+    assert (target / "result.json").read_text() == '{"schema_version": 2}'
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]

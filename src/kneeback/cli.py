@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import sys
 import warnings
@@ -237,6 +238,7 @@ def analyze(
     a failed run leaves nothing behind. With --person the session is also stored, in one
     transaction, in that person's history.
     """
+    from kneeback import pipeline
     from kneeback.pipeline import analyse_input, is_pose_file
     from kneeback.report.outputs import check_output_dir, default_output_dir
 
@@ -251,7 +253,36 @@ def analyze(
     if subject is not None and is_pose_file(input, format=format):
         err.print("Note: --subject is ignored for a pose file: it holds one person already.")
 
-    with _stage_progress() as bar, warnings.catch_warnings(record=True) as caught:
+    database = None
+    if person is not None:  # opened first: a database that cannot be used fails before the work
+        from kneeback.store import open_database
+
+        database = open_database(db)
+    stored: int | None = None
+    when = recorded_at
+
+    def store(done: pipeline.AnalysedInput) -> None:
+        """Store the session just before the output folder is replaced: all of it, or nothing."""
+        nonlocal stored, when
+        if database is None or person is None:
+            return
+        from kneeback.store import artifact_paths, store_session
+
+        when = recorded_at or done.recorded_at
+        stored = store_session(
+            database,
+            person,
+            done.analysis.result,
+            artifacts=artifact_paths(done.files),
+            recorded_at=when,
+            source_path=input,
+        )
+
+    with (
+        contextlib.closing(database) if database is not None else contextlib.nullcontext(),
+        _stage_progress() as bar,
+        warnings.catch_warnings(record=True) as caught,
+    ):
         warnings.simplefilter("always", VideoReadWarning)
         tasks: dict[str, TaskID] = {}
 
@@ -277,22 +308,9 @@ def analyze(
             progress=update,
             on_message=_say,
             analysis_settings=analysis_settings,
+            before_publish=store,
         )
     analysis, files = done.analysis, done.files
-    stored = None
-    if person is not None:
-        from kneeback.store import artifact_paths, open_database, store_session
-
-        with open_database(db) as database:
-            when = recorded_at or done.recorded_at
-            stored = store_session(
-                database,
-                person,
-                analysis.result,
-                artifacts=artifact_paths(files),
-                recorded_at=when,
-                source_path=input,
-            )
     shown = (str(w.message) for w in caught if issubclass(w.category, UserWarning))
     for message in dict.fromkeys(shown):  # numerical RuntimeWarnings are not for the user
         err.print(f"Warning: {message}", highlight=False)

@@ -220,6 +220,7 @@ def analyse_input(
     progress: StageProgress | None = None,
     on_message: Callable[[str], None] | None = None,
     analysis_settings: AnalysisSettings | None = None,
+    before_publish: Callable[[AnalysedInput], None] | None = None,
 ) -> AnalysedInput:
     """Analyse a video or a pose file and write its output folder (all of it, or nothing).
 
@@ -251,6 +252,10 @@ def analyse_input(
     analysis_settings
         Thresholds and processing of the analysis (default:
         :class:`~kneeback.settings.AnalysisSettings`).
+    before_publish
+        Called with the finished analysis once its folder is completely written, just before
+        it takes the target's place (e.g. to store the session): if it raises, the target is
+        left as it was and the error propagates.
 
     Returns
     -------
@@ -294,6 +299,7 @@ def analyse_input(
         inputs=[path],
         progress=progress,
         analysis_settings=analysis_settings,
+        before_publish=before_publish,
     )
 
 
@@ -312,6 +318,7 @@ def analyse_pose(
     inputs: Sequence[str | Path] = (),
     progress: StageProgress | None = None,
     analysis_settings: AnalysisSettings | None = None,
+    before_publish: Callable[[AnalysedInput], None] | None = None,
 ) -> AnalysedInput:
     """Analyse a pose dataset and write its output folder (all of it, or nothing).
 
@@ -338,6 +345,10 @@ def analyse_pose(
     analysis_settings
         Thresholds and processing of the analysis (default:
         :class:`~kneeback.settings.AnalysisSettings`).
+    before_publish
+        Called with the finished analysis once its folder is completely written, just before
+        it takes the target's place (e.g. to store the session): if it raises, the target is
+        left as it was and the error propagates.
 
     Returns
     -------
@@ -371,5 +382,10 @@ def analyse_pose(
         exports=exports,
         inputs=inputs,
         progress=progress,
+        before_publish=None
+        if before_publish is None
+        else lambda written: before_publish(
+            AnalysedInput(analysis=analysis, files=written, pose=ds, from_video=video is not None)
+        ),
     )
     return AnalysedInput(analysis=analysis, files=files, pose=ds, from_video=video is not None)

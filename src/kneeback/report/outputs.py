@@ -16,7 +16,8 @@ two renames, leaving the target path empty for an instant but never half-written
 fails, the temporary folder is deleted and an existing target is left untouched.
 
 To avoid deleting a user's files by mistake, an existing target is replaced only if it is empty
-or holds a ``result.json`` (a previous output); it must not contain the input either.
+or a previous output: a ``result.json`` that kneeback wrote and no file kneeback does not write
+(:data:`OUTPUT_FILES`); it must not contain the input either.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from kneeback.report.result import AnalysisResult
 
 __all__ = [
     "EXPORT_FORMATS",
+    "OUTPUT_FILES",
     "OUTPUT_MARKER",
     "OutputError",
     "OutputFiles",
@@ -55,7 +57,21 @@ __all__ = [
 ]
 
 OUTPUT_MARKER = "result.json"
-"""A folder holding this file is a kneeback output and may be replaced."""
+"""A folder holding this file (a kneeback result) is a kneeback output and may be replaced."""
+
+#: Every file kneeback writes into an output folder (``recording.mp4``: ``kneeback live``). A
+#: folder holding anything else also holds someone's own files and is never replaced.
+OUTPUT_FILES = frozenset(
+    {
+        "result.json",
+        "reps.csv",
+        "pose.nc",
+        "report.html",
+        "annotated.mp4",
+        "angles.mot",
+        "recording.mp4",
+    }
+)
 
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total); stages ``"video"`` (frames) and ``"report"`` (steps)."""
@@ -118,10 +134,20 @@ def check_output_dir(
             entries = [p.name for p in path.iterdir()]
         except OSError as exc:
             raise OutputError(f"The output folder {path} cannot be read ({exc.strerror}).") from exc
-        if entries and OUTPUT_MARKER not in entries:
+        if entries and (OUTPUT_MARKER not in entries or not _is_result(path / OUTPUT_MARKER)):
             raise OutputError(
                 f"The output folder {path} already exists and is not a kneeback output (it has "
-                f"no {OUTPUT_MARKER}); choose another folder with -o or empty it first."
+                f"no {OUTPUT_MARKER} that kneeback wrote); choose another folder with -o or "
+                "empty it first."
+            )
+        foreign = sorted(set(entries) - OUTPUT_FILES)
+        if foreign:
+            shown = ", ".join(foreign[:3]) + (
+                f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+            )
+            raise OutputError(
+                f"The output folder {path} holds files kneeback did not write ({shown}), which "
+                "replacing it would delete; choose another folder with -o or move them first."
             )
     for item in inputs:
         real = Path(os.path.realpath(item))
@@ -131,6 +157,16 @@ def check_output_dir(
                 "replaced; choose another folder with -o."
             )
     return path
+
+
+def _is_result(path: Path) -> bool:
+    """Whether ``path`` holds a kneeback analysis result (JSON with its schema version)."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return False
+    return head.lstrip().startswith(b"{") and b'"schema_version"' in head
 
 
 def _umask() -> int:
@@ -186,7 +222,11 @@ def _swap_in(new: Path, target: Path) -> None:
 
 @contextlib.contextmanager
 def atomic_directory(
-    target: str | os.PathLike[str], /, *, inputs: Sequence[str | os.PathLike[str]] = ()
+    target: str | os.PathLike[str],
+    /,
+    *,
+    inputs: Sequence[str | os.PathLike[str]] = (),
+    before_swap: Callable[[Path], None] | None = None,
 ) -> Iterator[Path]:
     """Write a folder completely, then let it take the place of ``target``.
 
@@ -196,6 +236,10 @@ def atomic_directory(
         The folder to create or replace (see :func:`check_output_dir`).
     inputs
         Input files that must not lie inside ``target``.
+    before_swap
+        Called with the complete temporary folder just before it replaces ``target``; if it
+        raises, nothing is replaced (e.g. storing the session in a database: a failure there
+        leaves the earlier output in place).
 
     Yields
     ------
@@ -222,6 +266,8 @@ def atomic_directory(
         except OSError as exc:
             raise OutputError(f"Writing the output folder {path} failed ({exc}).") from exc
         check_output_dir(path, inputs=inputs)  # it may have changed meanwhile
+        if before_swap is not None:
+            before_swap(tmp)
         try:
             _swap_in(tmp, path)
         except OSError as exc:
@@ -299,16 +345,19 @@ def read_output_folder(folder: str | os.PathLike[str], /) -> OutputFiles:
     final = Path(os.path.abspath(folder))
     if not (final / OUTPUT_MARKER).is_file():
         raise OutputError(f"{final} is not a kneeback output folder (it has no {OUTPUT_MARKER}).")
-    annotated = final / "annotated.mp4"
-    mot = final / "angles.mot"
+    return _files_of(final, final)
+
+
+def _files_of(final: Path, written: Path) -> OutputFiles:
+    """Return the files at ``final`` of an output folder whose contents lie in ``written`` now."""
     return OutputFiles(
         folder=final,
         result_json=final / "result.json",
         reps_csv=final / "reps.csv",
         pose_nc=final / "pose.nc",
         report_html=final / "report.html",
-        annotated_mp4=annotated if annotated.is_file() else None,
-        mot=(mot,) if mot.is_file() else (),
+        annotated_mp4=final / "annotated.mp4" if (written / "annotated.mp4").is_file() else None,
+        mot=(final / "angles.mot",) if (written / "angles.mot").is_file() else (),
     )
 
 
@@ -328,6 +377,7 @@ def write_analysis_folder(
     inputs: Sequence[str | os.PathLike[str]] = (),
     max_side_px: int | None = MAX_SIDE_PX,
     progress: StageProgress | None = None,
+    before_publish: Callable[[OutputFiles], None] | None = None,
 ) -> OutputFiles:
     """Write every output of an analysis into ``target``, atomically (see the module notes).
 
@@ -356,6 +406,9 @@ def write_analysis_folder(
         Longest side of the annotated video.
     progress
         Called with (stage, done, total) as the video and the report are written.
+    before_publish
+        Called with the files (at their final paths) once everything is written, just before
+        the folder takes ``target``'s place; if it raises, ``target`` is left as it was.
 
     Returns
     -------
@@ -379,7 +432,11 @@ def write_analysis_folder(
         if progress is not None:
             progress(stage, done, total)
 
-    with atomic_directory(final, inputs=inputs) as tmp:
+    def publish(tmp: Path) -> None:
+        if before_publish is not None:
+            before_publish(_files_of(final, tmp))
+
+    with atomic_directory(final, inputs=inputs, before_swap=publish) as tmp:
         (tmp / "result.json").write_text(result.to_json() + "\n", encoding="utf-8")
         write_reps_csv(result, tmp / "reps.csv")
         save_pose_dataset(pose, tmp / "pose.nc")
