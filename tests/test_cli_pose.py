@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from kneeback.cli import app
 from kneeback.io.posefile import load_pose_dataset
 from kneeback.io.video import iter_frames
+from replay_clip import SQUAT_FILE, needs_uiprmd
 from videogen import make_audio_only, make_video
 
 VIDEOS = Path(__file__).resolve().parents[2] / "shared" / "data" / "videos"
@@ -245,3 +246,97 @@ def test_info_on_a_video_that_states_no_duration_or_rate(tmp_path):
     text = describe_video(info)
     assert "duration unknown, frame rate unknown, frame count unknown" in text
     assert "recorded: not stated in the file" in text
+
+
+def _posed_clip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, model_runs: bool) -> Path:
+    """A small clip whose pose is replayed instead of estimated (or must not be estimated)."""
+    from kneeback import pipeline
+    from kneeback.schema import make_pose_dataset
+
+    clip = make_video(tmp_path / "clip.mp4", n_frames=10, width=64, height=48)
+
+    def fake_pose_video(path, **kwargs):
+        assert model_runs, "the output must be checked before the model runs"
+        pos = np.full((10, 2, 33, 1), 20.0)
+        return make_pose_dataset(
+            pos,
+            time_s=np.arange(10) / 30,
+            attrs={"width": 64, "height": 48, "people_seen": 1, "coverage": 1.0},
+        )
+
+    monkeypatch.setattr(pipeline, "pose_video", fake_pose_video)
+    return clip
+
+
+def _nothing_new(folder: Path, before: set[str]) -> None:
+    assert {p.name for p in folder.iterdir()} == before
+
+
+def test_an_output_that_cannot_be_written_exits_6_before_the_work(tmp_path, monkeypatch):
+    clip = _posed_clip(tmp_path, monkeypatch, model_runs=False)
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    before = {p.name for p in tmp_path.iterdir()}
+    result = run("pose", str(clip), "-o", str(folder))
+    assert result.exit_code == 6, result.output
+    assert "is a folder" in _one_sentence(result.output)
+    assert not any(folder.iterdir())
+    _nothing_new(tmp_path, before)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for bad in (afile / "p.nc", Path("/proc/kneeback-nothing/p.nc")):
+        result = run("pose", str(clip), "-o", str(bad))
+        assert result.exit_code == 6, result.output
+        assert "cannot be written" in _one_sentence(result.output)
+    result = run("pose", str(clip), "-o", str(clip))
+    assert result.exit_code == 6 and "the video itself" in _one_sentence(result.output)
+    assert clip.stat().st_size > 0
+
+
+def test_a_failed_save_leaves_nothing_behind(tmp_path, monkeypatch):
+    from kneeback.io import posefile
+
+    clip = _posed_clip(tmp_path, monkeypatch, model_runs=True)
+    real_save = posefile.save_pose_dataset
+
+    def disk_full(ds, path):
+        real_save(ds, Path(path).with_name(f".{Path(path).name}.tmp"))  # as far as the rename
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(posefile, "save_pose_dataset", disk_full)
+    before = {p.name for p in tmp_path.iterdir()}
+    result = run("pose", str(clip), "-o", str(tmp_path / "new" / "deeper" / "p.nc"))
+    assert result.exit_code == 6, result.output
+    assert "cannot be written (No space left on device)" in _one_sentence(result.output)
+    _nothing_new(tmp_path, before)
+
+
+@needs_uiprmd
+def test_info_describes_every_input_analyze_accepts(tmp_path):
+    # A UI-PRMD marker file, read with analyze's own format detection and loader.
+    result = run("info", str(SQUAT_FILE))
+    assert result.exit_code == 0, result.output
+    assert "frames lasting" in result.output and "100.00 frames/s" in result.output
+    assert "33 keypoints" in result.output and "Vicon" in result.output
+    assert "subject: found in 100.0% of frames" in result.output
+    slower = run("info", str(SQUAT_FILE), "--fps", "50")
+    assert slower.exit_code == 0 and "50.00 frames/s" in slower.output
+    # A netCDF pose file without the .nc name is known by its first bytes, as analyze knows it.
+    from kneeback.io.adapters import load_any
+    from kneeback.io.posefile import save_pose_dataset
+
+    renamed = save_pose_dataset(load_any(SQUAT_FILE), tmp_path / "pose.nc").rename(
+        tmp_path / "pose.data"
+    )
+    result = run("info", str(renamed))
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Pose dataset") and "33 keypoints" in result.output
+    as_video = run("info", str(renamed), "--format", "video")
+    assert as_video.exit_code == 3 and "not a video" in _one_sentence(as_video.output)
+
+
+def test_info_on_a_single_frame_video_says_analyze_refuses_it(tmp_path):
+    one = make_video(tmp_path / "one.mp4", n_frames=1, width=32, height=32)
+    result = run("info", str(one))
+    assert result.exit_code == 0, result.output
+    assert "1 frame\n" in result.output and "analyze refuses it" in result.output

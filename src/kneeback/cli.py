@@ -111,11 +111,34 @@ def pose(
 
     The person followed is the largest and longest seen; how many people were seen is recorded.
     """
+    import contextlib
+    import os
+    import tempfile
+
+    from kneeback.errors import OutputError
     from kneeback.io.posefile import save_pose_dataset
     from kneeback.pipeline import pose_video
 
     if start is not None and end is not None and end <= start:
         raise typer.BadParameter("--end must be after --start.")
+    # The output is checked before the work: a folder, an unwritable place or the video itself.
+    if output.is_dir():
+        raise OutputError(
+            f"{output} is a folder: give the pose file to write, e.g. -o {output / 'pose.nc'}."
+        )
+    if output.exists() and output.resolve() == video.resolve():
+        raise OutputError(f"-o {output} is the video itself: give another name, e.g. pose.nc.")
+    missing = [d for d in output.absolute().parents if not d.exists()]  # made by the save
+    folder = output.absolute().parents[len(missing)]
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".kneeback-", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(
+            f"The pose file {output} cannot be written: nothing can be created in {folder} "
+            f"({exc.strerror})."
+        ) from None
     settings = PoseSettings(variant=variant, subject=subject)
     with _progress_bar("pose") as bar:
         task = bar.add_task(f"Pose ({variant})", total=None)
@@ -136,7 +159,16 @@ def pose(
             )
     for warning in caught:
         err.print(f"Warning: {warning.message}", highlight=False)
-    save_pose_dataset(ds, output)
+    try:
+        save_pose_dataset(ds, output)
+    except OSError as exc:  # e.g. the disk is full: leave nothing behind
+        output.with_name(f".{output.name}.tmp").unlink(missing_ok=True)  # the save's temporary
+        for made in missing:  # deepest first
+            with contextlib.suppress(OSError):
+                made.rmdir()
+        raise OutputError(
+            f"The pose file {output} cannot be written ({exc.strerror or exc})."
+        ) from None
     n = ds.sizes["time"]
     cov = float(ds.attrs["coverage"])
     out.print(
@@ -343,12 +375,24 @@ def settings_command() -> None:
 @app.command()
 @user_errors
 def info(
-    file: Annotated[Path, typer.Argument(help="A video or a pose file (.nc).")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            metavar="FILE",
+            help="A video, or a pose file (.nc, UI-PRMD, Kinect, keypoint JSON).",
+        ),
+    ],
+    format: FormatOption = "auto",
+    fps: FpsOption = None,
 ) -> None:
-    """Show what a video or pose file holds."""
+    """Show what a video or pose file holds: any input `kneeback analyze` accepts.
+
+    For a video: codec, size, duration, frame rate, frame count, when it was recorded. For a
+    pose file: frames, duration, frame rate, keypoints, source, people and coverage.
+    """
     from kneeback.report.describe import describe_file
 
-    out.print(describe_file(file), highlight=False)
+    out.print(describe_file(file, format=format, fps=fps), highlight=False)
 
 
 register_store_commands(app)
