@@ -6,6 +6,7 @@ from pathlib import Path
 
 from kneeback.cli_support import out
 from kneeback.report.result import AnalysisResult, FindingInfo, RepInfo
+from kneeback.report.verdicts import verdict_sentence
 
 __all__ = ["VERDICT_TEXT", "print_summary", "rep_line"]
 
@@ -33,7 +34,11 @@ def rep_line(rep: RepInfo, findings: list[FindingInfo], /) -> str:
 
 
 def print_summary(result: AnalysisResult, report: Path) -> None:
-    """Print the summary: movement, view, reps with verdicts, clip verdict, main cues."""
+    """Print the summary of an analysis for the person who filmed it.
+
+    Movement, view, reps with verdicts, the clip's verdict explained, what the view could not
+    judge, and the main cues of what to practise.
+    """
     from kneeback.movements.specs import get_spec
 
     label = get_spec(result.movement.used).label
@@ -62,7 +67,15 @@ def print_summary(result: AnalysisResult, report: Path) -> None:
     if tests is not None and tests.chair_stands_30s is not None:
         out.print(f"30-second chair stands: {tests.chair_stands_30s}", highlight=False)
     out.print(f"Verdict: [bold]{VERDICT_TEXT[result.verdict]}[/]", highlight=False)
-    order = {"major": 0, "minor": 1, "info": 2}
+    sentence = verdict_sentence(result.verdict, (f.severity for f in result.findings))
+    if sentence:
+        out.print(f"  {sentence}", highlight=False)
+    for f in result.findings:  # what the view could not show, so that "good" is read rightly
+        if f.id == "view_check":
+            out.print(f"Not judged: {f.text}", highlight=False)
+    # Cues of what to practise only: an "info" finding (the strategy index, a view note) is
+    # reported, not judged, and its cue must not read as a correction.
+    order = {"major": 0, "minor": 1}
     cues = sorted(
         (f for f in result.findings if f.cue and f.severity in order),
         key=lambda f: order[f.severity],

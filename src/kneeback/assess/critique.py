@@ -429,6 +429,14 @@ def _ankle_finding(
     )
 
 
+#: How the tempo finding names the phases that were too fast.
+_TEMPO_PHASES = {
+    ("descent",): "The way down",
+    ("ascent",): "The way up",
+    ("descent", "ascent"): "Both the way down and the way up",
+}
+
+
 def _tempo_finding(
     metrics: Mapping[str, MetricValue],
     capture: CaptureReport,
@@ -450,7 +458,7 @@ def _tempo_finding(
         met=False,
         value=_num(metrics, f"{fast[0]}_s"),
         threshold=tol.tempo_min_phase_s,
-        value_text=" and ".join(fast),
+        value_text=_TEMPO_PHASES[tuple(fast)],
         rep=rep,
         time_s=time_s,
     )

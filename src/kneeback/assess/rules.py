@@ -293,10 +293,10 @@ RULES: dict[str, Rule] = {
             severity="minor",
             settings=("tempo_min_phase_s",),
             explanation=(
-                "The {value} phase took under {threshold:.0f} s; 1-2 s down and 1-2 s up gives "
-                "the muscles time to work."
+                "{value} took under {threshold:.0f} s; 1-2 s down and 1-2 s up gives the "
+                "muscles time to work."
             ),
-            cue="Count 'one-and-two' on the way down; there is no need to hurry up either.",
+            cue="Take 1-2 s each way: count 'one-and-two' down and 'one-and-two' up.",
             positive="Controlled tempo.",
         ),
         Rule(

@@ -14,7 +14,7 @@ supports each measurement, with a filming tip where it does not.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,7 @@ from kneeback.report.plots import (
     strategy_plot,
 )
 from kneeback.report.result import AnalysisResult, FindingInfo, MetricInfo, RepInfo
+from kneeback.report.verdicts import verdict_sentence
 
 __all__ = [
     "KEY_METRICS",
@@ -83,21 +84,6 @@ VERDICT_LABELS: dict[str, str] = {
     "not_assessed": "Not assessed",
 }
 
-_VERDICT_SUMMARY: dict[str, str] = {
-    "good": "The points this clip can measure met their standards. Keep practising to keep it.",
-    "good_minor": (
-        "Nothing major to change: the points this clip can measure met their standards, and the "
-        "smaller points below are worth practising."
-    ),
-    "needs_work": (
-        "There is something to practise. The cues below say what, and how to build it up "
-        "week by week."
-    ),
-    "not_assessed": (
-        "This clip did not show enough to judge the movement. The filming tips below say "
-        "how to record one that does."
-    ),
-}
 
 #: Headings of the finding groups, by severity, in page order.
 SEVERITY_LABELS: dict[str, str] = {
@@ -122,29 +108,6 @@ _MEASUREMENT_LABELS: dict[str, str] = {
 }
 
 _MIME = {".mp4": "video/mp4", ".m4v": "video/mp4", ".webm": "video/webm", ".mov": "video/mp4"}
-
-
-def verdict_sentence(verdict: str, severities: Iterable[str], /) -> str:
-    """Return the sentence that explains a clip's verdict.
-
-    Parameters
-    ----------
-    verdict
-        ``good``, ``needs_work`` or ``not_assessed``.
-    severities
-        The severities of the clip's findings. Minor findings do not change a verdict (only
-        major ones make it "needs work"), so a good clip with minor points says they are worth
-        practising rather than that everything met its standard.
-
-    Returns
-    -------
-    str
-        The sentence, or "" for an unknown verdict.
-    """
-    key = verdict
-    if key == "good" and "minor" in set(severities):
-        key = "good_minor"
-    return _VERDICT_SUMMARY.get(key, "")
 
 
 def _fmt_value(value: float | bool | None, unit: str) -> str:

@@ -16,9 +16,9 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from kneeback.movements.specs import MOVEMENT_NAMES
-from kneeback.report.html import verdict_sentence
 from kneeback.report.result import MovementInfo
 from kneeback.report.rules_doc import rules_markdown
+from kneeback.report.verdicts import verdict_sentence
 from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import (
     REPORT_CSP,
