@@ -10,6 +10,8 @@ import pytest
 
 from kneeback.errors import BadValueError
 from kneeback.progress.outcomes import (
+    check_outcome,
+    judge,
     judge_chair_stand,
     judge_five_sts,
     judge_odi,
@@ -178,6 +180,32 @@ def test_chair_stand_norms() -> None:
 
 
 @needs_data
+@pytest.mark.parametrize(
+    ("kind", "value", "says"),
+    [
+        ("zzz", 1.0, "not an outcome kneeback knows"),
+        ("odi", 100.5, "0 to 100"),
+        ("odi", math.nan, "must be a number"),
+        ("five_sts", 0.0, "out of range"),
+        ("five_sts", 600.0, "out of range"),
+        ("chair_stand_30s", -1.0, "out of range"),
+        ("chair_stand_30s", 10.5, "whole number"),
+    ],
+)
+def test_outcomes_that_cannot_be_judged_are_refused(kind: str, value: float, says: str) -> None:
+    with pytest.raises(BadValueError, match=says):
+        check_outcome(kind, value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [("odi", 0.0), ("odi", 100.0), ("five_sts", 11.2), ("chair_stand_30s", 0.0)],
+)
+def test_outcomes_in_range_are_judged(kind: str, value: float) -> None:
+    check_outcome(kind, value)
+    assert judge(kind, value, age=None, sex=None).kind == kind
+
+
 def test_progress_real_sessions(db: Database, tmp_path: Path) -> None:
     from kneeback.progress.report import (
         person_progress,

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, text
 from kneeback.errors import (
     BadValueError,
     DatabaseError,
+    InputError,
     PersonExistsError,
     UnknownPersonError,
 )
@@ -368,8 +369,46 @@ def test_export_import_round_trip(db_factory: Callable[[], str], tmp_path: Path)
             import_person(b, exported)
         copy = import_person(b, exported, name="Ana copy")
         assert copy["copy"] and len(person_history(b, "Ana copy")["sessions"]) == 4
-        with pytest.raises(BadValueError):
+        with pytest.raises(InputError):
             import_person(b, {"format": "something else"})
+    finally:
+        a.close()
+        b.close()
+
+
+def test_import_checks_everything_before_writing(
+    db_factory: Callable[[], str], tmp_path: Path
+) -> None:
+    a = open_database(db_factory())
+    b = open_database(db_factory())
+    try:
+        _fill(a, tmp_path)
+        good = export_person(a, "Ana")
+        # the sessions come first in the file: a bad last record must still leave nothing stored
+        for path, value, says in (
+            (("outcomes", -1, "kind"), "zzz", r'"kind" of outcome entry \d+ should be'),
+            (
+                ("program", "events", -1, "to_stage"),
+                None,
+                r'"to_stage" of program event \d+ should be',
+            ),
+            (("sessions", 3, "result", "reps"), "many", "session 4 holds no valid analysis"),
+        ):
+            bad = json.loads(json.dumps(good))
+            *parent, key = path
+            target = bad
+            for part in parent:
+                target = target[part]
+            target[key] = value
+            with pytest.raises(InputError, match=says):
+                import_person(b, bad)
+            for model in ALL_TABLES:
+                assert _count(b, model) == 0, model.__name__
+        with pytest.raises(InputError, match='"sessions" should be a valid list, not null'):
+            import_person(b, {**good, "sessions": None})
+        with pytest.raises(BadValueError):
+            import_person(b, good, name="   ")
+        assert import_person(b, good)["sessions"] == 4
     finally:
         a.close()
         b.close()

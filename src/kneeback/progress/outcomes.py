@@ -32,6 +32,7 @@ __all__ = [
     "OUTCOME_KINDS",
     "Judgement",
     "OutcomeKind",
+    "check_outcome",
     "judge",
     "judge_chair_stand",
     "judge_five_sts",
@@ -332,6 +333,38 @@ def judge_chair_stand(
         text=text,
         sources=(CHAIR_STAND_SOURCE,),
     )
+
+
+def check_outcome(kind: str, value: float, /) -> None:
+    """Refuse an outcome entry that cannot be judged: an unknown kind or a value out of range.
+
+    Parameters
+    ----------
+    kind
+        One of :data:`OUTCOME_KINDS`.
+    value
+        ODI score 0-100, five-times sit-to-stand seconds (over 0, under 600) or 30-second
+        chair-stand count (a whole number 0-60).
+
+    Raises
+    ------
+    BadValueError
+        One sentence saying what is wrong.
+    """
+    if kind not in OUTCOME_KINDS:
+        raise BadValueError(
+            f"{kind!r} is not an outcome kneeback knows (it knows {', '.join(OUTCOME_KINDS)})."
+        )
+    if not math.isfinite(value):
+        raise BadValueError(f"An outcome value must be a number, not {value}.")
+    if kind == "odi" and not 0 <= value <= 100:
+        raise BadValueError(f"An ODI score runs from 0 to 100, not {value:g}.")
+    if kind == "five_sts" and not 0 < value < 600:
+        raise BadValueError(f"A five-times sit-to-stand time of {value:g} s is out of range.")
+    if kind == "chair_stand_30s" and not 0 <= value <= 60:
+        raise BadValueError(f"A 30-second chair-stand count of {value:g} is out of range.")
+    if kind == "chair_stand_30s" and value != int(value):
+        raise BadValueError(f"A 30-second chair-stand count is a whole number, not {value:g}.")
 
 
 def judge(kind: str, value: float, /, *, age: int | None, sex: str | None) -> Judgement:

@@ -18,8 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
+from kneeback.errors import BadValueError
 from kneeback.movements.labels import metric_label
-from kneeback.progress.outcomes import judge, odi_change
+from kneeback.progress.outcomes import check_outcome, judge, odi_change
 from kneeback.progress.settings import ProgressSettings
 from kneeback.progress.trend import MetricTrend, SessionPoint, metric_trend
 from kneeback.store.db import Database
@@ -143,15 +144,22 @@ def _outcomes(s: OrmSession, person_id: int, settings: ProgressSettings) -> dict
         .where(OutcomeEntry.person_id == person_id)
         .order_by(OutcomeEntry.recorded_at, OutcomeEntry.id)
     ):
-        j = judge(o.kind, o.value, age=o.age_years, sex=o.sex)
+        try:
+            check_outcome(o.kind, o.value)
+        except BadValueError as exc:
+            # stored before imports were validated: shown as it is, never judged
+            band, text = None, f"{exc} Not judged."
+        else:
+            j = judge(o.kind, o.value, age=o.age_years, sex=o.sex)
+            band, text = j.band, j.text
         entry: dict[str, Any] = {
             "recorded_at": _iso(o.recorded_at),
             "value": o.value,
             "source": o.source,
-            "band": j.band,
-            "judgement": j.text,
+            "band": band,
+            "judgement": text,
         }
-        if o.kind == "odi" and o.kind in first:
+        if o.kind == "odi" and o.kind in first and band is not None:
             meaningful, text = odi_change(
                 first[o.kind].value,
                 o.value,
@@ -159,7 +167,8 @@ def _outcomes(s: OrmSession, person_id: int, settings: ProgressSettings) -> dict
                 meaningful_fraction=settings.odi_meaningful_fraction,
             )
             entry.update(change_since_first=text, meaningful=meaningful)
-        first.setdefault(o.kind, o)
+        if band is not None:
+            first.setdefault(o.kind, o)
         out[o.kind].append(entry)
     return dict(out)
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
@@ -30,6 +29,7 @@ from kneeback.errors import (
 )
 from kneeback.report.result import AnalysisResult
 from kneeback.store.db import Database
+from kneeback.store.export_file import EXPORT_FORMAT, EXPORT_FORMAT_VERSION, read_export
 from kneeback.store.models import (
     Artifact,
     Finding,
@@ -58,9 +58,6 @@ __all__ = [
     "record_outcome",
     "store_session",
 ]
-
-EXPORT_FORMAT = "kneeback.person"
-EXPORT_FORMAT_VERSION = 1
 
 
 def _uid() -> str:
@@ -582,11 +579,10 @@ def record_outcome(
         The entry, its judgement (band, text, sources) and, with an earlier entry of the same
         kind, the change.
     """
-    from kneeback.progress.outcomes import judge, odi_change
+    from kneeback.progress.outcomes import check_outcome, judge, odi_change
     from kneeback.progress.settings import ProgressSettings
 
-    if kind not in ("odi", "five_sts", "chair_stand_30s"):
-        raise BadValueError(f"Unknown outcome {kind!r}.")
+    check_outcome(kind, float(value))
     if sex is not None and sex not in ("male", "female"):
         raise BadValueError(f"--sex takes 'male' or 'female', not {sex!r}.")
     if age is not None and not 5 <= age <= 120:
@@ -781,16 +777,13 @@ def export_person(db: Database, name: str, /) -> dict[str, Any]:
     return db.read(work)
 
 
-def _req(d: Mapping[str, Any], key: str, where: str) -> Any:
-    if key not in d:
-        raise BadValueError(f"The export file lacks {where}.{key}.")
-    return d[key]
-
-
 def import_person(
     db: Database, data: Mapping[str, Any], /, *, name: str | None = None
 ) -> dict[str, Any]:
     """Import a person exported by :func:`export_person`, in one transaction.
+
+    The whole export is validated first (:func:`kneeback.store.export_file.read_export`):
+    nothing is written unless every record in it can be stored and read back.
 
     Parameters
     ----------
@@ -808,38 +801,23 @@ def import_person(
 
     Raises
     ------
+    InputError
+        When the data are not a usable kneeback export (the message names the first problem).
+    BadValueError
+        When ``name`` is not a usable name.
     PersonExistsError
         When a person of that name exists, or this export is already stored.
-    BadValueError
-        When the data are not a kneeback export.
     """
-    if not isinstance(data, Mapping) or data.get("format") != EXPORT_FORMAT:
-        raise BadValueError("The file is not a kneeback person export (format kneeback.person).")
-    version = data.get("format_version")
-    if not isinstance(version, int) or version > EXPORT_FORMAT_VERSION:
-        raise BadValueError(
-            f"The export has format version {version!r}; this kneeback reads up to "
-            f"{EXPORT_FORMAT_VERSION}."
-        )
-    person_d = _req(data, "person", "the file")
-    copy = name is not None and name != person_d.get("name")
-    new_name = _clean_name(name if name is not None else _req(person_d, "name", "person"))
+    export, results = read_export(data)
+    person_d = export.person
+    copy = name is not None and name != person_d.name
+    new_name = _clean_name(name if name is not None else person_d.name)
 
-    def keep(u: Any) -> str:
-        return _uid() if copy or not isinstance(u, str) or not u else u
+    def keep(u: str | None) -> str:
+        return _uid() if copy or not u else u
 
-    sessions_d = list(data.get("sessions", []))
-    results = []
-    for i, sd in enumerate(sessions_d):
-        try:
-            results.append(AnalysisResult.model_validate(_req(sd, "result", f"sessions[{i}]")))
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            loc = ".".join(str(x) for x in first["loc"])
-            raise BadValueError(
-                f"Session {i + 1} of the export holds no valid analysis result ({loc}: "
-                f"{first['msg']})."
-            ) from None
+    def time(text: str | None) -> dt.datetime | None:
+        return _parse_time(text, "time")
 
     def work(s: OrmSession) -> dict[str, Any]:
         if s.scalar(select(Person.id).where(Person.name == new_name)) is not None:
@@ -847,7 +825,7 @@ def import_person(
                 f"A person named {new_name!r} is already stored; import under another name "
                 "with --name, or forget the stored one first."
             )
-        puid = keep(person_d.get("uid"))
+        puid = keep(person_d.uid)
         other = s.scalar(select(Person.name).where(Person.uid == puid))
         if other is not None:
             raise PersonExistsError(
@@ -856,89 +834,78 @@ def import_person(
         p = Person(
             uid=puid,
             name=new_name,
-            created_at=_parse_time(person_d.get("created_at"), "created_at") or utcnow(),
-            sex=person_d.get("sex"),
-            age_years=person_d.get("age_years"),
-            age_given_at=_parse_time(person_d.get("age_given_at"), "age_given_at"),
+            created_at=time(person_d.created_at) or utcnow(),
+            sex=person_d.sex,
+            age_years=person_d.age_years,
+            age_given_at=time(person_d.age_given_at),
         )
         s.add(p)
         s.flush()
         by_uid: dict[str, int] = {}
-        for sd, result in zip(sessions_d, results, strict=True):
-            arts = {str(a["kind"]): str(a["path"]) for a in sd.get("artifacts", [])}
+        for sd, result in zip(export.sessions, results, strict=True):
             row = _add_session_rows(
                 s,
                 p,
                 result,
-                artifacts=arts,
-                recorded_at=_aware(_parse_time(_req(sd, "recorded_at", "session"), "recorded_at")),
-                source_path=sd.get("source_path"),
-                uid=keep(sd.get("uid")),
-                stored_at=_parse_time(sd.get("stored_at"), "stored_at"),
+                artifacts={a.kind: a.path for a in sd.artifacts},
+                recorded_at=_aware(time(sd.recorded_at)),
+                source_path=sd.source_path,
+                uid=keep(sd.uid),
+                stored_at=time(sd.stored_at),
                 clip_outcomes=False,
             )
-            by_uid[str(sd.get("uid"))] = row.id
-        outcomes = list(data.get("outcomes", []))
-        for od in outcomes:
-            su = od.get("session_uid")
+            if sd.uid:
+                by_uid[sd.uid] = row.id
+        for od in export.outcomes:
             s.add(
                 OutcomeEntry(
-                    uid=keep(od.get("uid")),
+                    uid=keep(od.uid),
                     person_id=p.id,
-                    session_id=None if su is None else by_uid[str(su)],
-                    kind=str(_req(od, "kind", "outcome")),
-                    recorded_at=_aware(_parse_time(_req(od, "recorded_at", "outcome"), "time")),
-                    value=float(_req(od, "value", "outcome")),
-                    answers=od.get("answers"),
-                    age_years=od.get("age_years"),
-                    sex=od.get("sex"),
-                    source=str(od.get("source", "entered")),
+                    session_id=None if od.session_uid is None else by_uid[od.session_uid],
+                    kind=od.kind,
+                    recorded_at=_aware(time(od.recorded_at)),
+                    value=float(od.value),
+                    answers=od.answers,
+                    age_years=od.age_years,
+                    sex=od.sex,
+                    source=od.source,
                 )
             )
-        program = data.get("program", {}) or {}
-        for st in program.get("states", []):
+        for st in export.program.states:
             s.add(
                 ProgramState(
                     person_id=p.id,
-                    track=str(st["track"]),
-                    stage=str(st["stage"]),
-                    since=_parse_time(st.get("since"), "since"),
-                    updated_at=_parse_time(st.get("updated_at"), "updated_at") or utcnow(),
+                    track=st.track,
+                    stage=st.stage,
+                    since=time(st.since),
+                    updated_at=time(st.updated_at) or utcnow(),
                 )
             )
-        events = list(program.get("events", []))
-        for e in events:
+        for e in export.program.events:
             s.add(
                 ProgramEvent(
-                    uid=keep(e.get("uid")),
+                    uid=keep(e.uid),
                     person_id=p.id,
-                    at=_aware(_parse_time(e.get("at"), "at")),
-                    track=str(e["track"]),
-                    from_stage=e.get("from_stage"),
-                    to_stage=str(e["to_stage"]),
-                    kind=str(e["kind"]),
-                    reason=str(e.get("reason", "")),
-                    coach=e.get("coach"),
-                    program=str(e.get("program", "")),
+                    at=_aware(time(e.at)),
+                    track=e.track,
+                    from_stage=e.from_stage,
+                    to_stage=e.to_stage,
+                    kind=e.kind,
+                    reason=e.reason,
+                    coach=e.coach,
+                    program=e.program,
                 )
             )
         s.flush()
         return {
             "name": new_name,
-            "sessions": len(sessions_d),
-            "outcomes": len(outcomes),
-            "program_events": len(events),
+            "sessions": len(export.sessions),
+            "outcomes": len(export.outcomes),
+            "program_events": len(export.program.events),
             "copy": copy,
         }
 
-    try:
-        return db.write(work)
-    except (KeyError, TypeError, ValueError) as exc:
-        if isinstance(exc, BadValueError):
-            raise
-        raise BadValueError(
-            f"The export file is malformed ({type(exc).__name__}: {exc})."
-        ) from None
+    return db.write(work)
 
 
 # ---- forget --------------------------------------------------------------------------------
