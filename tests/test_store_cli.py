@@ -68,6 +68,29 @@ def test_people_and_history(person: str) -> None:
     assert len(json.loads(out)["sessions"]) == 7
 
 
+def test_history_is_one_list_oldest_first(person: str) -> None:
+    code, _, err = run("outcome", "Ana", "--db", person, "--odi", "30", "--date", "2026-01-06")
+    assert code == 0, err
+    code, _, err = run("program", "Ana", "--db", person)  # tracks start at the first session
+    assert code == 0, err
+    code, out, _ = run("history", "Ana", "--db", person)
+    lines = out.splitlines()
+    assert lines[0] == "Ana: 7 sessions, 1 outcome entry, 3 program events"
+    dated = [line.split()[0] for line in lines[1:] if line.startswith("  20")]
+    assert dated == sorted(dated) and len(dated) == 7 + 1 + 3
+    kinds = [line.split()[1] for line in lines[1:] if line.startswith("  20")]
+    assert kinds.index("outcome:") < len(kinds) - 1  # not listed after everything else
+    assert "Peak knee flexion " in out and "°" in out and " reps (" in out
+    # the JSON keeps its three lists, each oldest first
+    code, out, _ = run("history", "Ana", "--db", person, "--json")
+    data = json.loads(out)
+    assert set(data) == {"name", "sessions", "outcomes", "program_events"}
+    for key, at in (("sessions", "recorded_at"), ("outcomes", "recorded_at")):
+        times = [x[at] for x in data[key]]
+        assert times == sorted(times)
+    assert [e["kind"] for e in data["program_events"]] == ["start"] * 3
+
+
 def test_progress_command(person: str, tmp_path: Path) -> None:
     page, pngs = tmp_path / "p.html", tmp_path / "png"
     code, out, err = run(
@@ -154,7 +177,7 @@ def test_export_import_forget(person: str, db_factory: Callable[[], str], tmp_pa
     code, _, err = run("import", str(dump), "--db", other)
     assert code == 9 and "--name" in err
     code, out, _ = run("forget", "Ana", "--db", person, "--yes")
-    assert code == 0 and "Forgot Ana: deleted 1 people, 7 sessions" in out
+    assert code == 0 and "Forgot Ana: deleted 1 person, 7 sessions" in out
     assert "Deleted 3 files" in out
     assert not list(tmp_path.glob("report-*.html"))
     code, _, err = run("history", "Ana", "--db", person)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,8 +19,8 @@ from typing import Annotated, Any
 import typer
 
 from kneeback.cli_support import out, user_errors
-from kneeback.errors import BadValueError, InputError
-from kneeback.movements.labels import metric_value_text
+from kneeback.errors import BadValueError, InputError, OutputError
+from kneeback.movements.labels import metric_label, metric_value_text
 
 __all__ = [
     "export",
@@ -61,14 +62,46 @@ def _day(iso: str | None) -> str:
     return "-" if not iso else iso[:10]
 
 
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 session``, ``2 sessions``, ``1 outcome entry``, ``3 outcome entries``."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
 def _when(text: str | None) -> dt.datetime | None:
+    """Parse ``--date`` (naive times are UTC); a day after today (local date) is refused."""
     if text is None:
         return None
     try:
         t = dt.datetime.fromisoformat(text)
     except ValueError:
         raise BadValueError(f"--date takes an ISO date such as 2026-03-01, not {text!r}.") from None
+    day = t.date() if t.tzinfo is None else t.astimezone().date()
+    today = dt.date.today()
+    if day > today:
+        raise BadValueError(
+            f"--date {text} is after today ({today.isoformat()}); give the day the test was done."
+        )
     return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def _check_movement(movement: str | None) -> None:
+    from kneeback.movements.specs import MOVEMENT_NAMES
+
+    if movement is not None and movement not in MOVEMENT_NAMES:
+        raise BadValueError(
+            f"Unknown movement {movement!r}; choose one of {', '.join(MOVEMENT_NAMES)}."
+        )
+
+
+def _reason(exc: OSError) -> str:
+    """Why a file operation failed, in a few words (``permission denied``)."""
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:]
+
+
+def _words(code: str) -> str:
+    """``needs_work`` -> ``needs work``, ``sit_to_stand`` -> ``sit to stand``."""
+    return code.replace("_", " ")
 
 
 def _fmt(v: Any) -> str:
@@ -98,19 +131,67 @@ def people(db: DbOption = None, as_json: JsonOption = False) -> None:
     for r in rows:
         stages = "; ".join(r["program"]) or "no program yet"
         out.print(
-            f"{r['name']}: {r['sessions']} sessions ({_day(r['first_session'])} to "
-            f"{_day(r['last_session'])}), {r['outcomes']} outcome entries; {stages}"
+            f"{r['name']}: {_plural(r['sessions'], 'session')} ({_day(r['first_session'])} to "
+            f"{_day(r['last_session'])}), "
+            f"{_plural(r['outcomes'], 'outcome entry', 'outcome entries')}; {stages}"
         )
 
 
+#: The metrics a history line shows, when the session measured them.
 _HISTORY_METRICS = (
-    ("knee_flexion_peak_deg", "knee"),
-    ("trunk_inclination_peak_deg", "trunk"),
-    ("strategy_index", "strategy"),
-    ("knee_fppa_peak_deg", "FPPA"),
-    ("descent_s", "down s"),
-    ("ascent_s", "up s"),
+    "knee_flexion_peak_deg",
+    "trunk_inclination_peak_deg",
+    "strategy_index",
+    "knee_fppa_peak_deg",
+    "descent_s",
+    "ascent_s",
 )
+
+#: Outcome kinds' names for people and the unit of their values.
+_OUTCOME_NAMES = {
+    "odi": ("ODI", " %"),
+    "five_sts": ("Five-times sit-to-stand", " s"),
+    "chair_stand_30s": ("30-second chair stand", " stands"),
+}
+
+#: What a program event did, in words.
+_PROGRAM_EVENTS = {
+    "start": "started on",
+    "advance": "moved up to",
+    "regress": "moved back to",
+    "override": "set by a coach to",
+}
+
+
+def _session_line(s: dict[str, Any]) -> str:
+    reps = _plural(s["reps"], "rep")
+    line = (
+        f"session #{s['id']}: {_words(s['movement'])} ({s['view']} view), {reps} "
+        f"({s['full_reps']} full), capture {s['capture']}, verdict: {_words(s['verdict'])}"
+    )
+    vals = [
+        f"{metric_label(k)[0]} {metric_value_text(k, s['values'][k])}"
+        for k in _HISTORY_METRICS
+        if s["values"].get(k) is not None
+    ]
+    return line + ("\n" + " " * 14 + "; ".join(vals) if vals else "")
+
+
+def _outcome_line(o: dict[str, Any]) -> str:
+    label, unit = _OUTCOME_NAMES.get(o["kind"], (o["kind"], ""))
+    return f"outcome: {label} {_fmt(o['value'])}{unit}"
+
+
+def _event_line(e: dict[str, Any]) -> str:
+    did = _PROGRAM_EVENTS.get(e["kind"], _words(e["kind"]) + " to")
+    return f"program, {_words(e['track'])} track: {did} {e['to']}"
+
+
+def _sort_time(iso: str | None) -> dt.datetime:
+    if not iso:
+        return dt.datetime.min.replace(tzinfo=dt.UTC)
+    t = dt.datetime.fromisoformat(iso)
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 @user_errors
@@ -123,27 +204,29 @@ def history(
     """Show a person's sessions, outcome entries and program changes, oldest first."""
     from kneeback.store import person_history
 
+    _check_movement(movement)
     with _open(db) as database:
         h = person_history(database, name, movement=movement)
     if as_json:
         _print_json(h)
         return
-    out.print(f"{h['name']}: {len(h['sessions'])} sessions, {len(h['outcomes'])} outcome entries")
-    for s in h["sessions"]:
-        vals = ", ".join(
-            f"{label} {_fmt(s['values'][k])}"
-            for k, label in _HISTORY_METRICS
-            if s["values"].get(k) is not None
-        )
-        out.print(
-            f"  {_day(s['recorded_at'])}  #{s['id']} {s['movement']} ({s['view']} view), "
-            f"{s['reps']} reps ({s['full_reps']} full), capture {s['capture']}, "
-            f"verdict {s['verdict']}" + (f"; {vals}" if vals else "")
-        )
-    for o in h["outcomes"]:
-        out.print(f"  {_day(o['recorded_at'])}  outcome {o['kind']} = {_fmt(o['value'])}")
-    for e in h["program_events"]:
-        out.print(f"  {_day(e['at'])}  program {e['track']}: {e['kind']} -> {e['to']}")
+    out.print(
+        f"{h['name']}: {_plural(len(h['sessions']), 'session')}, "
+        f"{_plural(len(h['outcomes']), 'outcome entry', 'outcome entries')}, "
+        f"{_plural(len(h['program_events']), 'program event')}"
+    )
+    # One list, oldest first; on the same instant sessions come before outcomes before program
+    # events (a track starts when the first session is stored).
+    entries = [
+        (_sort_time(x["recorded_at"]), x["recorded_at"], _session_line(x)) for x in h["sessions"]
+    ]
+    entries += [
+        (_sort_time(x["recorded_at"]), x["recorded_at"], _outcome_line(x)) for x in h["outcomes"]
+    ]
+    entries += [(_sort_time(x["at"]), x["at"], _event_line(x)) for x in h["program_events"]]
+    entries.sort(key=lambda entry: entry[0])
+    for _, at, line in entries:
+        out.print(f"  {_day(at)}  {line}")
 
 
 # ---- progress ----------------------------------------------------------------------------------
@@ -182,6 +265,13 @@ def progress(
         raise BadValueError(
             f"Unknown metric {metric!r}; choose 'all' or one of the analysis metrics."
         )
+    _check_movement(movement)
+    if html is not None and html.is_dir():
+        raise OutputError(
+            f"{html} is a folder; give --html a file name such as {html / 'progress.html'}."
+        )
+    if png is not None and png.exists() and not png.is_dir():
+        raise OutputError(f"{png} is a file; --png takes the folder to write the plots into.")
     with _open(db) as database:
         report = person_progress(database, name, movement=movement, metric=metric)
     files: list[str] = []
@@ -190,13 +280,13 @@ def progress(
             html.parent.mkdir(parents=True, exist_ok=True)
             html.write_text(progress_html(report), encoding="utf-8")
         except OSError as exc:
-            raise InputError(f"Cannot write {html}: {exc.strerror}.") from None
+            raise OutputError(f"Cannot write the progress page {html}: {_reason(exc)}.") from None
         files.append(str(html))
     if png is not None:
         try:
             files += [str(p) for p in write_progress_pngs(report, png)]
         except OSError as exc:
-            raise InputError(f"Cannot write plots into {png}: {exc.strerror}.") from None
+            raise OutputError(f"Cannot write the plots into {png}: {_reason(exc)}.") from None
     if as_json:
         data = progress_to_dict(report)
         data["files"] = files
@@ -252,7 +342,7 @@ def outcome(
     as_json: JsonOption = False,
 ) -> None:
     """Record an outcome measure and judge it against the published norms."""
-    from kneeback.progress.outcomes import parse_odi
+    from kneeback.progress.outcomes import check_outcome, parse_odi
     from kneeback.store import record_outcome
 
     given = [x for x in (odi, five_sts, chair_stand) if x is not None]
@@ -264,13 +354,10 @@ def outcome(
         value, answers = parse_odi(odi)
     elif five_sts is not None:
         kind, value = "five_sts", float(five_sts)
-        if not 0 < value < 600:
-            raise BadValueError(f"A five-times sit-to-stand time of {value} s is out of range.")
     else:
         assert chair_stand is not None
         kind, value = "chair_stand_30s", float(chair_stand)
-        if not 0 <= chair_stand <= 60:
-            raise BadValueError(f"A 30-second chair-stand count of {chair_stand} is out of range.")
+    check_outcome(kind, value)
     if sex is not None:
         sex = sex.strip().lower()
         sex = {"m": "male", "f": "female"}.get(sex, sex)
@@ -300,18 +387,68 @@ def outcome(
 # ---- export, import, forget --------------------------------------------------------------------
 
 
+def _is_export(path: Path, /) -> bool:
+    """Whether a file holds a kneeback person export (so that replacing it loses nothing new)."""
+    from kneeback.store.export_file import EXPORT_FORMAT
+
+    try:
+        with path.open("rb") as f:
+            if not f.read(4096).lstrip().startswith(b"{"):
+                return False
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(data, dict) and data.get("format") == EXPORT_FORMAT
+
+
+def _check_export_target(output: Path, /, *, force: bool) -> None:
+    if output.is_dir():
+        raise OutputError(
+            f"{output} is a folder; give -o a file name such as {output / 'export.json'}."
+        )
+    if force or not output.exists() or output.stat().st_size == 0 or _is_export(output):
+        return
+    raise OutputError(
+        f"{output} exists and is not a kneeback export, so it was left alone; pass --force to "
+        "replace it."
+    )
+
+
+def _write_text(path: Path, text: str, /) -> None:
+    """Write a file whole or not at all: into a temporary file beside it, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 @user_errors
 def export(
     name: NameArg,
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File to write (default: stdout).")
     ] = None,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Replace the output file even when it is not a kneeback export."
+        ),
+    ] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Export everything stored about a person as JSON (lossless; `kneeback import` reads it)."""
+    """Export everything stored about a person as JSON (lossless; `kneeback import` reads it).
+
+    An existing output file is replaced only when it is an earlier export (or empty), or with
+    --force.
+    """
     from kneeback.store import export_person
 
+    if output is not None:
+        _check_export_target(output, force=force)
     with _open(db) as database:
         data = export_person(database, name)
     text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
@@ -319,10 +456,9 @@ def export(
         sys.stdout.write(text)
         return
     try:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
+        _write_text(output, text)
     except OSError as exc:
-        raise InputError(f"Cannot write {output}: {exc.strerror}.") from None
+        raise OutputError(f"Cannot write the export {output}: {_reason(exc)}.") from None
     summary = {
         "name": data["person"]["name"],
         "file": str(output),
@@ -333,10 +469,15 @@ def export(
     if as_json:
         _print_json(summary)
     else:
-        out.print(
-            f"Wrote {output}: {summary['sessions']} sessions, {summary['outcomes']} outcome "
-            f"entries and {summary['program_events']} program events of {summary['name']}."
-        )
+        out.print(f"Wrote {output}: {_counts(summary)} of {summary['name']}.")
+
+
+def _counts(summary: dict[str, Any]) -> str:
+    return (
+        f"{_plural(summary['sessions'], 'session')}, "
+        f"{_plural(summary['outcomes'], 'outcome entry', 'outcome entries')} and "
+        f"{_plural(summary['program_events'], 'program event')}"
+    )
 
 
 @user_errors
@@ -364,10 +505,26 @@ def import_(
     if as_json:
         _print_json(res)
         return
-    out.print(
-        f"Imported {res['name']}: {res['sessions']} sessions, {res['outcomes']} outcome entries, "
-        f"{res['program_events']} program events" + (" (as a copy)." if res["copy"] else ".")
-    )
+    out.print(f"Imported {res['name']}: {_counts(res)}" + (" (as a copy)." if res["copy"] else "."))
+
+
+#: The rows ``forget`` counts, in words (one, many).
+_ROW_NAMES = {
+    "people": ("person", "people"),
+    "sessions": ("session", "sessions"),
+    "reps": ("rep", "reps"),
+    "rep_metrics": ("rep measurement", "rep measurements"),
+    "findings": ("finding", "findings"),
+    "artifacts": ("file record", "file records"),
+    "outcomes": ("outcome entry", "outcome entries"),
+    "program_states": ("program stage", "program stages"),
+    "program_events": ("program event", "program events"),
+}
+
+
+def _stdin_is_terminal() -> bool:
+    """Whether someone can answer a question (tests replace this)."""
+    return sys.stdin.isatty()
 
 
 @user_errors
@@ -377,24 +534,39 @@ def forget(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Delete a person, every stored row about them and every file analyze wrote for them."""
-    from kneeback.store import forget_person
+    """Delete a person, every stored row about them and every file analyze wrote for them.
 
-    if not yes and sys.stdin.isatty():
-        typer.confirm(
-            f"Delete {name} and all their sessions, outcomes and files? This cannot be undone",
-            abort=True,
-        )
+    Asks first on a terminal; elsewhere (a script, a pipe) it deletes only with --yes.
+    """
+    from kneeback.store import forget_person
+    from kneeback.store.sessions import find_person
+
     with _open(db) as database:
-        res = forget_person(database, name)
+        who = database.read(lambda s: find_person(s, name).name)
+        if not yes:
+            if not _stdin_is_terminal():
+                raise BadValueError(
+                    f"Not forgetting {who}: there is no terminal to ask on, so pass --yes to "
+                    "delete without asking."
+                )
+            if not typer.confirm(
+                f"Delete {who} and all their sessions, outcomes and files? This cannot be undone",
+                default=False,
+            ):
+                out.print(f"Kept {who}; nothing was deleted.")
+                return
+        res = forget_person(database, who)
     if as_json:
         _print_json(res)
         return
-    rows = ", ".join(f"{n} {t.replace('_', ' ')}" for t, n in res["rows"].items() if n)
+    rows = ", ".join(
+        _plural(n, *_ROW_NAMES.get(t, (_words(t), _words(t)))) for t, n in res["rows"].items() if n
+    )
     out.print(f"Forgot {res['name']}: deleted {rows}.")
+    n_missing = len(res["files_missing"])
     out.print(
-        f"Deleted {len(res['files_deleted'])} files"
-        + (f" ({len(res['files_missing'])} were already gone)" if res["files_missing"] else "")
+        f"Deleted {_plural(len(res['files_deleted']), 'file')}"
+        + (f" ({_plural(n_missing, 'file was', 'files were')} already gone)" if n_missing else "")
         + "."
     )
     for f in res["files_deleted"]:
@@ -482,6 +654,8 @@ def program(
         raise BadValueError("--reason goes with --override STAGE.")
     if override is not None and not (reason and reason.strip()):
         raise BadValueError("A coach override needs a reason: add --reason TEXT.")
+    if program_file is not None:
+        _check_readable(program_file, what="program file")
     prog = load_program(program_file)
     with _open(db) as database:
         view = program_status(
@@ -497,6 +671,17 @@ def program(
             f"to {done['to']} ({done['reason']}).\n"
         )
     _print_program(view)
+
+
+def _check_readable(path: Path, /, *, what: str) -> None:
+    """Refuse a missing or unreadable file named on the command line as a usage error (2)."""
+    try:
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise BadValueError(f"The {what} {path} does not exist.") from None
+    except OSError as exc:
+        raise BadValueError(f"The {what} {path} cannot be read: {_reason(exc)}.") from None
 
 
 def register(app: typer.Typer, /) -> None:
