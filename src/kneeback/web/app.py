@@ -356,13 +356,15 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
                 {"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
             )
         account = await _maybe_account(request, ctx)
-        return ctx.render(
+        page = ctx.render(
             request,
             "error.html",
             {"status": exc.status_code, "detail": exc.detail},
             account=account,
             status_code=exc.status_code,
         )
+        page.headers.update(exc.headers or {})  # e.g. Retry-After on a 429
+        return page
 
     app.add_middleware(SecurityHeaders)
     app.include_router(api_router)

@@ -81,7 +81,7 @@ def register_member(
     if wait is not None:
         raise HTTPException(
             429,
-            "Too many accounts were opened from this address; try again later.",
+            "Too many registrations were tried from this address lately; try again later.",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
     try:
@@ -126,7 +126,7 @@ async def accept_upload(
     if account.role != "member" or account.person_id is None:
         raise HTTPException(403, "Only members upload clips.")
     if not csrf_from_form and not ctx.csrf_ok(request, request.headers.get(CSRF_HEADER)):
-        raise HTTPException(403, "The form has expired; reload the page and try again.")
+        raise HTTPException(403, f"Missing or wrong {CSRF_HEADER} header.")
     limit = ctx.settings.max_upload_bytes
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit + _FORM_OVERHEAD_BYTES:

@@ -159,12 +159,14 @@ def register(
     except HTTPException as exc:
         if exc.status_code not in (400, 429):
             raise
-        return ctx.render(
+        page = ctx.render(
             request,
             "register.html",
             {"error": exc.detail, "username": username},
             status_code=exc.status_code,
         )
+        page.headers.update(exc.headers or {})  # Retry-After on a 429
+        return page
     response = RedirectResponse("/", status_code=303)
     ctx.set_cookie(response, ctx.session_cookie, token, ctx.settings.session_max_age_s)
     ctx.delete_cookie(response, ctx.pre_cookie)

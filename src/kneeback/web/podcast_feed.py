@@ -105,9 +105,9 @@ def build_feed(
     _sub(channel, "itunes:type", "episodic")
     _sub(channel, "itunes:category", attrs={"text": PODCAST_CATEGORY})
     _sub(channel, "itunes:explicit", "false")
-    owner = _sub(channel, "itunes:owner")
-    _sub(owner, "itunes:name", PODCAST_AUTHOR)
-    if settings.podcast_email:
+    if settings.podcast_email:  # an owner without an address is not valid for directories
+        owner = _sub(channel, "itunes:owner")
+        _sub(owner, "itunes:name", PODCAST_AUTHOR)
         _sub(owner, "itunes:email", settings.podcast_email)
     _sub(channel, "itunes:image", attrs={"href": f"{base}/podcast/cover.png"})
     for e in items:
