@@ -63,6 +63,39 @@ def test_a_source_that_cannot_be_opened_is_a_sentence(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "kneeback analyze" in result.output, result.output
 
 
+def test_a_bad_source_fails_before_the_model_is_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from kneeback import live
+
+    def no_model(settings):
+        raise AssertionError("the model was loaded for a source that cannot be opened")
+
+    monkeypatch.setattr(live, "_default_estimator", no_model)
+    for source in ("/dev/video-that-does-not-exist", "rtsp://127.0.0.1:1/x"):
+        with pytest.raises(InputError, match="cannot be opened"):
+            run_live(source, tmp_path / "o", duration_s=2.0)
+        assert not (tmp_path / "o").exists()
+
+
+def test_a_bad_source_is_one_quiet_sentence(tmp_path: Path) -> None:
+    # As a user runs it: no model loading, no native log lines, just the sentence (exit 3).
+    started = time.monotonic()
+    args = ["/dev/video-that-does-not-exist", "--duration", "2", "-o", str(tmp_path / "o")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "kneeback", "live", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "KNEEBACK_DEBUG"},
+    )
+    assert proc.returncode == 3, proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot be opened" in lines[0], proc.stderr
+    assert time.monotonic() - started < 30
+    assert not (tmp_path / "o").exists()
+
+
 @needs_uiprmd
 def test_reps_are_reported_as_they_end_and_the_whole_is_analysed(tmp_path: Path) -> None:
     clip, ds = squat_clip(tmp_path, reps=3)
@@ -121,31 +154,46 @@ def test_stop_ends_the_session_and_keeps_what_was_seen(tmp_path: Path) -> None:
     assert done.analysis.result.settings["tempo_min_phase_s"] == 0.0  # the settings given
 
 
-def _start(args: list[str], port: int) -> subprocess.Popen[str]:
-    """Start ``kneeback live`` and send the clip once it reads the source (model loaded)."""
+def _start(args: list[str], port: int, stderr: list[str]) -> subprocess.Popen[str]:
+    """Start ``kneeback live`` and send the clip once it reads the source (model loaded).
+
+    The lines it writes to stderr are collected in ``stderr``.
+    """
     proc = subprocess.Popen(
         [sys.executable, "-m", "kneeback", "live", _url(port), *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         bufsize=1,
+        env={k: v for k, v in os.environ.items() if k != "KNEEBACK_DEBUG"},
     )
     assert proc.stderr is not None
-    for line in proc.stderr:  # the model's own log lines come first
+    for line in proc.stderr:
+        stderr.append(line)
         if line.startswith("Reading "):
             break
-    threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+    threading.Thread(target=lambda: stderr.extend(proc.stderr), daemon=True).start()  # drained
     _send_later(VIDEO, port, delay_s=0.5)
     return proc
+
+
+def _only_our_lines(stderr: list[str]) -> None:
+    """No native log line of MediaPipe or LiteRT reached the terminal."""
+    assert stderr[0].startswith("Loading the pose model (lite)"), stderr
+    assert stderr[1].startswith("Reading "), stderr
+    native = [ln for ln in stderr if ln.startswith(("INFO:", "WARNING:", "W0000", "I0000"))]
+    assert not native, native
 
 
 @pytest.mark.slow
 @needs_video
 def test_live_command_with_the_real_model_and_ctrl_c(tmp_path: Path) -> None:
     # The whole clip, to its end: the three squats of the front-view clip, live.
-    proc = _start(["-o", str(tmp_path / "whole")], _udp_port())
+    stderr: list[str] = []
+    proc = _start(["-o", str(tmp_path / "whole")], _udp_port(), stderr)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 0, out
+    _only_our_lines(stderr)
     assert [ln.split(":")[0] for ln in out.splitlines() if ln.startswith("Rep ")] == [
         "Rep 1",
         "Rep 2",
@@ -154,7 +202,7 @@ def test_live_command_with_the_real_model_and_ctrl_c(tmp_path: Path) -> None:
     assert "Squat, front view: 3 reps." in out
     assert (tmp_path / "whole" / "report.html").is_file()
     # Ctrl-C after the first rep: the session ends there and its report is written.
-    proc = _start(["-o", str(tmp_path / "part")], _udp_port())
+    proc = _start(["-o", str(tmp_path / "part")], _udp_port(), [])
     assert proc.stdout is not None
     deadline = time.monotonic() + 60
     for line in proc.stdout:

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import signal
+import sys
 import threading
+import warnings
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 
 from kneeback.cli_options import (
     MovementChoice,
@@ -27,6 +32,16 @@ if TYPE_CHECKING:
     from kneeback.report.result import AnalysisResult, RepInfo
 
 __all__ = ["register"]
+
+
+def _terminal_stderr(stack: contextlib.ExitStack) -> Console:
+    """Return a console on a copy of stderr: it keeps writing while fd 2 hides native logs."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # stderr is not a file (tests): use it as it is
+        return err
+    copy = stack.enter_context(os.fdopen(os.dup(fd), "w", closefd=True))
+    return Console(file=copy, soft_wrap=True, highlight=False)
 
 
 @user_errors
@@ -71,6 +86,7 @@ def live(
     a laptop; frames it has no time for are skipped.
     """
     from kneeback.live import LiveStatus, run_live
+    from kneeback.pose.native_logs import native_stderr_captured
     from kneeback.report.outputs import check_output_dir
     from kneeback.settings import PoseSettings
 
@@ -85,6 +101,8 @@ def live(
         output or Path.cwd() / f"live-{started:%Y%m%d-%H%M%S}-kneeback", inputs=[]
     )
     stop = threading.Event()
+    stack = contextlib.ExitStack()
+    say = _terminal_stderr(stack)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         if stop.is_set():
@@ -99,35 +117,43 @@ def live(
     def on_status(status: LiveStatus) -> None:
         if status.time_s - shown[0] >= 10.0:  # a sign of life every 10 s
             shown[0] = status.time_s
-            err.print(
+            say.print(
                 f"{status.time_s:.0f} s: {status.reps} reps, {status.analysed} frames analysed, "
                 f"{status.skipped} skipped",
                 highlight=False,
             )
 
     def on_ready() -> None:
-        err.print(
-            f"Reading {source}. Ctrl-C ends the session and writes the report.", highlight=False
-        )
+        say.print(f"Reading {source}. Ctrl-C ends the session and writes the report.")
 
-    err.print(f"Loading the pose model ({variant}) ...", highlight=False)
+    def on_loading() -> None:
+        say.print(f"Loading the pose model ({variant}) ...")
+
     previous = signal.signal(signal.SIGINT, on_signal)
+    # The source is checked before the model loads; MediaPipe's native logs are kept off the
+    # terminal as in `kneeback pose`, while our own lines go to a copy of stderr.
     try:
-        done = run_live(
-            source,
-            target,
-            movement=movement,
-            view=view,
-            settings=PoseSettings(variant=variant),
-            duration_s=duration,
-            stop=stop,
-            on_rep=on_rep,
-            on_status=on_status,
-            on_ready=on_ready,
-            analysis_settings=analysis_settings,
-        )
+        with stack, native_stderr_captured(), warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            done = run_live(
+                source,
+                target,
+                movement=movement,
+                view=view,
+                settings=PoseSettings(variant=variant),
+                duration_s=duration,
+                stop=stop,
+                on_rep=on_rep,
+                on_status=on_status,
+                on_ready=on_ready,
+                on_loading=on_loading,
+                analysis_settings=analysis_settings,
+            )
     finally:
         signal.signal(signal.SIGINT, previous)
+    said = (str(w.message) for w in caught if issubclass(w.category, UserWarning))
+    for message in dict.fromkeys(said):
+        err.print(f"Warning: {message}", highlight=False)
     out.print("", highlight=False)
     print_summary(done.analysis.result, done.files.report_html)
     if person is not None:

@@ -10,6 +10,7 @@ is kept as ``recording.mp4``).
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import threading
@@ -22,7 +23,7 @@ import xarray as xr
 
 from kneeback.analysis import analyse_detailed
 from kneeback.errors import InputError, NoPersonError
-from kneeback.io.live import LiveSource
+from kneeback.io.live import LiveSource, describe_source
 from kneeback.io.video import VideoInfo
 from kneeback.io.video_writer import VideoWriter
 from kneeback.pipeline import AnalysedInput, analyse_pose
@@ -32,7 +33,7 @@ from kneeback.report.outputs import check_output_dir
 from kneeback.report.result import AnalysisResult, RepInfo
 from kneeback.settings import AnalysisSettings, PoseSettings
 
-__all__ = ["RECORDING", "LiveStatus", "run_live"]
+__all__ = ["RECORDING", "LiveStatus", "check_source", "run_live"]
 
 #: Name of the raw recording in the output folder.
 RECORDING = "recording.mp4"
@@ -60,6 +61,33 @@ class LiveStatus:
     reps: int
 
 
+def check_source(source: str, /, *, open_timeout_s: float = 10.0) -> None:
+    """Fail fast on a source that cannot be opened: before the pose model is loaded.
+
+    A camera, or a stream that kneeback calls (``rtsp://``, ``http://``, ``srt://`` ...), is
+    opened and closed again. A source that waits for a sender (``udp://``, or a URL that listens:
+    ``listen=1``, ``mode=listener``) is not: it answers only once the stream arrives, and
+    opening it would take the first of the stream; it is opened once, when the session starts.
+
+    Parameters
+    ----------
+    source
+        A camera or stream (see :func:`kneeback.io.live.describe_source`).
+    open_timeout_s
+        How long to wait for the source to answer.
+
+    Raises
+    ------
+    InputError
+        If the source cannot be opened or has no video.
+    """
+    url, _, _ = describe_source(source)
+    if url.startswith("udp://") or re.search(r"[?&](listen|mode=listener)", url):
+        return
+    with LiveSource(source, max_side_px=64, open_timeout_s=open_timeout_s, read_timeout_s=1.0):
+        pass
+
+
 def _default_estimator(settings: PoseSettings) -> PoseEstimator:
     from kneeback.pose.mediapipe_adapter import MediaPipePoseEstimator
     from kneeback.pose.models import ensure_model
@@ -81,6 +109,7 @@ def run_live(
     on_rep: Callable[[RepInfo, AnalysisResult], None] | None = None,
     on_status: Callable[[LiveStatus], None] | None = None,
     on_ready: Callable[[], None] | None = None,
+    on_loading: Callable[[], None] | None = None,
     open_timeout_s: float = 10.0,
     analysis_settings: AnalysisSettings | None = None,
 ) -> AnalysedInput:
@@ -109,6 +138,9 @@ def run_live(
         Called after each analysed frame.
     on_ready
         Called once the model is loaded, as the source is opened.
+    on_loading
+        Called once the source has been checked (:func:`check_source`), before the model is
+        loaded.
     open_timeout_s
         How long to wait for the source to answer.
     analysis_settings
@@ -130,6 +162,9 @@ def run_live(
     settings = (settings or PoseSettings()).model_copy(update={"max_people": 1})
     target = check_output_dir(target)
     stop = stop or threading.Event()
+    check_source(source, open_timeout_s=open_timeout_s)  # a bad source fails before the model
+    if on_loading is not None:
+        on_loading()
     model = estimator or _default_estimator(settings)
     frames: list[FrameResult] = []
     reported: list[RepInfo] = []
