@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,7 @@ def test_change_below_sdc_is_no_real_change() -> None:
     assert t.change == pytest.approx(2.0)  # mean(101, 106) - mean(100, 103)
     assert t.verdict == "no real change yet"
     assert "no real change yet" in t.text
+    assert re.search(r"within the smallest detectable change of \d+\.\d deg", t.text), t.text
 
 
 def test_heels_coming_down_is_progress() -> None:
@@ -92,6 +94,7 @@ def test_heels_coming_down_is_progress() -> None:
         [_pt(i, v) for i, v in enumerate(more)], metric="heel_lift_peak", movement="squat"
     )
     assert t.verdict == "real decrease" and t.direction == "heels staying down"
+    assert re.search(r"beyond the smallest detectable change of [\d.]+ foot lengths", t.text)
 
 
 def test_change_above_sdc_is_real_with_direction() -> None:

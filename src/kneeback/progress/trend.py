@@ -274,7 +274,12 @@ class MetricTrend:
 
 
 def _fmt(v: float, unit: str) -> str:
-    return f"{v:.1f} {unit}" if unit in ("deg", "s") else f"{v:.3g}"
+    """Return a value with its unit (none for an index or a ratio: nothing to show)."""
+    if unit in ("deg", "s"):
+        return f"{v:.1f} {unit}"
+    if unit in ("foot lengths", "leg lengths"):
+        return f"{v:.3g} {unit}"
+    return f"{v:.3g}"
 
 
 def metric_trend(
@@ -342,7 +347,7 @@ def metric_trend(
         verdict = "no real change yet"
         text = (
             f"{label}: {span} ({change:+.3g}), within the smallest detectable change of "
-            f"{sdc.value:.3g}: no real change yet."
+            f"{_fmt(sdc.value, unit)}: no real change yet."
         )
     else:
         verdict = "real increase" if change > 0 else "real decrease"
@@ -351,7 +356,7 @@ def metric_trend(
             direction = better[1]
         text = (
             f"{label}: {span} ({change:+.3g}), beyond the smallest detectable change of "
-            f"{sdc.value:.3g}: a {verdict}" + (f" ({direction})." if direction else ".")
+            f"{_fmt(sdc.value, unit)}: a {verdict}" + (f" ({direction})." if direction else ".")
         )
     return MetricTrend(
         metric=metric,
