@@ -387,8 +387,9 @@ def info(
 ) -> None:
     """Show what a video or pose file holds: any input `kneeback analyze` accepts.
 
-    For a video: codec, size, duration, frame rate, frame count, when it was recorded. For a
-    pose file: frames, duration, frame rate, keypoints, source, people and coverage.
+    A video: codec, size, duration, frame rate, frame count, recording date.
+
+    A pose file: frames, duration, frame rate, keypoints, source, people, coverage.
     """
     from kneeback.report.describe import describe_file
 
