@@ -489,14 +489,35 @@ def test_artifact_paths_from_an_output_record(tmp_path: Path) -> None:
 def test_forget_removes_an_emptied_output_folder(db: Database, tmp_path: Path) -> None:
     folder = tmp_path / "clip-kneeback"
     folder.mkdir()
+    res = result(1, 1, (1, 2, 3))
     (folder / "report.html").write_text("x")
-    (folder / "result.json").write_text("{}")
+    (folder / "result.json").write_text(res.to_json() + "\n")
     store_session(
         db,
         "Dee",
-        result(1, 1, (1, 2, 3)),
+        res,
         artifacts={"report_html": folder / "report.html", "result_json": folder / "result.json"},
     )
     done = forget_person(db, "Dee")
     assert len(done["files_deleted"]) == 2 and done["folders_deleted"] == [str(folder.resolve())]
     assert not folder.exists()
+
+
+def test_forget_keeps_a_folder_that_now_holds_a_later_analysis(
+    db: Database, tmp_path: Path
+) -> None:
+    """The same -o folder written again later (for no one): its files are not Zed's any more."""
+    folder = tmp_path / "zed_out"
+    folder.mkdir()
+    res = result(1, 1, (1, 2, 3))
+    (folder / "report.html").write_text("Zed's report")
+    (folder / "result.json").write_text(res.to_json() + "\n")
+    arts = {"report_html": folder / "report.html", "result_json": folder / "result.json"}
+    store_session(db, "Zed", res, artifacts=arts)
+    later = result(1, 2, (1, 2, 3))  # analyze Y -o zed_out, without --person
+    (folder / "report.html").write_text("Y's report")
+    (folder / "result.json").write_text(later.to_json() + "\n")
+    done = forget_person(db, "Zed")
+    assert done["files_deleted"] == [] and done["folders_deleted"] == []
+    assert {k["why"] for k in done["files_kept"]} == {"its folder now holds a later analysis"}
+    assert (folder / "report.html").read_text() == "Y's report"

@@ -911,6 +911,35 @@ def import_person(
 # ---- forget --------------------------------------------------------------------------------
 
 
+def _replaced_artifacts(s: OrmSession, person_id: int, /) -> set[str]:
+    """Artifact paths of the person's sessions whose output folder now holds another analysis.
+
+    An output folder can be written again later (``kneeback analyze ... -o`` the same folder,
+    for someone else or for no one): its ``result.json`` then differs from the result stored
+    with the session, and none of that session's files are the person's any more.
+    """
+    out: set[str] = set()
+    q = select(Session.id, Session.result_json).where(Session.person_id == person_id)
+    for sid, stored in s.execute(q):
+        arts = dict(
+            s.execute(select(Artifact.kind, Artifact.path).where(Artifact.session_id == sid)).all()
+        )
+        on_disk = arts.get("result_json")
+        if on_disk is None:
+            continue
+        try:
+            current = json.loads(Path(on_disk).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # gone or unreadable: nothing there to protect
+        try:
+            same = current == json.loads(stored)
+        except ValueError:
+            same = False
+        if not same:
+            out.update(arts.values())
+    return out
+
+
 def forget_person(db: Database, name: str, /) -> dict[str, Any]:
     """Delete a person, every row that belongs to them and every artifact file of theirs.
 
@@ -945,6 +974,7 @@ def forget_person(db: Database, name: str, /) -> dict[str, Any]:
             "program_events": count(select(ProgramEvent.id).where(ProgramEvent.person_id == p.id)),
         }
         paths = sorted(set(s.scalars(select(Artifact.path).where(Artifact.session_id.in_(sids)))))
+        replaced = _replaced_artifacts(s, p.id)
         shared = set(
             s.scalars(
                 select(Artifact.path)
@@ -974,14 +1004,19 @@ def forget_person(db: Database, name: str, /) -> dict[str, Any]:
             "rows": rows,
             "paths": paths,
             "shared": sorted(shared),
+            "replaced": replaced,
             "sources": sources,
         }
 
     done = db.write(work)
     deleted, missing, kept = [], [], []
+    replaced = done.pop("replaced")
     for path in done.pop("paths"):
         if path in done["shared"]:
             kept.append({"path": path, "why": "also an artifact of another person's session"})
+            continue
+        if path in replaced:
+            kept.append({"path": path, "why": "its folder now holds a later analysis"})
             continue
         f = Path(path)
         try:
