@@ -21,7 +21,9 @@ def _load(name: str):
 
 
 def test_deep_squat_3d() -> None:
-    res = analyse(_load("m01_s01_e01_positions.txt.gz"))
+    ds = _load("m01_s01_e01_positions.txt.gz")
+    res = analyse(ds)
+    assert res.capture.duration_s == pytest.approx(ds.sizes["time"] / ds.attrs["fps"])
     assert res.movement.recognised == "squat"
     assert len(res.reps) == 1
     rep = res.reps[0]

@@ -147,12 +147,21 @@ def _round(v: float | bool | None) -> float | bool | None:
     return round(float(v), 3) if np.isfinite(v) else None
 
 
-def _capture_info(capture: CaptureReport) -> CaptureInfo:
+def _span_s(t: np.ndarray, fps: float) -> float | None:
+    """Return the analysed span's length: first frame to last, plus one frame's duration."""
+    if not t.size:
+        return None
+    frame = 1.0 / fps if np.isfinite(fps) and fps > 0 else 0.0
+    return round(float(t[-1] - t[0]) + frame, 3)
+
+
+def _capture_info(capture: CaptureReport, *, duration_s: float | None) -> CaptureInfo:
     return CaptureInfo(
         in_frame=capture.in_frame,
         visibility=capture.visibility,
         body_height_fraction=capture.body_height_fraction,
         fps=capture.fps if np.isfinite(capture.fps) else None,
+        duration_s=duration_s,
         source=capture.source,
         measurement=capture.measurement,
         issues=list(capture.issues),
@@ -405,7 +414,7 @@ def analyse_detailed(
             confidence=seen_view.confidence,
             facing=seen_view.facing,
         ),
-        capture=_capture_info(capture),
+        capture=_capture_info(capture, duration_s=_span_s(t, capture.fps)),
         reps=rep_infos,
         findings=[_finding_info(f) for f in findings],
         verdict=clip_verdict(verdicts, partial=[r.partial for r in reps]),

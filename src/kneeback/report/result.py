@@ -91,6 +91,9 @@ class CaptureInfo(_Model):
     visibility: float | None = None
     body_height_fraction: float | None = None
     fps: float | None = None
+    duration_s: float | None = Field(
+        None, description="Length of the analysed span, first frame to last plus one frame, s."
+    )
     source: str
     measurement: str
     issues: list[str] = Field(default_factory=list)
