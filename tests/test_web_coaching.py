@@ -75,6 +75,22 @@ def test_the_override_form_works_in_the_browser_flow(team):
         follow_redirects=False,
     )
     assert r.status_code == 403
+    # a refused move comes back as the form, open, with the reason why and the choice kept
+    r = coach.post(
+        "/members/mia/stage",
+        data={"stage": "sts_low_box", "reason": "   ", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 400 and "Give a reason for moving the stage" in r.text
+    assert '<details class="override" open>' in r.text
+    assert re.search(r'<option value="sts_low_box" selected>', r.text)
+    r = coach.post(
+        "/members/mia/stage",
+        data={"stage": "bogus", "reason": "Kept text", "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 400 and "Choose one of the program&#39;s stages" in r.text
+    assert "kneeback default program" not in r.text  # no developer text
 
 
 @pytest.mark.parametrize(

@@ -240,8 +240,33 @@ def test_members_do_not_review_and_bad_comments_are_refused(world):
     r = w["carol"].post(
         f"/sessions/{sid}/comments", data={"time_s": "soon", "text": "x", "csrf_token": token}
     )
-    assert r.status_code == 400
+    assert r.status_code == 400 and "The moment of a comment is a number" in r.text
+    assert ">x</textarea>" in r.text  # the coach's text is kept in the form
     assert w["alice"].get(f"/api/sessions/{sid}/comments").json() == []
+
+
+def test_a_comment_after_the_end_of_the_clip_is_refused(world):
+    w = world
+
+    def set_length(s):
+        s.get(StoredSession, w["a1"]).result_json = '{"capture": {"duration_s": 9.0}}'
+
+    w["app"].state.web.db.write(set_length)
+    sid = w["a1"]
+    r = post(w, "carol", f"/api/sessions/{sid}/comments", {"time_s": 9999, "text": "late"})
+    assert r.status_code == 400 and "after the end of the clip (9.0 s)" in r.json()["detail"]
+    r = post(w, "carol", f"/api/sessions/{sid}/comments", {"time_s": 9.2, "text": "end"})
+    assert r.status_code == 201, r.text
+    page = w["carol"].get(f"/sessions/{sid}").text
+    assert 'max="9.5"' in page  # the form's own limit
+    token = form_token(w["carol"], f"/sessions/{sid}")
+    r = w["carol"].post(
+        f"/sessions/{sid}/comments",
+        data={"time_s": "12", "text": "Look at the knees here", "csrf_token": token},
+    )
+    assert r.status_code == 400 and "after the end of the clip" in r.text
+    assert "Look at the knees here</textarea>" in r.text and 'value="12"' in r.text
+    assert [c["text"] for c in w["alice"].get(f"/api/sessions/{sid}/comments").json()] == ["end"]
 
 
 # ---- ownership, no session, CSRF -----------------------------------------------------------------

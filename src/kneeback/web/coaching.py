@@ -86,4 +86,6 @@ def override_member_stage(
         raise BadValueError("Give a reason for moving the stage; the member will read it.")
     if len(reason) > MAX_REASON_CHARS:
         raise BadValueError(f"Keep the reason under {MAX_REASON_CHARS} characters.")
+    if stage not in {st["id"] for c in stage_choices() for st in c["stages"]}:
+        raise BadValueError("Choose one of the program's stages from the list.")
     return override_stage(db, person, stage, reason=reason, coach=account.username)

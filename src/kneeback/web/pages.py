@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
+from kneeback.errors import BadValueError
 from kneeback.movements.specs import MOVEMENT_NAMES
 from kneeback.report.result import MovementInfo
 from kneeback.report.rules_doc import rules_markdown
@@ -26,6 +27,7 @@ from kneeback.web.app import (
     MaybeLoggedIn,
     RowId,
     Web,
+    WebContext,
 )
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage, stage_choices
 from kneeback.web.content import render_markdown
@@ -208,6 +210,21 @@ def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: RowI
     Its member can share it for review; a coach (or admin) can comment at a moment of the video
     and mark it reviewed.
     """
+    return _session_response(request, ctx, account, session_id)
+
+
+def _session_response(
+    request: Request,
+    ctx: WebContext,
+    account: Account,
+    session_id: int,
+    *,
+    comment_error: str | None = None,
+    comment_text: str = "",
+    comment_time: str = "0",
+    status_code: int = 200,
+) -> Response:
+    """Render the session page; a refused comment comes back with its reason and its text."""
     session = get_session(ctx.db, account, session_id)
     if session is None:
         raise HTTPException(404, "No such session.")
@@ -215,6 +232,9 @@ def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: RowI
         request,
         "session.html",
         {
+            "comment_error": comment_error,
+            "comment_text": comment_text,
+            "comment_time": comment_time,
             "s": session,
             "verdict_sentence": verdict_sentence(
                 session["verdict"], (f["severity"] for f in session["findings"])
@@ -226,6 +246,7 @@ def session_page(request: Request, ctx: Web, account: LoggedIn, session_id: RowI
             "max_comment": MAX_COMMENT_CHARS,
         },
         account=account,
+        status_code=status_code,
     )
 
 
@@ -246,7 +267,9 @@ def _clip_notes(result: dict[str, Any], *, reps: int) -> dict[str, Any]:
             else "No whole repetition was found."
         )
     tips = capture.get("tips") or []
+    length = capture.get("duration_s")
     return {
+        "length_s": float(length) if isinstance(length, int | float) else None,
         "no_reps": no_reps,
         "message": (movement or {}).get("message"),
         "issues": capture.get("issues") or [],
@@ -285,7 +308,19 @@ def comment_form(
         seconds = float(time_s.strip() or "0")
     except ValueError:
         seconds = math.nan
-    added = add_comment(ctx.db, account, session_id, seconds, text)
+    try:
+        added = add_comment(ctx.db, account, session_id, seconds, text)
+    except BadValueError as exc:  # the form again, with the reason and what was typed
+        return _session_response(
+            request,
+            ctx,
+            account,
+            session_id,
+            comment_error=str(exc),
+            comment_text=text[:MAX_COMMENT_CHARS],
+            comment_time=time_s.strip()[:32],
+            status_code=400,
+        )
     if added is None:
         raise HTTPException(404, "No such session.")
     return RedirectResponse(f"/sessions/{session_id}#comment-{added['id']}", status_code=303)
@@ -342,6 +377,20 @@ def _member(ctx: Web, account: Account, username: str) -> str:
 @router.get("/members/{username}")
 def member_page(request: Request, ctx: Web, account: LoggedIn, username: str) -> Response:
     """Show a member's program stage with this week's plan, progress and sessions."""
+    return _member_response(request, ctx, account, username)
+
+
+def _member_response(
+    request: Request,
+    ctx: WebContext,
+    account: Account,
+    username: str,
+    *,
+    stage_error: str | None = None,
+    stage_form: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    """Render a member's page; a refused stage move comes back with its reason and its text."""
     from kneeback.progress.report import person_progress
     from kneeback.store import program_status
 
@@ -361,8 +410,11 @@ def member_page(request: Request, ctx: Web, account: LoggedIn, username: str) ->
             "may_override": may_override,
             "choices": stage_choices() if may_override else [],
             "max_reason": MAX_REASON_CHARS,
+            "stage_error": stage_error,
+            "stage_form": stage_form or {},
         },
         account=account,
+        status_code=status_code,
     )
 
 
@@ -378,7 +430,18 @@ def stage_form(
 ) -> Response:
     """Move a member to a program stage by the coach's decision, with the reason."""
     ctx.require_form_csrf(request, csrf_token)
-    done = override_member_stage(ctx.db, account, username, stage, reason)
+    try:
+        done = override_member_stage(ctx.db, account, username, stage, reason)
+    except BadValueError as exc:  # the form again, with the reason and what was typed
+        return _member_response(  # 404 for a member the account may not see
+            request,
+            ctx,
+            account,
+            username,
+            stage_error=str(exc),
+            stage_form={"stage": stage, "reason": reason[:MAX_REASON_CHARS]},
+            status_code=400,
+        )
     if done is None:
         raise HTTPException(404, "No such member.")
     return RedirectResponse(f"/members/{quote(username)}#track-{done['track']}", status_code=303)

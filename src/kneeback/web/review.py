@@ -9,6 +9,7 @@ sessions (an admin any).
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -39,6 +40,9 @@ __all__ = [
 MAX_COMMENT_CHARS = 2000
 #: Latest moment a comment may point at, in seconds (a day: far beyond any clip).
 MAX_TIME_S = 86_400.0
+#: How far past the clip's recorded length a comment may point (the video player's last frame
+#: and rounding to 0.1 s), in seconds.
+CLIP_END_SLACK_S = 0.5
 #: Finding severities that mean "needs work" in the review queue.
 NEEDS_WORK = ("major", "minor")
 
@@ -221,6 +225,15 @@ def list_comments(
     return db.read(work)
 
 
+def clip_duration_s(session: StoredSession, /) -> float | None:
+    """Return the length of a session's analysed clip in seconds, when its result records it."""
+    try:
+        value = json.loads(session.result_json).get("capture", {}).get("duration_s")
+    except (ValueError, AttributeError):
+        return None
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
 def check_comment(time_s: float, text: str, /) -> tuple[float, str]:
     """Return the moment (rounded to 0.1 s) and stripped text of a comment.
 
@@ -251,16 +264,22 @@ def add_comment(
     NotAllowedError
         When the account is a member (members read comments; coaches write them).
     BadValueError
-        See :func:`check_comment`.
+        See :func:`check_comment`; also when the moment lies after the end of the clip.
     """
     time_s, text = check_comment(time_s, text)
     visible = visible_user_ids(db, account)
 
     def work(s: OrmSession) -> dict[str, Any] | None:
-        if _visible_session(s, visible, session_id) is None:
+        hit = _visible_session(s, visible, session_id)
+        if hit is None:
             return None
         if not _may_review(account):
             raise NotAllowedError("Only coaches comment on sessions.")
+        length = clip_duration_s(hit[0])
+        if length is not None and time_s > length + CLIP_END_SLACK_S:
+            raise BadValueError(
+                f"The moment {time_s:g} s is after the end of the clip ({length:.1f} s)."
+            )
         c = Comment(
             session_id=session_id,
             author_id=account.id,
