@@ -128,6 +128,55 @@ def test_a_second_run_keeps_earlier_results_and_redo_replaces_them(tmp_path: Pat
     assert result_file.stat().st_mtime_ns != stamp
 
 
+@needs_uiprmd
+def test_a_rerun_with_a_colliding_input_keeps_the_earlier_folder(tmp_path: Path) -> None:
+    """Adding an input of the same name keeps the earlier output where it was (no orphan), and
+    a folder counts as done only for the input that was analysed into it."""
+    for sub in ("correct", "incorrect"):
+        (tmp_path / "in" / sub).mkdir(parents=True)
+    a = tmp_path / "in" / "correct" / "m01_s01_e01_positions.txt.gz"
+    b = tmp_path / "in" / "incorrect" / "m01_s01_e01_positions.txt.gz"
+    shutil.copy(UIPRMD / "correct" / "m01_s01_e01_positions.txt.gz", a)
+    shutil.copy(UIPRMD / "incorrect" / "m01_s01_e01_positions_inc.txt.gz", b)
+    out = tmp_path / "out"
+    first = runner.invoke(app, ["batch", str(a), "-o", str(out), "--workers", "1"])
+    assert first.exit_code == 0, first.output
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["m01_s01_e01_positions"]
+    both = runner.invoke(app, ["batch", str(tmp_path / "in"), "-o", str(out), "--json"])
+    assert both.exit_code == 0, both.output
+    rows = {Path(r["source"]).parent.name: r for r in json.loads(both.stdout)["inputs"]}
+    assert rows["correct"]["status"] == "earlier"
+    assert Path(rows["correct"]["output"]).name == "m01_s01_e01_positions"
+    assert rows["incorrect"]["status"] == "done"
+    assert Path(rows["incorrect"]["output"]).name == "incorrect__m01_s01_e01_positions"
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == [
+        "incorrect__m01_s01_e01_positions",
+        "m01_s01_e01_positions",
+    ]
+    # the folder of that name holds a's analysis: b alone is analysed, not taken for a
+    only_b = runner.invoke(app, ["batch", str(b), "-o", str(out), "--json"])
+    assert only_b.exit_code == 0, only_b.output
+    (row,) = json.loads(only_b.stdout)["inputs"]
+    assert row["status"] == "earlier"
+    assert Path(row["output"]).name == "incorrect__m01_s01_e01_positions"
+
+
+@needs_uiprmd
+def test_a_folder_analysed_for_another_input_is_not_taken_as_done(tmp_path: Path) -> None:
+    a = tmp_path / "a" / "m01_s01_e01_positions.txt.gz"
+    b = tmp_path / "b" / "m01_s01_e01_positions.txt.gz"
+    for path, src in ((a, "correct/m01_s01_e01_positions.txt.gz"),
+                      (b, "incorrect/m01_s01_e01_positions_inc.txt.gz")):  # fmt: skip
+        path.parent.mkdir()
+        shutil.copy(UIPRMD / src, path)
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["batch", str(a), "-o", str(out)]).exit_code == 0
+    again = runner.invoke(app, ["batch", str(b), "-o", str(out), "--json"])
+    assert again.exit_code == 0, again.output
+    (row,) = json.loads(again.stdout)["inputs"]
+    assert row["status"] == "done" and row["verdict"] == _expected(b)[1]
+
+
 def test_bad_ray_addresses_fail_fast_with_a_sentence(tmp_path: Path) -> None:
     with socket.socket() as s:  # a port that nothing listens on
         s.bind(("127.0.0.1", 0))

@@ -141,9 +141,13 @@ def batch(
         settings=analysis_settings,
     )
     if plan.passed_over:
+        n = len(plan.passed_over)
+        names = ", ".join(str(p) for p in plan.passed_over[:3]) + (
+            f" and {n - 3} more" if n > 3 else ""
+        )
         err.print(
-            f"Passed over {len(plan.passed_over)} file(s) that are neither a video nor a known "
-            f"pose file (e.g. {plan.passed_over[0]}).",
+            f"Passed over {n} file{'s' if n != 1 else ''} that {'are' if n != 1 else 'is'} "
+            f"neither a video nor a known pose file: {names}.",
             highlight=False,
         )
     if plan.done:
@@ -199,9 +203,8 @@ def _run(
                 stored += 1
             if outcome.status == "failed":
                 failures.append((outcome.source, outcome.error or ""))
-                bar.console.print(
-                    f"[bold red]Failed:[/] {outcome.source}: {outcome.error}", highlight=False
-                )
+                why = (outcome.error or "").replace(str(outcome.source), Path(outcome.source).name)
+                bar.console.print(f"[bold red]Failed:[/] {outcome.source}: {why}", highlight=False)
             bar.update(task, advance=1, failed=len(failures))
 
         outcomes = run_batch(

@@ -7,12 +7,16 @@ kneeback output folders, so that a ``README.txt`` beside the clips is not mistak
 
 Each input gets a folder in the batch's output folder, named after the file (the ``.gz`` and the
 last suffix dropped); inputs whose names collide are told apart by their path below the folder
-that was given (``correct__m01_s01_e01_positions``).
+that was given (``correct__m01_s01_e01_positions``). A rerun into the same output folder keeps
+each input's earlier folder (as the earlier run's ``summary.json`` records it), so adding an input
+whose name collides does not leave the earlier output behind under its old name; and an output
+folder counts as done only for the input that wrote it.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -197,6 +201,38 @@ def _folder_names(inputs: Sequence[tuple[Path, Path]]) -> list[str]:
     return unique
 
 
+def _key(path: str | os.PathLike[str]) -> str:
+    return os.path.realpath(path)
+
+
+def _earlier_sources(out: Path) -> dict[str, str]:
+    """Output folder name -> the input analysed into it, from an earlier run's summary.json."""
+    try:
+        rows = json.loads((out / "summary.json").read_text(encoding="utf-8"))["inputs"]
+        return {
+            Path(r["output"]).name: _key(r["source"])
+            for r in rows
+            if r.get("status") in ("done", "earlier") and r.get("output") and r.get("source")
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}  # no earlier run, or a summary not to rely on
+
+
+def _keep_earlier_names(
+    inputs: Sequence[tuple[Path, Path]], names: list[str], earlier: dict[str, str], out: Path
+) -> list[str]:
+    """Give each input the folder an earlier run analysed it into, when no other input has it."""
+    where = {source: name for name, source in earlier.items()}
+    kept = list(names)
+    for i, (source, _) in enumerate(inputs):
+        old = where.get(_key(source))
+        if old is None or old == kept[i] or not (out / old / OUTPUT_MARKER).is_file():
+            continue
+        if old not in kept:  # free in this run: the earlier output stays where it is
+            kept[i] = old
+    return kept
+
+
 def plan_batch(
     paths: Sequence[str | os.PathLike[str]],
     output: str | os.PathLike[str],
@@ -246,7 +282,9 @@ def plan_batch(
     inputs, passed_over = find_inputs(paths, pattern=pattern, skip=out)
     to_run: list[BatchItem] = []
     done: list[BatchItem] = []
-    for (source, _), name in zip(inputs, _folder_names(inputs), strict=True):
+    earlier = _earlier_sources(out)
+    names = _keep_earlier_names(inputs, _folder_names(inputs), earlier, out)
+    for (source, _), name in zip(inputs, names, strict=True):
         item = BatchItem(
             source=source,
             output=out / name,
@@ -257,6 +295,7 @@ def plan_batch(
             variant=variant,
             settings=settings,
         )
-        finished = (item.output / OUTPUT_MARKER).is_file()
+        wrote = earlier.get(name)  # the input an earlier run analysed into this folder
+        finished = (item.output / OUTPUT_MARKER).is_file() and wrote in (None, _key(source))
         (done if finished and not redo else to_run).append(item)
     return BatchPlan(to_run=tuple(to_run), done=tuple(done), passed_over=tuple(passed_over))
