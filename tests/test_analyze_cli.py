@@ -317,6 +317,9 @@ def test_refuses_to_replace_a_folder_that_is_not_an_output(tmp_path):
     file_out.write_text("x")
     result = run("analyze", str(SQUAT_FILE), "-o", str(file_out))
     assert result.exit_code == 6 and "is a file" in result.output
+    result = run("analyze", str(SQUAT_FILE), "-o", str(file_out / "sub"))
+    assert result.exit_code == 6
+    assert f"{file_out} is a file, not a folder" in _one_sentence(result.output)
     # a result.json that kneeback did not write does not make a folder an output
     (mine / "result.json").write_text('{"mine": 1}')
     result = run("analyze", str(SQUAT_FILE), "-o", str(mine))

@@ -49,9 +49,9 @@ def test_a_file_changes_only_what_it_names(tmp_path: Path) -> None:
         ),
         (
             "tempo_min_phase_s = -1\n",
-            "tempo_min_phase_s: Input should be greater than or equal to 0",
+            "tempo_min_phase_s is refused: input should be greater than or equal to 0.",
         ),
-        ("cutoff_hz = 'fast'\n", "cutoff_hz: Input should be a valid number"),
+        ("cutoff_hz = 'fast'\n", "cutoff_hz is refused: input should be a valid number"),
         ("cutoff_hz = \n", "is not valid TOML"),
     ],
 )

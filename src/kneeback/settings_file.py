@@ -64,7 +64,10 @@ def load_settings_file(path: str | PathLike[str], /) -> AnalysisSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
-        raise BadValueError(f"The settings file {p}: {where}: {first['msg']}.") from None
+        msg = str(first["msg"])
+        raise BadValueError(
+            f"In the settings file {p}, {where} is refused: {msg[:1].lower()}{msg[1:]}."
+        ) from None
 
 
 def settings_toml() -> str:

@@ -261,7 +261,10 @@ RULES: dict[str, Rule] = {
         Rule(
             id="strategy",
             title="Knee-vs-trunk strategy",
-            source="Schmid, Arch Physiother 2022;12:8 (formula not verified); REFERENCES.md rule 6",
+            source=(
+                "Schmid, Arch Physiother 2022;12:8 (its stoop-squat bands; kneeback's own formula, "
+                "docs/strategy-index.md); REFERENCES.md rule 6"
+            ),
             grade="C",
             metrics=("strategy_index",),
             views=_SAGITTAL_VIEWS,

@@ -23,7 +23,10 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "heel_lift_peak": ("Heel lift", "foot lengths"),
     "knee_fppa_peak_deg": ("Knee angle seen from the front", "°"),
     "knee_width_ratio_bottom": ("Knee width / ankle width at the bottom", "ratio"),
-    "knee_inside_ankle_bottom": ("Knee inside its ankle at the bottom", "leg lengths"),
+    "knee_inside_ankle_bottom": (
+        "Knee inside its ankle at the bottom (below 0: outside)",
+        "leg lengths",
+    ),
     "knee_flexion_asymmetry_deg": ("Left/right knee difference", "°"),
     "strategy_index": ("Strategy index (0 knees, 100 trunk)", "0-100"),
     "descent_s": ("Time down", "s"),

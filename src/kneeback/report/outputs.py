@@ -129,6 +129,11 @@ def check_output_dir(
     path = Path(os.path.abspath(target))
     if path.exists() and not path.is_dir():
         raise OutputError(f"The output path {path} is a file; give a folder with -o.")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise OutputError(
+            f"The output folder {path} cannot be made: {blocking} is a file, not a folder."
+        )
     if path.is_dir():
         try:
             entries = [p.name for p in path.iterdir()]
