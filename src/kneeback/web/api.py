@@ -92,7 +92,13 @@ class SessionOut(_SessionFields):
 class SessionDetail(SessionOut):
     """A stored session with its findings, served files and full analysis result."""
 
-    findings: list[dict[str, Any]]
+    findings: list[dict[str, Any]] = Field(
+        description=(
+            "Each with id, severity, title, text, cue, time_s and rep: the index of the "
+            "repetition from 0, as in result.reps[].index (pages number them from 1); null "
+            "for a finding about the whole clip."
+        )
+    )
     files: list[str]
     result: dict[str, Any]
 
@@ -116,7 +122,12 @@ class ReviewItem(_SessionFields):
 
     shared_at: str
     severity: dict[str, int]
-    needs_work: list[dict[str, Any]]
+    needs_work: list[dict[str, Any]] = Field(
+        description=(
+            "The major and minor findings; rep is the repetition's index from 0, as in "
+            "result.reps[].index (pages number them from 1)."
+        )
+    )
 
 
 class CommentIn(BaseModel):
