@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # System packages the tests need beyond the Python venv: Debian's chromium (the report's
 # browser test, driven by Playwright for Python; no `playwright install`), ffmpeg (ffprobe
-# checks of annotated videos) and postgresql (the store tests run against a real server, started
-# on loopback by scripts/postgres-test-server.sh). Idempotent: installs only what is missing. Run as root (CI) or
+# checks of annotated videos), postgresql (the store tests run against a real server, started
+# on loopback by scripts/postgres-test-server.sh) and npm (the model tests build the pose model
+# from the @mediapipe/pose npm package). Idempotent: installs only what is missing. Run as root (CI) or
 # with sudo available.
 set -euo pipefail
 
@@ -11,9 +12,11 @@ command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ] || missing+=(chr
 command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 \
     || missing+=(postgresql)
+# npm builds the pose model from the @mediapipe/pose package in the model tests (tests/conftest.py).
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
 if [ "${#missing[@]}" -eq 0 ]; then
-    echo "system-deps: chromium, ffmpeg and postgresql already installed"
+    echo "system-deps: chromium, ffmpeg, postgresql and npm already installed"
     exit 0
 fi
 

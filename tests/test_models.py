@@ -146,6 +146,26 @@ def test_cli_error_exit_code(cache: Path, offline: None, no_npm: None) -> None:
     assert "npm" in result.stderr
 
 
+def test_install_also_gets_the_lite_model_video_runs_use(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    got: list[str] = []
+
+    def fake(variant: str, **kwargs: object) -> Path:
+        got.append(variant)
+        return tmp_path / f"pose_landmarker_{variant}.task"
+
+    monkeypatch.setattr(models, "install_model", fake)
+    app = typer.Typer()
+    app.add_typer(models_app, name="models")
+    result = CliRunner().invoke(app, ["models", "install"])
+    assert result.exit_code == 0 and got == ["full", "lite"], result.output
+    assert result.stdout.splitlines() == [str(tmp_path / f"pose_landmarker_{v}.task") for v in got]
+    got.clear()
+    assert CliRunner().invoke(app, ["models", "install", "--variant", "lite"]).exit_code == 0
+    assert got == ["lite"]
+
+
 # --------------------------------------------------------------------------------------------
 # The real npm build (slow: npm pack of a 41 MB package, then MediaPipe inference)
 

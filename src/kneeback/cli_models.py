@@ -45,12 +45,15 @@ def install(
         bool, typer.Option("--force", help="Download or build again even if it is cached.")
     ] = False,
 ) -> None:
-    """Get a pose model into the cache: cached file, else MediaPipe's URL, else npm build."""
+    """Get a pose model into the cache: cached file, else MediaPipe's URL, else npm build.
+
+    The lite model comes too: video runs use it to count the people in view.
+    """
     try:
-        path = models.install_model(variant, force=force, progress=_progress)
+        for v in dict.fromkeys((variant, "lite")):
+            typer.echo(str(models.install_model(v, force=force, progress=_progress)))
     except KneebackError as exc:
         raise _fail(exc) from None
-    typer.echo(str(path))
 
 
 @models_app.command("list")
