@@ -96,6 +96,21 @@ def test_a_bad_source_is_one_quiet_sentence(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+def test_a_history_that_cannot_be_opened_fails_before_the_session(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kneeback.cli import app
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    db = f"sqlite:///{blocker / 'h.db'}"
+    result = CliRunner().invoke(
+        app, ["live", "udp://127.0.0.1:9", "--person", "Ana", "--db", db, "-o", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 7, result.output  # before any stream is read or model loaded
+    assert not (tmp_path / "o").exists()
+
+
 @needs_uiprmd
 def test_reps_are_reported_as_they_end_and_the_whole_is_analysed(tmp_path: Path) -> None:
     clip, ds = squat_clip(tmp_path, reps=3)

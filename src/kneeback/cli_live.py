@@ -102,6 +102,10 @@ def live(
     )
     stop = threading.Event()
     stack = contextlib.ExitStack()
+    if person is not None:  # checked first: a database that cannot be used fails before filming
+        from kneeback.store import open_database
+
+        open_database(db).close()
     say = _terminal_stderr(stack)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -157,6 +161,8 @@ def live(
     out.print("", highlight=False)
     print_summary(done.analysis.result, done.files.report_html)
     if person is not None:
+        # Stored after the folder is written: a session cannot be filmed again, so whatever
+        # happens to the database, the recording and its report stay.
         from kneeback.store import artifact_paths, open_database, store_session
 
         with open_database(db) as database:
