@@ -57,3 +57,17 @@ def test_a_good_verdict_says_what_is_left_and_what_the_view_could_not_judge():
     plain = _summary([])
     assert "met their standards. Keep practising to keep it." in plain
     assert "Not judged" not in plain
+
+
+def test_a_good_verdict_names_what_was_judged():
+    text = _summary([_finding("tempo", "positive", ""), _finding("knee_tracking", "positive", "")])
+    assert "Judged here: tempo, knee_tracking." in text
+
+
+def test_an_other_movement_is_not_blamed_on_the_filming():
+    from kneeback.report.verdicts import verdict_sentence
+
+    text = verdict_sentence("not_assessed", [], movement="other")
+    assert text.startswith("kneeback has no standards for this movement yet")
+    assert "filming" not in text
+    assert "filming tips" in verdict_sentence("not_assessed", [], movement="squat")

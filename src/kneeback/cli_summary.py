@@ -67,7 +67,11 @@ def print_summary(result: AnalysisResult, report: Path) -> None:
     if tests is not None and tests.chair_stands_30s is not None:
         out.print(f"30-second chair stands: {tests.chair_stands_30s}", highlight=False)
     out.print(f"Verdict: [bold]{VERDICT_TEXT[result.verdict]}[/]", highlight=False)
-    sentence = verdict_sentence(result.verdict, (f.severity for f in result.findings))
+    sentence = verdict_sentence(
+        result.verdict,
+        ((f.id, f.severity, f.title) for f in result.findings),
+        movement=result.movement.used,
+    )
     if sentence:
         out.print(f"  {sentence}", highlight=False)
     for f in result.findings:  # what the view could not show, so that "good" is read rightly

@@ -390,7 +390,11 @@ def render_report(
         "frames": frames,
         "duration_s": duration_s,
         "verdict_label": VERDICT_LABELS.get(result.verdict, result.verdict),
-        "verdict_summary": verdict_sentence(result.verdict, (f.severity for f in result.findings)),
+        "verdict_summary": verdict_sentence(
+            result.verdict,
+            ((f.id, f.severity, f.title) for f in result.findings),
+            movement=result.movement.used,
+        ),
         "counts": counts,
         "verdict_labels": VERDICT_LABELS,
         "sections": _group_findings(result.findings, reps),

@@ -16,6 +16,10 @@ _SENTENCES: dict[str, str] = {
         "There is something to practise. The cues below say what, and how to build it up "
         "week by week."
     ),
+    "not_assessed_other": (
+        "kneeback has no standards for this movement yet, so nothing was judged; its "
+        "measurements are shown for information."
+    ),
     "not_assessed": (
         "This clip did not show enough to judge the movement. The filming tips below say "
         "how to record one that does."
@@ -23,24 +27,43 @@ _SENTENCES: dict[str, str] = {
 }
 
 
-def verdict_sentence(verdict: str, severities: Iterable[str], /) -> str:
-    """Return the sentence that explains a clip's verdict.
+def verdict_sentence(
+    verdict: str, findings: Iterable[tuple[str, str, str]], /, *, movement: str | None = None
+) -> str:
+    """Return the sentences that explain a clip's verdict.
 
     Parameters
     ----------
     verdict
         ``good``, ``needs_work`` or ``not_assessed``.
-    severities
-        The severities of the clip's findings. Minor findings do not change a verdict (only
-        major ones make it "needs work"), so a good clip with minor points says they are worth
-        practising rather than that everything met its standard.
+    findings
+        The clip's findings as (rule id, severity, title). Minor findings do not change a
+        verdict (only major ones make it "needs work"), so a good clip with minor points says
+        they are worth practising rather than that everything met its standard; and a good
+        clip names what was judged, since a view or a movement may allow only a few rules.
+    movement
+        The movement analysed: an ``"other"`` movement has no standards, so it is not assessed
+        for that reason, not for its filming.
 
     Returns
     -------
     str
-        The sentence, or "" for an unknown verdict.
+        The sentences, or "" for an unknown verdict.
     """
+    items = list(findings)
     key = verdict
-    if key == "good" and "minor" in set(severities):
+    if key == "not_assessed" and movement == "other":
+        key = "not_assessed_other"
+    if key == "good" and any(severity == "minor" for _, severity, _ in items):
         key = "good_minor"
-    return _SENTENCES.get(key, "")
+    text = _SENTENCES.get(key, "")
+    judged = list(
+        dict.fromkeys(
+            title
+            for rule, severity, title in items
+            if severity in ("positive", "minor", "major") and rule != "view_check"
+        )
+    )
+    if text and verdict == "good" and judged:
+        text += f" Judged here: {', '.join(t[:1].lower() + t[1:] for t in judged)}."
+    return text

@@ -237,7 +237,9 @@ def _session_response(
             "comment_time": comment_time,
             "s": session,
             "verdict_sentence": verdict_sentence(
-                session["verdict"], (f["severity"] for f in session["findings"])
+                session["verdict"],
+                ((f["id"], f["severity"], f["title"]) for f in session["findings"]),
+                movement=session["movement"],
             ),
             "clip": _clip_notes(session["result"], reps=session["reps"]),
             "share": share_state(ctx.db, account, session_id),
