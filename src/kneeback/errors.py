@@ -15,6 +15,7 @@ code  meaning
 7     the database cannot be opened, upgraded or written
 8     no person of that name is stored
 9     a person of that name already exists (import)
+10    a batch finished but some of its inputs failed
 ====  ==========================================================
 """
 

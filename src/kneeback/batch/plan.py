@@ -72,9 +72,13 @@ class BatchPlan:
     to_run
         Items whose output folder does not hold a result yet (all of them with ``redo``).
     done
-        Items whose output folder already holds a ``result.json``.
+        Items whose output folder already holds a ``result.json``, unless the earlier run's
+        ``summary.json`` names another input as the one analysed into that folder (none with
+        ``redo``).
     passed_over
-        Files in the searched folders that are neither a video nor a known pose file.
+        Files in the searched folders that are not videos (by their ending) but whose name makes
+        them a candidate (a pose-file ending such as ``.txt`` or ``.json``, or a match of
+        ``pattern``) and that hold no known pose data; other files are left out uncounted.
     """
 
     to_run: tuple[BatchItem, ...]

@@ -74,7 +74,11 @@ OUTPUT_FILES = frozenset(
 )
 
 StageProgress = Callable[[str, int, int], None]
-"""Called with (stage, done, total); stages ``"video"`` (frames) and ``"report"`` (steps)."""
+"""Called with (stage, done, total).
+
+The pipeline reports ``"pose"`` (frames, videos only), ``"analysis"``, ``"video"`` (frames,
+videos only) and ``"report"`` (steps); :func:`write_analysis_folder` itself reports the last two.
+"""
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2

@@ -1,7 +1,11 @@
 """Storing and reading people, sessions and outcomes; export, import and forget.
 
-Every public function here is one unit of work on a :class:`~kneeback.store.db.Database`: one
-transaction that commits whole or not at all.
+The functions that take a :class:`~kneeback.store.db.Database` (:func:`store_session`,
+:func:`list_people`, :func:`person_history`, :func:`record_outcome`, :func:`export_person`,
+:func:`import_person`, :func:`forget_person`) are each one unit of work on it: one transaction,
+whose writes commit whole or not at all (:func:`forget_person` deletes the files after it
+commits). :func:`find_person` and :func:`load_session_metrics` take an ORM session and work
+inside the caller's transaction; :func:`artifact_paths` is pure (no database).
 """
 
 from __future__ import annotations

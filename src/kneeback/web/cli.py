@@ -1,8 +1,8 @@
 """The ``kneeback serve``, ``kneeback worker`` and ``kneeback users`` commands.
 
 Mount them on the main app with :func:`register` (like :func:`kneeback.cli_store.register`).
-They need the ``web`` extra (FastAPI, uvicorn, argon2-cffi, python-multipart); without it they
-say which package is missing.
+They need the ``web`` extra (FastAPI, uvicorn, python-multipart, argon2-cffi, markdown-it-py);
+without it they say which package is missing.
 """
 
 from __future__ import annotations
