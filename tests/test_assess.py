@@ -128,7 +128,7 @@ def test_squat_rules_and_verdicts() -> None:
     found = critique_rep(fast, spec=spec, capture=cap, tolerances=TOL)
     assert rep_verdict(found) == "good"  # tempo is a minor point
     tempo = [f.text for f in found if f.rule_id == "tempo"]
-    assert tempo and tempo[0].startswith("The way down took under 1 s")
+    assert tempo and tempo[0].startswith("The way down (0.4 s) took under 1 s")
 
 
 def test_rules_refuse_unsuitable_view() -> None:

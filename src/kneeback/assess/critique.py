@@ -429,12 +429,15 @@ def _ankle_finding(
     )
 
 
-#: How the tempo finding names the phases that were too fast.
-_TEMPO_PHASES = {
-    ("descent",): "The way down",
-    ("ascent",): "The way up",
-    ("descent", "ascent"): "Both the way down and the way up",
-}
+#: How the tempo finding names the phases.
+_TEMPO_PHASES = {"descent": "the way down", "ascent": "the way up"}
+
+
+def _tempo_phases_text(fast: list[tuple[str, float]]) -> str:
+    """E.g. ``"Both the way down (0.6 s) and the way up (0.7 s)"``."""
+    text = " and ".join(f"{_TEMPO_PHASES[phase]} ({d:.1f} s)" for phase, d in fast)
+    text = f"both {text}" if len(fast) == 2 else text
+    return text[:1].upper() + text[1:]
 
 
 def _tempo_finding(
@@ -447,7 +450,7 @@ def _tempo_finding(
     """Tempo: the lowering or the rising (or both) faster than the minimum phase time."""
     rule = RULES["tempo"]
     fast = [
-        phase
+        (phase, d)
         for phase in ("descent", "ascent")
         if (d := _num(metrics, f"{phase}_s")) is not None and d < tol.tempo_min_phase_s
     ]
@@ -456,9 +459,9 @@ def _tempo_finding(
     return _finding(
         rule,
         met=False,
-        value=_num(metrics, f"{fast[0]}_s"),
+        value=fast[0][1],
         threshold=tol.tempo_min_phase_s,
-        value_text=_TEMPO_PHASES[tuple(fast)],
+        value_text=_tempo_phases_text(fast),
         rep=rep,
         time_s=time_s,
     )
