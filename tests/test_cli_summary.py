@@ -67,7 +67,9 @@ def test_a_good_verdict_names_what_was_judged():
 def test_an_other_movement_is_not_blamed_on_the_filming():
     from kneeback.report.verdicts import verdict_sentence
 
-    text = verdict_sentence("not_assessed", [], movement="other")
+    text = verdict_sentence("not_assessed", [], movement="other", reps=1)
     assert text.startswith("kneeback has no standards for this movement yet")
     assert "filming" not in text
     assert "filming tips" in verdict_sentence("not_assessed", [], movement="squat")
+    # no repetition at all (walking, too short): that is about the filming
+    assert "filming tips" in verdict_sentence("not_assessed", [], movement="other", reps=0)

@@ -225,6 +225,9 @@ def test_report_marks_metrics_shown_but_not_judged() -> None:
     assert 'data-info-only="knee_flexion_peak_deg"' in html
     assert "information only" in html and "Film from the side." in html
     assert "Knee flexion  ±15°, not judged" in html  # the knee panel says so
+    caption = html[html.index('id="plot-depth"') :]
+    caption = caption[caption.index("<figcaption>") : caption.index("</figcaption>")]
+    assert "From the 3D estimate, ±15°, which this view gives only roughly" in caption
     depth = html[html.index('data-plot="depth"') :]
     depth = depth[: depth.index("</svg>")]
     assert "#8a94a6" in depth and "#2f9e6b" not in depth  # no verdict colours on unjudged bars

@@ -71,6 +71,7 @@ def print_summary(result: AnalysisResult, report: Path) -> None:
         result.verdict,
         ((f.id, f.severity, f.title) for f in result.findings),
         movement=result.movement.used,
+        reps=len(result.reps),
     )
     if sentence:
         out.print(f"  {sentence}", highlight=False)

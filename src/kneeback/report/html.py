@@ -246,6 +246,21 @@ def _capture_groups(rows: Sequence[Mapping[str, Any]], *, measurable: bool) -> l
     ]
 
 
+def _shown_not_judged(status: MetricInfo | None) -> str:
+    """Return the caption sentence for a metric plotted but not judged, with its uncertainty.
+
+    A view that shows the metric only roughly gives it from the 3D estimate; "" when the metric
+    is judged or not plotted.
+    """
+    if status is None or not status.measurable or status.judgeable:
+        return ""
+    unc = f", ±{status.uncertainty:g}°" if status.uncertainty is not None else ""
+    return (
+        f"From the 3D estimate{unc}, which this view gives only roughly: for information, "
+        "not judged."
+    )
+
+
 def _rep_table(result: AnalysisResult) -> dict[str, Any]:
     reps = result.reps
     columns = [m for m in KEY_METRICS if any(r.metrics.get(m) is not None for r in reps)]
@@ -394,6 +409,7 @@ def render_report(
             result.verdict,
             ((f.id, f.severity, f.title) for f in result.findings),
             movement=result.movement.used,
+            reps=len(result.reps),
         ),
         "counts": counts,
         "verdict_labels": VERDICT_LABELS,
@@ -415,6 +431,8 @@ def render_report(
             and not m.judgeable
             for p in PANELS
         ),
+        "depth_unjudged": _shown_not_judged(depth_status),
+        "strategy_unjudged": _shown_not_judged(strategy_status),
         "depth_reason": (
             depth_status.reason if depth_status is not None and not depth_status.measurable else ""
         ),

@@ -28,7 +28,12 @@ _SENTENCES: dict[str, str] = {
 
 
 def verdict_sentence(
-    verdict: str, findings: Iterable[tuple[str, str, str]], /, *, movement: str | None = None
+    verdict: str,
+    findings: Iterable[tuple[str, str, str]],
+    /,
+    *,
+    movement: str | None = None,
+    reps: int = 0,
 ) -> str:
     """Return the sentences that explain a clip's verdict.
 
@@ -41,9 +46,10 @@ def verdict_sentence(
         verdict (only major ones make it "needs work"), so a good clip with minor points says
         they are worth practising rather than that everything met its standard; and a good
         clip names what was judged, since a view or a movement may allow only a few rules.
-    movement
-        The movement analysed: an ``"other"`` movement has no standards, so it is not assessed
-        for that reason, not for its filming.
+    movement, reps
+        The movement analysed and its number of repetitions: repetitions of an ``"other"``
+        movement are not assessed because kneeback has no standards for it, not because of
+        the filming.
 
     Returns
     -------
@@ -52,7 +58,7 @@ def verdict_sentence(
     """
     items = list(findings)
     key = verdict
-    if key == "not_assessed" and movement == "other":
+    if key == "not_assessed" and movement == "other" and reps > 0:
         key = "not_assessed_other"
     if key == "good" and any(severity == "minor" for _, severity, _ in items):
         key = "good_minor"

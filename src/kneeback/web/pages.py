@@ -240,6 +240,7 @@ def _session_response(
                 session["verdict"],
                 ((f["id"], f["severity"], f["title"]) for f in session["findings"]),
                 movement=session["movement"],
+                reps=session["reps"],
             ),
             "clip": _clip_notes(session["result"], reps=session["reps"]),
             "share": share_state(ctx.db, account, session_id),
