@@ -50,7 +50,10 @@ def live(
         str,
         typer.Argument(
             metavar="SOURCE",
-            help="A camera (0, /dev/video0) or a stream URL (rtsp://, srt://, udp://, http://).",
+            help=(
+                "A camera (0, /dev/video0) or a stream URL (rtsp://, rtsps://, rtmp://, srt://, "
+                "udp://, tcp://, http://, https://)."
+            ),
         ),
     ],
     output: Annotated[

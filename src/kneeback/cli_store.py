@@ -534,9 +534,12 @@ def forget(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Delete a person, every stored row about them and every file analyze wrote for them.
+    """Delete a person's history and the files analyze wrote for them.
 
-    Asks first on a terminal; elsewhere (a script, a pipe) it deletes only with --yes.
+    Their sessions, reps, findings, outcomes and program rows go, and the files of their
+    sessions (a file another person's session uses, or an output folder written again since,
+    is kept). A web account linked to them stays, unlinked, with its uploads. Asks first on a
+    terminal; elsewhere (a script, a pipe) it deletes only with --yes.
     """
     from kneeback.store import forget_person
     from kneeback.store.sessions import find_person
