@@ -15,8 +15,11 @@ METRIC_LABELS: dict[str, tuple[str, str]] = {
     "knee_flexion_peak_right_deg": ("Peak knee flexion, right", "°"),
     "hip_flexion_peak_deg": ("Peak hip flexion", "°"),
     "trunk_inclination_peak_deg": ("Peak trunk lean", "°"),
-    "hip_below_knee": ("Hips below knees", ""),
-    "thigh_angle_bottom_deg": ("Thigh above horizontal at the bottom (below 0: below it)", "°"),
+    "hip_below_knee": ("Hips below knees at the lowest moment", ""),
+    "thigh_angle_bottom_deg": (
+        "Thigh above horizontal, typical over the bottom phase (below 0: below it)",
+        "°",
+    ),
     "tibia_inclination_bottom_deg": ("Shin lean at the bottom", "°"),
     "trunk_minus_tibia_bottom_deg": (
         "Trunk lean minus shin lean at the bottom (below 0: trunk more upright)",
