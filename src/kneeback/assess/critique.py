@@ -367,7 +367,8 @@ def critique_rep(
     Returns
     -------
     list of Finding
-        Positive, informative and corrective findings for this rep, in :data:`_RULE_ORDER`.
+        Positive, informative and corrective findings for this rep, in :data:`_RULE_ORDER`,
+        except that an ankle-range finding comes first (it explains the others).
     """
     out: list[Finding] = []
     failed: set[str] = set()
@@ -398,6 +399,8 @@ def critique_rep(
             finding = _tempo_finding(metrics, capture, tol, rep, time_s)
         if finding is not None:
             out.append(finding)
+    # Limited ankles explain the depth and trunk findings: they come first (REFERENCES.md rule 4).
+    out.sort(key=lambda f: f.rule_id != "ankle_mobility")
     return out
 
 

@@ -190,7 +190,10 @@ RULES: dict[str, Rule] = {
             grade="B",
             metrics=("tibia_inclination_bottom_deg",),
             views=_SAGITTAL_VIEWS,
-            severity="minor",
+            # Major and listed first: it fires only when depth or trunk-vs-shin failed, and then
+            # says where to start (rule 4: point at the ankles, not the back). The verdict is
+            # "needs work" already, so this changes the priority, not the verdict.
+            severity="major",
             settings=("ankle_limited_tibia_deg",),
             explanation=(
                 "Your shins tilted only {value:.0f} deg forward: the ankles may be limiting how "
