@@ -362,8 +362,14 @@ def _write(path: Path, data: bytes) -> Path:
         (lambda d: _write(d / "empty.mp4", b""), "is empty", 3),
         (lambda d: _write(d / "pose.json", b"{not json"), "not a readable pose file", 3),
         (lambda d: _write(d / "pose.nc", b"nothing"), "not a readable netCDF", 3),
+        (
+            lambda d: _write(d / "squat.mot", b"Coordinates\nversion=1\nendheader\ntime\n"),
+            "an OpenSim motion file (joint angles, not landmark positions), which kneeback "
+            "does not read",
+            3,
+        ),
     ],
-    ids=["missing", "text-named-mp4", "zero-byte", "bad-json", "bad-netcdf"],
+    ids=["missing", "text-named-mp4", "zero-byte", "bad-json", "bad-netcdf", "opensim-mot"],
 )
 def test_bad_input_gets_one_sentence_and_no_output(tmp_path, monkeypatch, make, message, code):
     work = tmp_path / "work"

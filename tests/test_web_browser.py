@@ -2,11 +2,11 @@
 
 One scenario against a real ``kneeback serve`` (its worker runs the real pose model): a member
 registers on a phone, uploads a front-view clip of three squats, follows the job until it is done,
-reads the session and its full report and shares it with the coach; the coach (made with the
-CLI) logs in on a desktop, finds the session in the review queue and comments at a moment of the
-video; the member sees the comment and its time link seeks the video there. No page may log a
-console error, throw or violate its Content-Security-Policy. Screenshots go to
-``test-artifacts/web-*.png``.
+reads the session and its full report and shares it for review before any coach is assigned (the
+page says who will see it); the coach (made and assigned with the CLI) logs in on a desktop, finds
+the session in the review queue and comments at a moment of the video; the member sees the
+comment and its time link seeks the video there. No page may log a console error, throw or
+violate its Content-Security-Policy. Screenshots go to ``test-artifacts/web-*.png``.
 """
 
 from __future__ import annotations
@@ -121,9 +121,11 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     page.go_back()
     page.wait_for_url(session_url)
 
-    page.get_by_role("button", name="Share with my coach").click()
+    # No coach is assigned yet: the member is told who will see it (the staff, then a coach).
+    assert "You have no coach yet" in page.locator("section.review").inner_text()
+    page.get_by_role("button", name="Share for review").click()
     page.wait_for_url(session_url)
-    assert "waiting for review" in page.locator("section.review").inner_text()
+    assert "the program's staff see it" in page.locator("section.review").inner_text()
     return session_url
 
 
@@ -167,6 +169,8 @@ def _coach_comments(server: LiveServer, page: Any, session_url: str) -> None:
 def _member_sees_comment(page: Any, session_url: str) -> None:
     """Reload the session; the coach's comment is there and its time link seeks the video."""
     page.goto(session_url)
+    if "Reviewed by" not in page.locator("section.review").inner_text():
+        assert f"Shared with your coach ({COACH})" in page.locator("section.review").inner_text()
     comment = page.locator("ol.comments > li").filter(has_text=COMMENT)
     assert comment.count() == 1
     link = comment.locator("a.seek")

@@ -231,9 +231,26 @@ def _open(path: Path) -> av.container.InputContainer:
                 f"{path} looks like an MP4/MOV video but cannot be opened: it is truncated or "
                 "corrupt (for example a recording that was interrupted)."
             )
+        elif path.suffix.lower() in _OTHER_MOTION_FILES:
+            msg = (
+                f"{path} is {_OTHER_MOTION_FILES[path.suffix.lower()]}, which kneeback does not "
+                "read: give a video, or a pose file (kneeback netCDF, UI-PRMD Vicon markers, "
+                "Kinect v2 joints, BlazePose or COCO keypoint JSON; see --format)."
+            )
         else:
             msg = f"{path} is not a video file that can be read (FFmpeg does not recognise it)."
         raise InputError(msg) from exc
+
+
+#: Motion files of other tools that people may try, by suffix: what they are, for the refusal.
+_OTHER_MOTION_FILES = {
+    ".mot": "an OpenSim motion file (joint angles, not landmark positions)",
+    ".sto": "an OpenSim storage file",
+    ".trc": "an OpenSim marker file (.trc)",
+    ".c3d": "a C3D motion-capture file",
+    ".bvh": "a BVH motion file",
+    ".fbx": "an FBX animation file",
+}
 
 
 def _looks_like_mp4(path: Path) -> bool:
