@@ -29,6 +29,7 @@ from kneeback.report.result import (
     RepInfo,
     ViewInfo,
 )
+from kneeback.report.result import TestsInfo as ChairTests
 
 DATA = ROOT.parent / "shared" / "data" / "ui-prmd" / "vicon"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason="shared UI-PRMD data not present")
@@ -208,6 +209,19 @@ def test_a_good_verdict_with_minor_points_says_they_are_worth_practising() -> No
     )
     assert "Nothing major to change" in html and "smaller points below" in html
     assert "Keep practising to keep it." not in html
+
+
+def test_chair_stand_tests_say_what_they_need_when_not_measured() -> None:
+    result = _tiny_result(tests=ChairTests(stands=1))
+    html = render_report(result, _tiny_angles())
+    tests = html[html.index('id="chair-tests"') :]
+    tests = tests[:2000]
+    assert "needs five full stands in one clip (this one has 1)" in tests
+    assert "needs 30 s of stands" in tests
+    timed = render_report(
+        _tiny_result(tests=ChairTests(stands=5, five_times_sts_s=11.2)), _tiny_angles()
+    )
+    assert "11.2 s" in timed
 
 
 def test_report_marks_metrics_shown_but_not_judged() -> None:
