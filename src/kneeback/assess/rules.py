@@ -243,8 +243,9 @@ RULES: dict[str, Rule] = {
             id="sts_trunk_lean",
             title="Rising from the chair",
             source="UI-PRMD (Vakanski et al., Data 2018): correct sit-to-stand peak trunk "
-            "inclination 23.5 (15-36) deg, incorrect 44 (31-63) deg; Honda et al., J Biomech "
-            "2022;134:110996; REFERENCES.md rules 3 and 6",
+            "inclination 23.5 (15-36) deg, incorrect 44 (31-63) deg, a provisional norm from one "
+            "data set of 10 healthy adults; Honda et al., J Biomech 2022;134:110996; "
+            "REFERENCES.md rules 3 and 6",
             grade="C",
             metrics=("trunk_inclination_peak_deg",),
             views=_SAGITTAL_VIEWS,
@@ -252,8 +253,8 @@ RULES: dict[str, Rule] = {
             settings=("sts_trunk_inclination_max_deg",),
             explanation=(
                 "To rise, your trunk leaned {value:.0f} deg from upright, beyond the range of "
-                "well-performed rises (allowance {threshold:.0f} deg, measurement error "
-                "included): the trunk led and the knees did less of the work."
+                "well-performed rises in a reference data set (allowance {threshold:.0f} deg, "
+                "measurement error included): the trunk led and the knees did less of the work."
             ),
             cue=(
                 "Bring the feet back under the knees, lean only as far as needed and push the "
