@@ -237,6 +237,8 @@ def test_report_marks_metrics_shown_but_not_judged() -> None:
     capture = base.capture.model_copy(update={"metrics": metrics})
     html = render_report(base.model_copy(update={"capture": capture}), _tiny_angles())
     assert 'data-info-only="knee_flexion_peak_deg"' in html
+    assert "what this view cannot show is estimated from the 3D landmarks" in html
+    assert "estimated from the 3D landmarks" not in render_report(_tiny_result(), _tiny_angles())
     assert "information only" in html and "Film from the side." in html
     assert "Knee flexion  ±15°, not judged" in html  # the knee panel says so
     caption = html[html.index('id="plot-depth"') :]
