@@ -65,7 +65,7 @@ def test_reps_csv_has_one_row_per_rep_and_every_metric(side, tmp_path):
     assert header[:7] == ["rep", "side", "partial", "start_s", "end_s", "peak_s", "verdict"]
     assert header[-1] == "findings"
     for rep, row in zip(result.reps, rows, strict=True):
-        assert int(row["rep"]) == rep.index
+        assert int(row["rep"]) == rep.index + 1  # numbered from 1, as the report counts
         assert row["verdict"] == rep.verdict
         for name, value in rep.metrics.items():
             cell = row[metric_column(name)]

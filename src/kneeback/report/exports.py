@@ -1,7 +1,9 @@
 """Table exports of an analysis: one row per rep (CSV) and angle time series (OpenSim ``.mot``).
 
 ``reps.csv``
-    One row per repetition: its index, side, timing and verdict, then every per-rep metric. Column
+    One row per repetition: its number (from 1, as the report and summary count them; the
+    result's ``reps[].index`` is this less one), side, timing and verdict, then every per-rep
+    metric. Column
     names carry units (:func:`metric_column`): metrics already named with a unit keep their name
     (``knee_flexion_peak_deg``, ``descent_s``); the others get one (``heel_lift_peak_footlen``,
     ``strategy_index_pct``). Missing or not measurable values are empty cells; booleans are
@@ -162,7 +164,7 @@ def reps_table(result: AnalysisResult, /) -> tuple[list[str], list[list[str]]]:
     rows = []
     for rep in result.reps:
         base: list[object] = [
-            rep.index,
+            rep.index + 1,
             rep.side,
             rep.partial,
             rep.start_s,
