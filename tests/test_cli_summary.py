@@ -73,3 +73,9 @@ def test_an_other_movement_is_not_blamed_on_the_filming():
     assert "filming tips" in verdict_sentence("not_assessed", [], movement="squat")
     # no repetition at all (walking, too short): that is about the filming
     assert "filming tips" in verdict_sentence("not_assessed", [], movement="other", reps=0)
+
+
+def test_a_recognised_movement_that_needs_work_says_how_to_name_another():
+    text = _summary([_finding("depth", "major", "Build depth gradually.")], verdict="needs_work")
+    assert "recognised as a squat from how you moved" in text and "--movement" in text
+    assert "recognised as" not in _summary([_finding("tempo", "minor", "x")])  # good: no note

@@ -430,3 +430,19 @@ def test_a_database_whose_web_tables_the_old_app_made_keeps_its_accounts(tmp_pat
             inspect(db.engine).get_table_names()
         )
         assert authenticate(db, "olga", PASSWORD) is not None
+
+
+def test_a_recognised_movement_that_needs_work_says_how_to_name_another(world):
+    w = world
+    result = (
+        '{"verdict": "needs_work", "movement": {"recognised": "squat", "used": "squat", '
+        '"confidence": 1.0, "stated": null}}'
+    )
+
+    def set_result(s):
+        s.get(StoredSession, w["a1"]).result_json = result
+
+    w["app"].state.web.db.write(set_result)
+    page = w["alice"].get(f"/sessions/{w['a1']}").text
+    assert "recognised as a squat from how you moved" in page
+    assert "the movement choice of the upload form" in page

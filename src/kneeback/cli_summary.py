@@ -75,6 +75,9 @@ def print_summary(result: AnalysisResult, report: Path) -> None:
     )
     if sentence:
         out.print(f"  {sentence}", highlight=False)
+    note = result.movement.recognition_note() if result.verdict == "needs_work" else None
+    if note:
+        out.print(f"Note: {note}", highlight=False)
     for f in result.findings:  # what the view could not show, so that "good" is read rightly
         if f.id == "view_check":
             out.print(f"Not judged: {f.text}", highlight=False)

@@ -55,6 +55,31 @@ class MovementInfo(_Model):
             return f"No whole repetition was found ({self.reasons[0]})."
         return "No whole repetition was found (standing, lowering and rising again)."
 
+    def recognition_note(self, *, how_to_name: str = "--movement") -> str | None:
+        """Say that the movement was recognised, not stated, and how to name another.
+
+        For a clip judged "needs work", where a wrong recognition would judge the person by the
+        wrong standards (a rise from a chair taken for a squat is told its depth falls short).
+
+        Parameters
+        ----------
+        how_to_name
+            How the user names a movement: ``--movement`` on the command line, or the upload
+            form's choice on the web.
+
+        Returns
+        -------
+        str or None
+            The sentence, or None when the user named the movement.
+        """
+        if self.stated is not None:
+            return None
+        label = self.used.replace("_", " ")
+        return (
+            f"The movement was recognised as a {label} from how you moved; if it was another "
+            f"(a rise from a chair, say), analyse the clip again naming it with {how_to_name}."
+        )
+
 
 class ViewInfo(_Model):
     """The camera view."""

@@ -257,8 +257,9 @@ def _clip_notes(result: dict[str, Any], *, reps: int) -> dict[str, Any]:
     """Collect what the session page says about the clip from its stored result.
 
     ``no_reps``: why there is no repetition (None when there are some); ``message``: the stated
-    movement disagreeing with what was seen; ``issues`` and ``tip``: what limited the clip.
-    Fields of the result may be absent.
+    movement disagreeing with what was seen; ``recognition``: for a clip that needs work, that
+    the movement was recognised (not named) and how to name another; ``length_s``: the clip's
+    length; ``issues`` and ``tip``: what limited the clip. Fields of the result may be absent.
     """
     movement = result.get("movement")
     capture = result.get("capture") or {}
@@ -271,7 +272,13 @@ def _clip_notes(result: dict[str, Any], *, reps: int) -> dict[str, Any]:
         )
     tips = capture.get("tips") or []
     length = capture.get("duration_s")
+    recognition = None
+    if result.get("verdict") == "needs_work" and isinstance(movement, dict) and "used" in movement:
+        recognition = MovementInfo.model_validate(movement).recognition_note(
+            how_to_name="the movement choice of the upload form"
+        )
     return {
+        "recognition": recognition,
         "length_s": float(length) if isinstance(length, int | float) else None,
         "no_reps": no_reps,
         "message": (movement or {}).get("message"),
