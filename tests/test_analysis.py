@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kneeback.analysis import AnalysisOutput, analyse, analyse_detailed
@@ -18,6 +19,18 @@ def _load(name: str):
 
     label = "incorrect" if "_inc" in name else "correct"
     return load_uiprmd(DATA / label / name)
+
+
+def test_a_lunge_reports_the_front_heel_not_the_back_one() -> None:
+    """The back heel of a lunge rises by design; the heel lift reported is the working leg's."""
+    from kneeback.analysis import analyse_detailed
+
+    out = analyse_detailed(_load("m03_s02_e01_positions.txt.gz"))
+    (rep,) = out.result.reps
+    assert out.result.movement.used == "lunge" and rep.side == "left"
+    back = float(np.nanmax(out.angles["heel_lift_right"].values))
+    assert back > 0.5  # the back heel comes up most of a foot's length
+    assert rep.metrics["heel_lift_peak"] < 0.15
 
 
 def test_deep_squat_3d() -> None:

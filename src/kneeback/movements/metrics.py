@@ -128,8 +128,9 @@ def rep_metrics(
     rep
         The repetition (frame indices into ``angles``).
     per_side
-        When True (lunges), knee, hip, tibia and frontal-plane values are those of the working leg
-        ``rep.side``; otherwise both legs are averaged (peaks: the larger knee valgus).
+        When True (lunges), knee, hip, tibia, heel and frontal-plane values are those of the
+        working leg ``rep.side`` (a lunge's back heel rises by design); otherwise both legs are
+        averaged (peaks: the larger knee valgus, the higher heel).
     trunk_to_leg
         Trunk-to-leg length ratio for the strategy index.
 
@@ -166,7 +167,11 @@ def rep_metrics(
     else:
         fppa = np.fmax(fppa_l, fppa_r)
     kl_b, kr_b = _v(angles, "knee_flexion_left", b), _v(angles, "knee_flexion_right", b)
-    heel = np.fmax(_v(angles, "heel_lift_left", sl), _v(angles, "heel_lift_right", sl))
+    heel_l, heel_r = _v(angles, "heel_lift_left", sl), _v(angles, "heel_lift_right", sl)
+    if per_side and rep.side in ("left", "right"):  # the working leg's: a back heel rises anyway
+        heel = heel_l if rep.side == "left" else heel_r
+    else:
+        heel = np.fmax(heel_l, heel_r)
     inside_l, inside_r = (
         _v(angles, "knee_inside_ankle_left", b),
         _v(angles, "knee_inside_ankle_right", b),
