@@ -7,9 +7,9 @@ from collections.abc import Iterable
 __all__ = ["verdict_sentence"]
 
 _SENTENCES: dict[str, str] = {
-    "good": "The points this clip can measure met their standards. Keep practising to keep it.",
+    "good": "The points this clip could judge met their standards. Keep practising to keep it.",
     "good_minor": (
-        "Nothing major to change: the points this clip can measure met their standards, and the "
+        "Nothing major to change: the points this clip could judge met their standards, and the "
         "smaller points below are worth practising."
     ),
     "needs_work": (
