@@ -151,6 +151,9 @@ def test_pages_for_a_visitor_and_security_headers(app):
         assert r.headers["x-frame-options"] == "DENY"
     assert "Open an account" in c.get("/").text
     assert 'name="viewport"' in c.get("/login").text
+    member, _ = api_user(app, "cache")
+    assert member.get("/api/me").headers["cache-control"] == "no-store"  # holds the CSRF token
+    assert c.get("/api/articles").headers["cache-control"] == "no-store"
 
 
 def test_openapi_schema_names_every_api_route(app):

@@ -224,6 +224,14 @@ def test_the_api_writes_articles_for_admins_only(w):
         w, "admin", "POST", "/api/articles", body | {"issue": 5, "title": "B", "related": [9]}
     )
     assert unknown.status_code == 400 and "issue number 9" in unknown.json()["detail"]
+    huge = api(
+        w, "admin", "POST", "/api/articles", body | {"issue": 5, "title": "B", "related": [2**63]}
+    )
+    assert huge.status_code == 400 and "from 1 to" in huge.json()["detail"]  # not a 500
+    # a new title without a slug keeps the article's address
+    renamed = api(w, "admin", "PUT", "/api/articles/brace", body | {"title": "Brace, again"})
+    assert renamed.status_code == 200 and renamed.json()["slug"] == "brace"
+    assert api(w, "mia", "GET", "/api/articles/brace", None).status_code == 200
 
 
 # ---- related articles, short videos and the episode ----------------------------------------------

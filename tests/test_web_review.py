@@ -446,3 +446,27 @@ def test_a_recognised_movement_that_needs_work_says_how_to_name_another(world):
     page = w["alice"].get(f"/sessions/{w['a1']}").text
     assert "recognised as a squat from how you moved" in page
     assert "the movement choice of the upload form" in page
+
+
+def test_control_characters_are_not_stored(world):
+    """A NUL (which PostgreSQL's text columns refuse) or other control character typed or sent
+    in a comment is dropped; line breaks and tabs stay."""
+    from kneeback.web.text import clean_text
+
+    assert clean_text("  a\x00b\x07c\n\td\x7f  ") == "abc\n\td"
+    w = world
+    r = post(w, "carol", f"/api/sessions/{w['a1']}/comments", {"time_s": 1, "text": "knee\x00s"})
+    assert r.status_code == 201 and r.json()["text"] == "knees"
+
+
+def test_the_share_state_can_be_read_without_changing_it(world):
+    w = world
+    sid = w["a1"]
+    before = w["alice"].get(f"/api/sessions/{sid}/share")
+    assert before.status_code == 200 and before.json()["shared"] is False
+    assert post(w, "alice", f"/api/sessions/{sid}/share").status_code == 200
+    assert post(w, "carol", f"/api/sessions/{sid}/reviewed").status_code == 200
+    reviewed = w["alice"].get(f"/api/sessions/{sid}/share").json()
+    assert reviewed["shared"] is True and reviewed["reviewed_at"] is not None
+    assert w["carol"].get(f"/api/sessions/{sid}/share").json() == reviewed  # a read changes nothing
+    assert w["bob"].get(f"/api/sessions/{sid}/share").status_code == 404

@@ -32,6 +32,7 @@ from kneeback.web.review import (
     mark_reviewed,
     review_queue,
     share_session,
+    share_state,
 )
 
 __all__ = ["router"]
@@ -300,6 +301,12 @@ def _found(value: Any, what: str = "session") -> Any:
     if value is None:
         raise HTTPException(404, f"No such {what}.")
     return value
+
+
+@router.get("/sessions/{session_id}/share", response_model=ShareOut)
+def api_share_state(ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any]:
+    """Return whether a session is shared for review and reviewed, without changing it."""
+    return _found(share_state(ctx.db, account, session_id))
 
 
 @router.post("/sessions/{session_id}/share", response_model=ShareOut)

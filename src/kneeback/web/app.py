@@ -209,7 +209,8 @@ RowId = Annotated[int, PathParam(ge=1, le=MAX_ROW_ID)]
 class SecurityHeaders:
     """ASGI middleware adding the security headers to every HTTP response.
 
-    A response that sets its own Content-Security-Policy (a served report) keeps it.
+    A response that sets its own Content-Security-Policy (a served report) keeps it. API
+    responses (a member's data, the CSRF token) are not kept by caches unless they say so.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -221,6 +222,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
 
+        api = str(scope.get("path", "")).startswith("/api/")
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
@@ -230,6 +233,8 @@ class SecurityHeaders:
                         headers.append((k, v))
                 if b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", PAGE_CSP.encode()))
+                if api and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)
 

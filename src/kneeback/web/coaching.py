@@ -15,6 +15,7 @@ from kneeback.store.db import Database
 from kneeback.web.accounts import Account
 from kneeback.web.queries import member_person
 from kneeback.web.review import NotAllowedError
+from kneeback.web.text import clean_text
 
 __all__ = ["MAX_REASON_CHARS", "override_member_stage", "stage_choices"]
 
@@ -81,7 +82,7 @@ def override_member_stage(
         return None
     if account.role not in ("coach", "admin"):
         raise NotAllowedError("Only a coach changes a member's program stage.")
-    reason = reason.strip()
+    reason = clean_text(reason)
     if not reason:
         raise BadValueError("Give a reason for moving the stage; the member will read it.")
     if len(reason) > MAX_REASON_CHARS:

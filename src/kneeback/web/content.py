@@ -11,6 +11,7 @@ admin hides comments and picks a member's comment as the comment of the week.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 import unicodedata
@@ -36,6 +37,7 @@ from kneeback.web.models import (
     User,
 )
 from kneeback.web.review import NotAllowedError
+from kneeback.web.text import clean_text
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -154,7 +156,7 @@ def _check_url(url: str, /) -> str:
 
 
 def _check_text(value: str, what: str, limit: int, *, required: bool = True) -> str:
-    value = value.strip()
+    value = clean_text(value)
     if required and not value:
         raise BadValueError(f"The article needs a {what}.")
     if len(value) > limit:
@@ -188,6 +190,8 @@ def check_article(data: ArticleInput, /) -> ArticleInput:
             f"(at most {MAX_SLUG_CHARS} characters), like 'knees-over-toes'."
         )
     related = tuple(dict.fromkeys(data.related))
+    if any(isinstance(r, bool) or not 1 <= r <= MAX_ISSUE for r in related):
+        raise BadValueError(f"Related articles are issue numbers from 1 to {MAX_ISSUE}.")
     if data.issue in related:
         raise BadValueError("An article cannot be related to itself.")
     if len(related) > MAX_RELATED:
@@ -196,7 +200,7 @@ def check_article(data: ArticleInput, /) -> ArticleInput:
         raise BadValueError(f"An article links at most {MAX_VIDEOS} short videos.")
     videos = []
     for video_title, url in data.videos:
-        video_title = video_title.strip()
+        video_title = clean_text(video_title)
         if not video_title:
             raise BadValueError("Each short video needs a title.")
         if len(video_title) > MAX_TITLE_CHARS:
@@ -467,7 +471,7 @@ def update_article(
     """Replace an article's fields, related articles and short videos (admins only).
 
     Returns the article as :func:`get_article` does, or None when there is no article at
-    ``slug``.
+    ``slug``. Without a new slug in ``data`` the article keeps its address.
 
     Raises
     ------
@@ -477,6 +481,8 @@ def update_article(
         As for :func:`create_article`.
     """
     _require_admin(account)
+    if not data.slug.strip():  # an article keeps its address unless a new one is given
+        data = dataclasses.replace(data, slug=slug)
     data = check_article(data)
     day = _today(today)
 
@@ -494,8 +500,8 @@ def update_article(
 
 
 def check_article_comment(text: str, /) -> str:
-    """Return the stripped text of a comment; raise BadValueError when empty or too long."""
-    text = text.strip()
+    """Return the cleaned text of a comment; raise BadValueError when empty or too long."""
+    text = clean_text(text)
     if not text:
         raise BadValueError("Write something in the comment.")
     if len(text) > MAX_ARTICLE_COMMENT_CHARS:
@@ -630,7 +636,7 @@ def pick_comment_of_the_week(
     BadValueError
         When the comment is hidden or not a member's, or the note is too long.
     """
-    note = note.strip()
+    note = clean_text(note)
     if len(note) > MAX_NOTE_CHARS:
         raise BadValueError(f"A note has at most {MAX_NOTE_CHARS} characters.")
     day = _today(today)

@@ -30,6 +30,7 @@ from kneeback.store.models import utcnow
 from kneeback.web.accounts import Account
 from kneeback.web.models import Article, Episode
 from kneeback.web.review import NotAllowedError
+from kneeback.web.text import clean_text
 from kneeback.web.uploads import UnsupportedMediaError
 
 __all__ = [
@@ -340,7 +341,7 @@ def episode_by_audio(db: Database, audio_name: str, /) -> EpisodeInfo | None:
 
 
 def _clean_title(title: str, fallback: str) -> str:
-    text = " ".join(title.split()) or fallback
+    text = " ".join(clean_text(title).split()) or fallback
     if len(text) > MAX_TITLE_CHARS:
         raise BadValueError(f"The title is longer than {MAX_TITLE_CHARS} characters.")
     return text

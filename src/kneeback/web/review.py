@@ -23,6 +23,7 @@ from kneeback.store.models import Session as StoredSession
 from kneeback.web.accounts import Account, visible_user_ids
 from kneeback.web.models import CoachMember, Comment, Share, User
 from kneeback.web.queries import session_summary
+from kneeback.web.text import clean_text
 
 __all__ = [
     "MAX_COMMENT_CHARS",
@@ -244,7 +245,7 @@ def check_comment(time_s: float, text: str, /) -> tuple[float, str]:
     """
     if not math.isfinite(time_s) or not 0 <= time_s <= MAX_TIME_S:
         raise BadValueError("The moment of a comment is a number of seconds from 0.")
-    text = text.strip()
+    text = clean_text(text)
     if not text:
         raise BadValueError("Write something in the comment.")
     if len(text) > MAX_COMMENT_CHARS:
