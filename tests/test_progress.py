@@ -110,6 +110,28 @@ def test_change_above_sdc_is_real_with_direction() -> None:
     assert down.verdict == "no real change yet" and "not known yet" in down.text
 
 
+def test_one_session_against_one_or_a_single_week_is_not_a_real_change() -> None:
+    """Rule 9: trends over weeks, not single sessions, however large the difference."""
+    two = [
+        SessionPoint(0, T0, (41.2,), "video_2d"),
+        SessionPoint(1, T0 + dt.timedelta(minutes=20), (29.7,), "video_2d"),
+    ]
+    t = metric_trend(two, metric="trunk_inclination_peak_deg", movement="squat")
+    assert t.verdict == "no real change yet" and t.direction is None
+    assert "-11.5 deg" in t.text and "needs 4 sessions over 14 days" in t.text
+    week = [
+        SessionPoint(i, T0 + dt.timedelta(days=2 * i), (v,), "video_2d")
+        for i, v in enumerate((95.0, 96.0, 120.0, 121.0))
+    ]
+    t = metric_trend(week, metric="knee_flexion_peak_deg", movement="squat")
+    assert t.verdict == "no real change yet" and "(has 4 over 6 days)" in t.text
+    spread = [SessionPoint(p.session_id, T0 + dt.timedelta(days=7 * i), p.rep_values,
+                           p.measurement) for i, p in enumerate(week)]  # fmt: skip
+    assert metric_trend(spread, metric="knee_flexion_peak_deg", movement="squat").verdict == (
+        "real increase"
+    )
+
+
 def test_one_session_is_not_a_trend() -> None:
     t = metric_trend([_pt(0, (100.0, 101.0))], metric="knee_flexion_peak_deg", movement="squat")
     assert t.verdict == "one session only" and t.change is None

@@ -50,6 +50,22 @@ class ProgressSettings(BaseModel):
             "so that one session never makes a trend (REFERENCES.md rule 9)."
         ),
     )
+    min_window_sessions: int = Field(
+        2,
+        ge=1,
+        description=(
+            "A change is called real only when the baseline and the recent level each average at "
+            "least this many sessions: one session against one is never a trend (rule 9)."
+        ),
+    )
+    min_trend_days: float = Field(
+        14.0,
+        ge=0,
+        description=(
+            "...and when the first and the last session lie at least this many days apart: "
+            "trends over weeks, not single sessions (REFERENCES.md rule 9)."
+        ),
+    )
     odi_meaningful_points: float = Field(
         10.0, gt=0, description="ODI change that is meaningful, in points (Ostelo 2008)."
     )

@@ -186,7 +186,8 @@ def estimate_sdc(
     n_reps = sum(len(p.rep_values) for p in multi)
     if own_sdc is not None:
         own_text = (
-            f"from your own repeated measurements: rep-to-rep SD {own_sem:.2g} over "
+            f"from your own repeated measurements: rep-to-rep SD "
+            f"{own_sem:.2g}{' ' + metric_unit(metric) if metric_unit(metric) else ''} over "
             f"{len(multi)} sessions and {n_reps} reps, SDC95 = 1.96 x sqrt(2) x SEM"
         )
         if ref is not None and not precise and ref[0] > own_sdc:
@@ -273,6 +274,11 @@ class MetricTrend:
     direction: str | None = field(default=None)
 
 
+def _fmt_change(v: float, unit: str) -> str:
+    """Return a signed change with its unit, as precise as the values it compares."""
+    return ("+" if v > 0 else "") + _fmt(v, unit)
+
+
 def _fmt(v: float, unit: str) -> str:
     """Return a value with its unit (none for an index or a ratio: nothing to show)."""
     if unit in ("deg", "s"):
@@ -337,16 +343,27 @@ def metric_trend(
         slope = float(np.polyfit(days, [p.value for p in pts], 1)[0] * 30.0)
     direction = None
     span = f"{_fmt(baseline, unit)} -> {_fmt(recent, unit)}"
-    if sdc.value is None:
+    days_apart = float(days[-1] - days[0])
+    if k < settings.min_window_sessions or days_apart < settings.min_trend_days:
         verdict = "no real change yet"
         text = (
-            f"{label}: {span} ({change:+.3g}); no real change yet: the smallest detectable change "
+            f"{label}: {span} ({_fmt_change(change, unit)}); no real change yet: a trend "
+            f"needs {2 * settings.min_window_sessions} sessions over "
+            f"{settings.min_trend_days:g} days or more (has {len(pts)} over "
+            f"{days_apart:.0f} days)."
+        )
+    elif sdc.value is None:
+        verdict = "no real change yet"
+        text = (
+            f"{label}: {span} ({_fmt_change(change, unit)}); no real change yet: the smallest "
+            "detectable change "
             f"is not known yet ({sdc.text})."
         )
     elif abs(change) <= sdc.value:
         verdict = "no real change yet"
         text = (
-            f"{label}: {span} ({change:+.3g}), within the smallest detectable change of "
+            f"{label}: {span} ({_fmt_change(change, unit)}), within the smallest detectable "
+            "change of "
             f"{_fmt(sdc.value, unit)}: no real change yet."
         )
     else:
@@ -355,7 +372,8 @@ def metric_trend(
         if better is not None and math.copysign(1, change) == better[0]:
             direction = better[1]
         text = (
-            f"{label}: {span} ({change:+.3g}), beyond the smallest detectable change of "
+            f"{label}: {span} ({_fmt_change(change, unit)}), beyond the smallest detectable "
+            "change of "
             f"{_fmt(sdc.value, unit)}: a {verdict}" + (f" ({direction})." if direction else ".")
         )
     return MetricTrend(
