@@ -245,8 +245,8 @@ def test_history_lines_use_names_units_and_plurals() -> None:
     line = cli_store._session_line(session)
     assert "sit to stand (side view), 1 rep (1 full)" in line
     assert "verdict: needs work" in line and "needs_work" not in line
-    assert "Peak knee flexion 129°" in line and "Time down 0.64 s" in line
-    assert "Knee angle seen from the front (above 0: inwards) 0.317°" in line
+    assert "Peak knee flexion 129.4°" in line and "Time down 0.64 s" in line
+    assert "Knee angle seen from the front (above 0: inwards) 0.3°" in line
     assert cli_store._outcome_line({"kind": "five_sts", "value": 11.0}) == (
         "outcome: Five-times sit-to-stand 11 s"
     )

@@ -69,7 +69,9 @@ def metric_value_text(name: str, value: float, /) -> str:
     name
         The metric.
     value
-        Its value, shown with up to three significant digits.
+        Its value: angles to 0.1 deg and times to 0.01 s (no more than a camera resolves, and
+        never so coarse that 114.7 reads as a bound of 115), other values to 3 significant
+        digits; trailing zeros dropped.
 
     Returns
     -------
@@ -77,7 +79,11 @@ def metric_value_text(name: str, value: float, /) -> str:
         The value and unit (none for a 0-100 index or a ratio).
     """
     unit = metric_label(name)[1]
-    number = f"{value:.3g}"
+    if unit in ("°", "s"):
+        number = f"{value:.{1 if unit == '°' else 2}f}".rstrip("0").rstrip(".")
+        number = "0" if number in ("-0", "") else number
+    else:
+        number = f"{value:.3g}"
     if unit == "°":
         return f"{number}°"
     if unit in ("", "0-100", "ratio"):

@@ -192,7 +192,7 @@ def judge_odi(score: float, /) -> Judgement:
         kind="odi",
         value=score,
         band=band,
-        text=f"ODI {score:.0f} %: {band} (0-20 minimal ... 81-100 bed-bound).",
+        text=f"ODI {score:g} %: {band} (0-20 minimal ... 81-100 bed-bound).",
         sources=(ODI_SOURCE,),
     )
 
@@ -227,11 +227,11 @@ def odi_change(
         return False, f"ODI unchanged at {after:.0f}."
     if meaningful:
         return True, (
-            f"ODI {abs(diff):.0f} points {word} than the earlier {before:.0f}: a meaningful "
+            f"ODI {abs(diff):g} points {word} than the earlier {before:g}: a meaningful "
             f"change (>= {meaningful_points:.0f} points or >= {meaningful_fraction:.0%})."
         )
     return False, (
-        f"ODI {abs(diff):.0f} points {word} than the earlier {before:.0f}: below the meaningful "
+        f"ODI {abs(diff):g} points {word} than the earlier {before:g}: below the meaningful "
         f"change of {meaningful_points:.0f} points or {meaningful_fraction:.0%}, so no real "
         "change yet."
     )
