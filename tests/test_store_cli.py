@@ -81,6 +81,7 @@ def test_history_is_one_list_oldest_first(person: str) -> None:
     kinds = [line.split()[1] for line in lines[1:] if line.startswith("  20")]
     assert kinds.index("outcome:") < len(kinds) - 1  # not listed after everything else
     assert "Peak knee flexion " in out and "°" in out and " reps (" in out
+    assert "started on 'Sit-to-stand from a high box'" in out and "sts_high_box" not in out
     # the JSON keeps its three lists, each oldest first
     code, out, _ = run("history", "Ana", "--db", person, "--json")
     data = json.loads(out)
@@ -158,6 +159,11 @@ def test_program_command(person: str, tmp_path: Path) -> None:
         "program", "Ana", "--db", person, "--override", "split_squat", "--reason", "Ready", "--json"
     )
     assert json.loads(out)["override"]["to"] == "split_squat"
+    code, out, _ = run(
+        "program", "Ana", "--db", person, "--override", "towel_squat", "--reason", "Knees ready."
+    )
+    assert code == 0 and "from 'Sit-to-stand from a high box' to 'Towel" in out, out
+    assert "(Knees ready)." in out and "sts_high_box" not in out
     custom = tmp_path / "mine.toml"
     custom.write_text("name = 'x'\n")
     code, _, err = run("program", "Ana", "--db", person, "--program", str(custom))

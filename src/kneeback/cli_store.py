@@ -14,13 +14,16 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from kneeback.cli_support import out, user_errors
 from kneeback.errors import BadValueError, InputError, OutputError
 from kneeback.movements.labels import metric_label, metric_value_text
+
+if TYPE_CHECKING:
+    from kneeback.program.model import Program
 
 __all__ = [
     "export",
@@ -128,8 +131,13 @@ def people(db: DbOption = None, as_json: JsonOption = False) -> None:
     if not rows:
         out.print("Nobody is stored yet; `kneeback analyze CLIP --person NAME` adds someone.")
         return
+    prog = _default_program()
     for r in rows:
-        stages = "; ".join(r["program"]) or "no program yet"
+        named = []
+        for entry in r["program"]:  # "track: stage"
+            track, _, stage = str(entry).partition(": ")
+            named.append(f"{prog.track_title(track)}: {prog.stage_title(stage)}")
+        stages = "; ".join(named) or "no program yet"
         out.print(
             f"{r['name']}: {_plural(r['sessions'], 'session')} ({_day(r['first_session'])} to "
             f"{_day(r['last_session'])}), "
@@ -182,9 +190,18 @@ def _outcome_line(o: dict[str, Any]) -> str:
     return f"outcome: {label} {_fmt(o['value'])}{unit}"
 
 
-def _event_line(e: dict[str, Any]) -> str:
+def _default_program() -> Program:
+    """Return the program shipped with kneeback, whose titles name stages and tracks."""
+    from kneeback.program.model import load_program
+
+    return load_program()
+
+
+def _event_line(e: dict[str, Any], prog: Program | None = None) -> str:
+    prog = prog or _default_program()
     did = _PROGRAM_EVENTS.get(e["kind"], _words(e["kind"]) + " to")
-    return f"program, {_words(e['track'])} track: {did} {e['to']}"
+    why = f" ({str(e['reason']).rstrip('.')})" if e.get("reason") else ""
+    return f"program, {prog.track_title(e['track'])}: {did} '{prog.stage_title(e['to'])}'{why}"
 
 
 def _sort_time(iso: str | None) -> dt.datetime:
@@ -223,7 +240,8 @@ def history(
     entries += [
         (_sort_time(x["recorded_at"]), x["recorded_at"], _outcome_line(x)) for x in h["outcomes"]
     ]
-    entries += [(_sort_time(x["at"]), x["at"], _event_line(x)) for x in h["program_events"]]
+    prog = _default_program()
+    entries += [(_sort_time(x["at"]), x["at"], _event_line(x, prog)) for x in h["program_events"]]
     entries.sort(key=lambda entry: entry[0])
     for _, at, line in entries:
         out.print(f"  {_day(at)}  {line}")
@@ -588,7 +606,7 @@ def forget(
 # ---- program -----------------------------------------------------------------------------------
 
 
-def _print_program(view: dict[str, Any]) -> None:
+def _print_program(view: dict[str, Any], prog: Program) -> None:
     out.print(f"{view['name']} - {view['program']}")
     for t in view["tracks"]:
         out.print(f"\n{t['track_title']}")
@@ -598,7 +616,10 @@ def _print_program(view: dict[str, Any]) -> None:
         )
         for c in t["changes"]:
             verb = "Moved up" if c["kind"] == "advance" else "Moved back"
-            out.print(f"  {verb} from {c['from']} to {c['to']} ({_day(c['at'])}): {c['reason']}")
+            out.print(
+                f"  {verb} from '{prog.stage_title(c['from'])}' to '{prog.stage_title(c['to'])}' "
+                f"({_day(c['at'])}): {c['reason']}"
+            )
         if t["why"] and not t["changes"]:
             out.print(f"  Why: {t['why']}")
         if t["next_stage"] is None:
@@ -669,11 +690,13 @@ def program(
         _print_json(view)
         return
     if done is not None:
+        reason = str(done["reason"]).rstrip(".")
         out.print(
-            f"Recorded a coach override for {done['name']}: {done['track']} from {done['from']} "
-            f"to {done['to']} ({done['reason']}).\n"
+            f"Recorded a coach override for {done['name']}: {prog.track_title(done['track'])}, "
+            f"from '{prog.stage_title(done['from'])}' to '{prog.stage_title(done['to'])}' "
+            f"({reason}).\n"
         )
-    _print_program(view)
+    _print_program(view, prog)
 
 
 def _check_readable(path: Path, /, *, what: str) -> None:

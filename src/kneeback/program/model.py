@@ -156,6 +156,19 @@ class Program(_Model):
             raise ValueError("track ids must be unique")
         return self
 
+    def stage_title(self, stage_id: str | None, /) -> str:
+        """Return a stage's title for people (its id when the program has no such stage)."""
+        if stage_id is None:
+            return "-"
+        try:
+            return self.find_stage(stage_id)[1].title
+        except KeyError:
+            return stage_id
+
+    def track_title(self, track_id: str, /) -> str:
+        """Return a track's title for people (its id when the program has no such track)."""
+        return next((t.title for t in self.tracks if t.id == track_id), track_id)
+
     def find_stage(self, stage_id: str, /) -> tuple[Track, Stage]:
         """Return the track and stage of a stage id.
 
