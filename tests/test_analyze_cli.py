@@ -382,6 +382,13 @@ def test_bad_input_gets_one_sentence_and_no_output(tmp_path, monkeypatch, make, 
     assert list(work.iterdir()) == []  # no output folder, no temporary folder
 
 
+def test_a_future_recording_date_is_refused(tmp_path):
+    r = run("analyze", str(SQUAT_FILE), "-o", str(tmp_path / "o"), "--person", "Ana",
+            "--db", f"sqlite:///{tmp_path / 'h.db'}", "--recorded-at", "2999-01-01")  # fmt: skip
+    assert r.exit_code == 2 and "after today" in r.output
+    assert not (tmp_path / "o").exists()
+
+
 def test_bad_options_are_usage_errors(tmp_path):
     for args in (["--movement", "burpee"], ["--view", "top"], ["--start", "3", "--end", "2"]):
         result = run("analyze", str(SQUAT_FILE), "-o", str(tmp_path / "x"), *args)

@@ -102,6 +102,7 @@ def _export(db: str, tmp_path: Path) -> dict[str, Any]:
         (lambda d: d.update(sessions=None), '"sessions" should be a valid list, not null'),
         (lambda d: d["outcomes"][0].update(value=120), "ODI score runs from 0 to 100"),
         (lambda d: d["outcomes"][0].update(recorded_at="yesterday"), "ISO date"),
+        (lambda d: d["outcomes"][0].update(recorded_at="2999-01-01T00:00:00+00:00"), "future"),
         (lambda d: d["person"].pop("name"), '"person.name" is missing'),
         (lambda d: d["outcomes"][0].update(session_uid="nosuch"), "does not hold"),
         (lambda d: d["outcomes"][1].update(uid=d["outcomes"][0]["uid"]), "repeats the id"),

@@ -276,6 +276,11 @@ def analyze(
 
     if start is not None and end is not None and end <= start:
         raise typer.BadParameter("--end must be after --start.")
+    if recorded_at is not None and recorded_at.date() > dt.date.today():
+        raise typer.BadParameter(
+            f"--recorded-at {recorded_at:%Y-%m-%d} is after today: give the day the clip was "
+            "filmed (a future session would count as the latest in the trends)."
+        )
     if not input.exists():
         raise InputError(f"Input file {input} does not exist.")
     analysis_settings = None if settings_file is None else load_settings_file(settings_file)

@@ -36,11 +36,14 @@ EXPORT_FORMAT_VERSION = 1
 
 def _iso_time(text: str) -> str:
     try:
-        dt.datetime.fromisoformat(text)
+        t = dt.datetime.fromisoformat(text)
     except ValueError:
         raise ValueError(
             "should be an ISO date or time such as 2026-03-01T10:00:00+00:00"
         ) from None
+    # A day's slack for time zones: nothing in a history happened later than that.
+    if t.date() > dt.date.today() + dt.timedelta(days=1):
+        raise ValueError("lies in the future; an export records what already happened")
     return text
 
 
