@@ -266,3 +266,10 @@ def test_progress_real_sessions(db: Database, tmp_path: Path) -> None:
     assert "data:image/png;base64," in page
     single = person_progress(db, "Ana", metric="strategy_index")
     assert [t.metric for t in single.trends] == ["strategy_index"]
+    from kneeback.store import record_outcome
+
+    record_outcome(db, "Ana", kind="five_sts", value=11.2, age=66, recorded_at=day(50))
+    page = progress_html(person_progress(db, "Ana", movement="squat"))
+    outcomes = page[page.index("Outcome measures") :]
+    assert "Five-times sit-to-stand" in outcomes and "11.2 s" in outcomes
+    assert "five_sts" not in outcomes

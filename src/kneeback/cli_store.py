@@ -155,12 +155,6 @@ _HISTORY_METRICS = (
     "ascent_s",
 )
 
-#: Outcome kinds' names for people and the unit of their values.
-_OUTCOME_NAMES = {
-    "odi": ("ODI", " %"),
-    "five_sts": ("Five-times sit-to-stand", " s"),
-    "chair_stand_30s": ("30-second chair stand", " stands"),
-}
 
 #: What a program event did, in words.
 _PROGRAM_EVENTS = {
@@ -186,7 +180,9 @@ def _session_line(s: dict[str, Any]) -> str:
 
 
 def _outcome_line(o: dict[str, Any]) -> str:
-    label, unit = _OUTCOME_NAMES.get(o["kind"], (o["kind"], ""))
+    from kneeback.progress.outcomes import OUTCOME_LABELS
+
+    label, unit = OUTCOME_LABELS.get(o["kind"], (o["kind"], ""))
     return f"outcome: {label} {_fmt(o['value'])}{unit}"
 
 
@@ -312,7 +308,8 @@ def progress(
         return
     out.print(f"Progress of {report.name}")
     if not report.trends:
-        out.print("  No measured sessions" + (f" of {movement}" if movement else "") + " yet.")
+        what = f" of {movement.replace('_', ' ')}" if movement else ""
+        out.print(f"  No measured sessions{what} yet.")
     current = None
     for t in report.trends:
         if t.movement != current:

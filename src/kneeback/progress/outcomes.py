@@ -30,6 +30,7 @@ __all__ = [
     "FIVE_STS_IMPAIRMENT",
     "ODI_BANDS",
     "OUTCOME_KINDS",
+    "OUTCOME_LABELS",
     "Judgement",
     "OutcomeKind",
     "check_outcome",
@@ -44,6 +45,12 @@ __all__ = [
 
 OutcomeKind = Literal["odi", "five_sts", "chair_stand_30s"]
 OUTCOME_KINDS: tuple[str, ...] = ("odi", "five_sts", "chair_stand_30s")
+#: Outcome kinds' names for people and the unit their values are shown with.
+OUTCOME_LABELS: dict[str, tuple[str, str]] = {
+    "odi": ("ODI", " %"),
+    "five_sts": ("Five-times sit-to-stand", " s"),
+    "chair_stand_30s": ("30-second chair stand", " stands"),
+}
 
 #: ODI bands: (upper bound inclusive, label). Fairbank & Pynsent, Spine 2000.
 ODI_BANDS: tuple[tuple[float, str], ...] = (

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from kneeback.errors import BadValueError
 from kneeback.movements.labels import metric_label
-from kneeback.progress.outcomes import check_outcome, judge, odi_change
+from kneeback.progress.outcomes import OUTCOME_LABELS, check_outcome, judge, odi_change
 from kneeback.progress.settings import ProgressSettings
 from kneeback.progress.trend import MetricTrend, SessionPoint, metric_trend
 from kneeback.store.db import Database
@@ -339,8 +339,10 @@ def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
             for o in entries:
                 extra = f" {o['change_since_first']}" if o.get("change_since_first") else ""
                 parts.append(
-                    f"<tr><td>{e(kind)}</td><td>{e(str(o['recorded_at'])[:10])}</td>"
-                    f"<td>{o['value']:.4g}</td><td>{e(o['judgement'] + extra)}</td></tr>"
+                    f"<tr><td>{e(OUTCOME_LABELS.get(kind, (kind, ''))[0])}</td>"
+                    f"<td>{e(str(o['recorded_at'])[:10])}</td>"
+                    f"<td>{o['value']:.4g}{e(OUTCOME_LABELS.get(kind, ('', ''))[1])}</td>"
+                    f"<td>{e(o['judgement'] + extra)}</td></tr>"
                 )
         parts.append("</table>")
     parts.append("</body></html>")
