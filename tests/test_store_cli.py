@@ -164,6 +164,8 @@ def test_program_command(person: str, tmp_path: Path) -> None:
     )
     assert code == 0 and "from 'Sit-to-stand from a high box' to 'Towel" in out, out
     assert "(Knees ready)." in out and "sts_high_box" not in out
+    # the earlier sit-to-stands do not count for the squat stage: it says so, not "not measured"
+    assert "no squat session has measured it since this stage began on 20" in out, out
     custom = tmp_path / "mine.toml"
     custom.write_text("name = 'x'\n")
     code, _, err = run("program", "Ana", "--db", person, "--program", str(custom))

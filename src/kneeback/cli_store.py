@@ -629,9 +629,13 @@ def _print_program(view: dict[str, Any], prog: Program) -> None:
                 + (f", over {t['min_span_days']:g}+ days" if t["min_span_days"] else "")
                 + ":"
             )
+            unmeasured = (
+                f"no {str(t['movement']).replace('_', ' ')} session has measured it since this "
+                f"stage began{' on ' + _day(t['since']) if t['since'] else ''}"
+            )
             for c in t["targets"]:
                 latest = (
-                    "not measured yet"
+                    unmeasured
                     if c["latest"] is None
                     else f"latest {metric_value_text(c['metric'], c['latest'])}, "
                     f"{'met' if c['met'] else 'not yet'}"
