@@ -71,6 +71,10 @@ def test_reference_until_enough_reps() -> None:
     assert "needs 3 sessions" in sdc.text
     none = estimate_sdc(pts, metric="strategy_index")
     assert none.basis == "unknown" and none.value is None
+    assert "marker data" not in sdc.text
+    markers = [_pt(0, (100.0, 101.0), "marker"), _pt(1, (102.0,), "marker")]
+    marked = estimate_sdc(markers, metric="knee_flexion_peak_deg")
+    assert marked.basis == "reference" and "used for marker data too" in marked.text
 
 
 def test_change_below_sdc_is_no_real_change() -> None:

@@ -217,10 +217,16 @@ def estimate_sdc(
         f"repeat{'' if df == 1 else 's'})"
     )
     if ref is not None:
+        source = (
+            f"{ref[1]}, used for marker data too until their own estimate (markers measure "
+            "better, so this errs on the safe side)"
+            if precise
+            else ref[1]
+        )
         return SDCEstimate(
             value=ref[0],
             basis="reference",
-            text=f"{ref[1]}; the estimate from your own data {need}",
+            text=f"{source}; the estimate from your own data {need}",
             sessions=len(multi),
             reps=n_reps,
         )
