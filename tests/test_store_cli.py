@@ -133,6 +133,9 @@ def test_outcome_command(person: str) -> None:
     assert data["band"] == "below average for age and sex" and data["age_years"] == 66
     code, out, _ = run("outcome", "Ana", "--db", person, "--five-sts", "11.0")
     assert "Average or better for age 66" in out
+    code, out, _ = run("outcome", "Ana", "--db", person, "--chair-stand", "12", "--json")
+    text = json.loads(out)["change"]["text"]
+    assert re.match(r"\+2 stands since \d{4}-\d\d-\d\d;", text), text  # a count, a day
     code, _, err = run("outcome", "Ana", "--db", person, "--odi", "120")
     assert code == 2 and "0 to 100" in err
     code, _, err = run("outcome", "Ana", "--db", person)

@@ -666,11 +666,13 @@ def record_outcome(
                     )
                     change.update(since_first=t0, since_first_meaningful=m0)
             else:
-                unit = "s" if kind == "five_sts" else "stands"
+                diff = float(value) - prev.value
+                amount = f"{diff:+.1f} s" if kind == "five_sts" else f"{diff:+.0f} stands"
+                earlier = _aware(prev.recorded_at).date().isoformat()
                 change.update(
                     meaningful=None,
                     text=(
-                        f"{float(value) - prev.value:+.1f} {unit} since {_iso(prev.recorded_at)}"
+                        f"{amount} since {earlier}"
                         "; REFERENCES.md gives no smallest detectable change for this test, so "
                         "the change is shown, not judged."
                     ),
