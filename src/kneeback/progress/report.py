@@ -213,7 +213,7 @@ def progress_to_dict(report: ProgressReport, /) -> dict[str, Any]:
 
 
 def _figure(t: MetricTrend) -> Any:
-    from matplotlib.dates import DateFormatter, date2num
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(6.4, 3.2), dpi=100, layout="constrained")
@@ -230,15 +230,22 @@ def _figure(t: MetricTrend) -> Any:
             t.baseline + t.sdc.value,
             color="tab:green",
             alpha=0.12,
-            label=f"baseline +- SDC ({t.sdc.value:.3g})",
+            label=f"baseline ± smallest detectable change ({t.sdc.value:.3g} {t.unit})".replace(
+                " )", ")"
+            ),
         )
         ax.axhline(t.baseline, color="tab:green", linewidth=1)
+    if t.recent is not None and t.window:
+        recent_from = times[-t.window]
+        ax.hlines(
+            t.recent, recent_from, times[-1], color="tab:orange", linewidth=2, label="recent level"
+        )
     ax.set_title(f"{t.movement.replace('_', ' ')}: {metric_label(t.metric)[0]} - {t.verdict}")
-    ax.set_ylabel(t.unit)
-    ax.xaxis.set_major_formatter(DateFormatter("%Y-%m-%d"))
-    for label in ax.get_xticklabels():
-        label.set_rotation(30)
-        label.set_horizontalalignment("right")
+    ax.set_ylabel(t.unit or "value")  # the title names the measure
+    ax.set_xlabel("date recorded")
+    locator = AutoDateLocator(minticks=2, maxticks=6)  # no day repeated on a short span
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
     ax.legend(loc="best", fontsize="small")
     ax.grid(alpha=0.3)
     return fig
