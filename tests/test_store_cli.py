@@ -117,6 +117,8 @@ def test_progress_command(person: str, tmp_path: Path) -> None:
     assert {t["movement"] for t in data["trends"]} == {"squat", "sit_to_stand"}
     code, _, err = run("progress", "Ana", "--db", person, "--metric", "nonsense")
     assert code == 2 and err.count("\n") == 1
+    code, _, err = run("progress", "Ana", "--db", person, "--metric", "hip_below_knee")
+    assert code == 2 and "yes/no measure, not trended" in err
 
 
 def test_outcome_command(person: str) -> None:

@@ -279,6 +279,11 @@ def progress(
         raise BadValueError(
             f"Unknown metric {metric!r}; choose 'all' or one of the analysis metrics."
         )
+    if metric == "hip_below_knee":  # the one yes/no metric: nothing to average or trend
+        raise BadValueError(
+            "hip_below_knee is a yes/no measure, not trended: `kneeback history` shows it per "
+            "session, and thigh_angle_bottom_deg is the depth that progress follows."
+        )
     _check_movement(movement)
     if html is not None and html.is_dir():
         raise OutputError(
