@@ -171,6 +171,16 @@ def test_program_command(person: str, tmp_path: Path) -> None:
     assert "(Knees ready)." in out and "sts_high_box" not in out
     # the earlier sit-to-stands do not count for the squat stage: it says so, not "not measured"
     assert "no squat session has measured it since this stage began on 20" in out, out
+    # a squat filmed before the override but stored after it does not count, and the coach is told
+    import datetime as dt
+
+    from kneeback.store import open_database, store_session
+
+    yesterday = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    with open_database(person) as database:
+        store_session(database, "Ana", result(1, 1, (1, 2, 3)), artifacts={}, recorded_at=yesterday)
+    code, out, _ = run("program", "Ana", "--db", person)
+    assert f"recorded before it ({yesterday:%Y-%m-%d}) does not count for it" in out, out
     custom = tmp_path / "mine.toml"
     custom.write_text("name = 'x'\n")
     code, _, err = run("program", "Ana", "--db", person, "--program", str(custom))

@@ -624,6 +624,13 @@ def _print_program(view: dict[str, Any], prog: Program) -> None:
             )
         if t["why"] and not t["changes"]:
             out.print(f"  Why: {t['why']}")
+        late = t.get("late_sessions") or []
+        if late:
+            out.print(
+                f"  Note: {_plural(len(late), 'session')} stored after this stage began but "
+                f"recorded before it ({', '.join(late)}) "
+                f"{'does' if len(late) == 1 else 'do'} not count for it."
+            )
         if t["next_stage"] is None:
             out.print("  Last stage of this track: keep it up; measurements keep being tracked.")
         else:

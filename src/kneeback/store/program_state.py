@@ -135,6 +135,26 @@ def _criteria(stage: Stage, progress: StageProgress) -> list[dict[str, Any]]:
     return out
 
 
+def _late_sessions(s: OrmSession, person: Person, st: ProgramState, movement: str) -> list[str]:
+    """Return the days of sessions stored after the stage began but recorded before it.
+
+    Stage changes are decided as sessions arrive; a clip stored late, dated before the current
+    stage began, does not count for it (nor undo a change already made), and the coach is told.
+    """
+    since = _fix_tz(st.since)
+    if since is None:
+        return []
+    q = select(Session.recorded_at, Session.stored_at).where(
+        Session.person_id == person.id, Session.movement == movement
+    )
+    days = []
+    for recorded, stored in s.execute(q):
+        rec, sto = _fix_tz(recorded), _fix_tz(stored)
+        if rec is not None and sto is not None and rec < since < sto:
+            days.append(rec.date().isoformat())
+    return sorted(days)
+
+
 def _track_view(
     track: Track, st: ProgramState, progress: StageProgress, last_reason: str | None
 ) -> dict[str, Any]:
@@ -340,7 +360,9 @@ def program_status(
                 if last.kind == "override":
                     who = f" by {last.coach}" if last.coach else ""
                     reason_ = f"Coach override{who}: {reason_}"
-            tracks.append(_track_view(track, states[track.id], progress[track.id], reason_))
+            view = _track_view(track, states[track.id], progress[track.id], reason_)
+            view["late_sessions"] = _late_sessions(s, person, states[track.id], view["movement"])
+            tracks.append(view)
         return {"name": person.name, "program": prog.name, "override": done, "tracks": tracks}
 
     if override is None:
