@@ -175,3 +175,15 @@ def test_another_members_ids_answer_404_or_403(world, ids, who):  # noqa: F811
     assert alice.get(f"/api/sessions/{ids['session_id']}/comments").json() == []
     program = alice.get("/api/members/alice/program").json()
     assert all("override" not in (t["why"] or "").lower() for t in program["tracks"])
+
+
+def test_the_schema_states_the_limits_the_server_enforces(world):  # noqa: F811
+    from kneeback.web.coaching import MAX_REASON_CHARS
+    from kneeback.web.content import MAX_ARTICLE_COMMENT_CHARS, MAX_NOTE_CHARS
+
+    schemas = world["anon"].get("/openapi.json").json()["components"]["schemas"]
+    assert schemas["StageOverrideIn"]["properties"]["reason"]["maxLength"] == MAX_REASON_CHARS
+    assert (
+        schemas["ArticleCommentIn"]["properties"]["text"]["maxLength"] == MAX_ARTICLE_COMMENT_CHARS
+    )
+    assert schemas["PickIn"]["properties"]["note"]["maxLength"] == MAX_NOTE_CHARS

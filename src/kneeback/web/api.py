@@ -278,7 +278,13 @@ class StageOverrideIn(BaseModel):
     """A coach's decision to put a member on a stage, and why."""
 
     stage: str = Field(max_length=60, description="A stage id of the program.")
-    reason: str = Field(max_length=MAX_REASON_CHARS * 2, description="Why; the member reads it.")
+    # Accepted up to twice the limit so that the server answers a long reason with a sentence
+    # (400); the schema states the real limit.
+    reason: str = Field(
+        max_length=MAX_REASON_CHARS * 2,
+        json_schema_extra={"maxLength": MAX_REASON_CHARS},
+        description="Why; the member reads it.",
+    )
 
 
 @router.post("/members/{username}/stage")

@@ -119,7 +119,10 @@ class ArticleDetail(ArticleSummary):
 class ArticleCommentIn(BaseModel):
     """A comment under an article."""
 
-    text: str = Field(max_length=MAX_ARTICLE_COMMENT_CHARS * 2)
+    text: str = Field(  # twice the limit parsed, the real one stated (see StageOverrideIn)
+        max_length=MAX_ARTICLE_COMMENT_CHARS * 2,
+        json_schema_extra={"maxLength": MAX_ARTICLE_COMMENT_CHARS},
+    )
 
 
 class HiddenOut(BaseModel):
@@ -133,7 +136,9 @@ class HiddenOut(BaseModel):
 class PickIn(BaseModel):
     """An optional short note shown with the comment of the week."""
 
-    note: str = Field(default="", max_length=MAX_NOTE_CHARS * 2)
+    note: str = Field(
+        default="", max_length=MAX_NOTE_CHARS * 2, json_schema_extra={"maxLength": MAX_NOTE_CHARS}
+    )
 
 
 class CommentOfTheWeekOut(BaseModel):
