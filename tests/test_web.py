@@ -612,6 +612,30 @@ def test_a_job_interrupted_too_often_fails(app, tmp_path, monkeypatch):
 
 
 @needs_uiprmd
+def test_one_progress_bar_never_goes_back_over_the_stages():
+    """done/total restart at each stage; fraction is the whole analysis and only grows."""
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from kneeback.web.jobs import job_view
+
+    now = dt.datetime.now(dt.UTC)
+    steps = [("queued", "", 0, 0), ("running", "", 0, 0)]
+    steps += [("running", "pose", d, 540) for d in (0, 270, 540)]
+    steps += [("running", "analysis", d, 1) for d in (0, 1)]
+    steps += [("running", "video", d, 540) for d in (0, 540)]
+    steps += [("running", "report", 1, 3), ("running", "store", 0, 1), ("done", "done", 1, 1)]
+    fractions = []
+    for state, stage, done, total in steps:
+        job = SimpleNamespace(
+            uid="u", state=state, stage=stage, done=done, total=total, movement="auto",
+            error=None, session_id=None, created_at=now, updated_at=now,
+        )  # fmt: skip
+        fractions.append(job_view(job)["fraction"])  # type: ignore[arg-type]
+    assert fractions == sorted(fractions) and fractions[0] == 0.0 and fractions[-1] == 1.0
+    assert fractions[4] == 0.6  # the pose model done: most of the time
+
+
 def test_job_runs_to_a_stored_session_with_report(world):
     alice, sid = world["alice"], world["session"]
     sessions = alice.get("/api/sessions").json()

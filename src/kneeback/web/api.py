@@ -63,8 +63,11 @@ class JobOut(BaseModel):
     state: str
     stage: str
     stage_text: str
-    done: int
-    total: int
+    done: int = Field(description="Done within the current stage (frames, steps).")
+    total: int = Field(description="Total of the current stage; 0 while unknown.")
+    fraction: float = Field(
+        ge=0, le=1, description="The whole analysis done, 0 to 1, never going back: one bar."
+    )
     movement: str
     error: str | None
     session_id: int | None

@@ -275,8 +275,37 @@ def _stage_text(job: Job) -> str:
     return _STAGE_TEXT.get(key, key)
 
 
+#: The stages of an analysis in order, with their rough share of its time (on the 2-core demo
+#: clip the pose model takes most of it, the annotated video most of the rest): the overall
+#: progress one bar can show.
+_STAGE_SHARES = (
+    ("pose", 0.6),
+    ("analysis", 0.05),
+    ("video", 0.25),
+    ("report", 0.05),
+    ("store", 0.05),
+)
+
+
+def _fraction(job: Job) -> float:
+    """Return how much of the whole analysis is done, from 0 to 1, never going back."""
+    if job.state == "done":
+        return 1.0
+    before = 0.0
+    for stage, share in _STAGE_SHARES:
+        if stage == job.stage:
+            part = min(1.0, job.done / job.total) if job.total else 0.0
+            return round(before + share * part, 3)
+        before += share
+    return 0.0  # queued, or claimed before its first stage
+
+
 def job_view(job: Job, /) -> dict[str, Any]:
-    """Return the job as the status page and the API show it."""
+    """Return the job as the status page and the API show it.
+
+    ``done`` and ``total`` count within the current ``stage`` (frames, steps); ``fraction`` is
+    the whole analysis, 0 to 1, for a single progress bar.
+    """
     return {
         "id": job.uid,
         "state": job.state,
@@ -284,6 +313,7 @@ def job_view(job: Job, /) -> dict[str, Any]:
         "stage_text": _stage_text(job),
         "done": job.done,
         "total": job.total,
+        "fraction": _fraction(job),
         "movement": job.movement,
         "error": job.error,
         "session_id": job.session_id,
