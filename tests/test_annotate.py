@@ -115,6 +115,7 @@ def test_side_view_labels_knee_hip_and_trunk(squat):
     expected = [float(out.angles[f"knee_flexion_{s}"].values[i]) for s in ("left", "right")]
     assert min(abs(value - e) for e in expected) <= 0.5
     assert ov.trunk_reference is not None
+    assert ov.note == ""  # no rough (~) angle from the side
 
 
 @needs_uiprmd

@@ -96,6 +96,16 @@ def test_sagittal_angles_from_world_landmarks_are_shown_not_judged(
     assert "side view" in checks[0].text and checks[0].cue == TIP_SIDE
 
 
+def test_annotated_video_says_the_rough_knee_angles_are_not_judged(
+    front: AnalysisOutput,
+) -> None:
+    from kneeback.report.annotate import Annotator
+
+    overlay = Annotator(front.result, front.angles, front.processed).overlay_at(BOTTOMS_S[0])
+    assert any(label.text.startswith("knee ~") for label in overlay.labels)
+    assert overlay.note == "~ rough estimate, not judged"
+
+
 def test_two_d_only_marks_knee_flexion_not_measurable(front_pose) -> None:
     two_d = analyse_detailed(front_pose, source="2d")
     res = two_d.result

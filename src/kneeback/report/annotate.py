@@ -19,7 +19,9 @@ Which angles are drawn follows the result: for side and oblique views, knee flex
 flexion on the side nearer the camera and trunk inclination (with a vertical reference line); for
 front and back views, the knee frontal plane projection angle (FPPA) at both knees, and knee
 flexion when the analysis measured it from the 3D landmarks. An angle the capture report marks
-not measurable is never drawn; one with an uncertainty above 10 deg is shown as ``~95°``. Where
+not measurable is never drawn; one with an uncertainty above 10 deg is shown as ``~95°``, and a
+note under the title says what the ``~`` means (a rough estimate, and "not judged" where no rule
+reads it from this view: a front view's knee flexion from the 3D landmarks). Where
 knee tracking is judged (squats and sit-to-stands seen from the front or back), a dashed line
 rises from each ankle at the inner edge of the foot as the rule sees it (the allowance plus the
 measurement error, :func:`kneeback.assess.critique.rule_limit`): green while the knee stays
@@ -48,7 +50,7 @@ from kneeback.io.video import iter_frames, probe_video
 from kneeback.io.video_writer import VideoWriter
 from kneeback.kinematics.body import leg_length
 from kneeback.movements.specs import MOVEMENT_NAMES, get_spec
-from kneeback.report.exports import angle_measurable
+from kneeback.report.exports import ANGLE_METRIC, angle_measurable
 from kneeback.report.result import AnalysisResult, FindingInfo, RepInfo
 from kneeback.settings import AnalysisSettings
 from kneeback.skeletons import BLAZEPOSE_EDGES, FACE_KEYPOINTS
@@ -165,6 +167,9 @@ class Overlay:
         Angle values beside the joints.
     title
         Movement and view, e.g. ``"Squat · front view"``.
+    note
+        What a ``~`` before an angle means, when one is drawn (e.g. ``"~ rough estimate, not
+        judged"``), else ``""``.
     counter
         Rep counter, e.g. ``"Rep 2 / 3"``.
     phase
@@ -189,6 +194,7 @@ class Overlay:
     names: tuple[str, ...]
     labels: tuple[AngleLabel, ...] = ()
     title: str = ""
+    note: str = ""
     counter: str = ""
     phase: str = ""
     phase_colour: RGB = CENTRE
@@ -260,6 +266,7 @@ class Annotator:
             if f"heel_lift_{side}" in angles
         }
         self.title = f"{_pretty(result.movement.used)} · {result.view.used} view"
+        self.note = self._approx_note()
         self._reps = sorted(result.reps, key=lambda r: r.start_s)
         self._rep_findings: dict[int, list[FindingInfo]] = {}
         for f in result.findings:
@@ -281,6 +288,21 @@ class Annotator:
             vals = np.asarray(conf.sel(keypoints=names).values, dtype=np.float64).ravel()
             score[side] = float(np.nanmean(vals)) if np.isfinite(vals).any() else -1.0
         return (max(score, key=lambda s: score[s]),)
+
+    def _approx_note(self) -> str:
+        """Say what the ``~`` of the rough angles drawn means; ``""`` when none is rough."""
+        rough = [
+            self.result.capture.metrics.get(
+                ANGLE_METRIC.get(var.removesuffix("_left").removesuffix("_right"), "")
+            )
+            for var, *_ in self._series
+            if (u := angle_measurable(self.result, var)[1]) is not None and u > UNCERTAIN_DEG
+        ]
+        if not rough:
+            return ""
+        if all(status is not None and not status.judgeable for status in rough):
+            return "~ rough estimate, not judged"
+        return "~ rough estimate"
 
     def _judged_limit(self, rule_id: str, metric: str) -> float | None:
         """Return the limit a rule applies to this clip, None where it does not judge it."""
@@ -514,6 +536,7 @@ class Annotator:
             names=self.names,
             labels=labels,
             title=self.title,
+            note=self.note,
             counter=counter,
             phase=phase,
             phase_colour=colour,
@@ -791,6 +814,7 @@ def draw_overlay(scene: np.ndarray, overlay: Overlay, /, *, scale: float = 1.0) 
     counter_size = round(st.unit * 1.3)
     lines = [
         (overlay.title, title_size, CENTRE),
+        (overlay.note, title_size, CENTRE),
         (overlay.counter, counter_size, CENTRE),
         (overlay.phase, st.unit, overlay.phase_colour),
     ]
