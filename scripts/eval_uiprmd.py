@@ -36,7 +36,9 @@ from typing import Any
 import numpy as np
 
 from kneeback.analysis import analyse
+from kneeback.assess.rules import RULES
 from kneeback.io.adapters.uiprmd import load_uiprmd
+from kneeback.report.result import AnalysisResult
 
 #: UI-PRMD movement code -> kneeback movement name.
 EXPECTED = {
@@ -48,6 +50,28 @@ EXPECTED = {
 }
 TARGETS = {"m01", "m03", "m04", "m05"}
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ui-prmd" / "vicon"
+
+
+def _limit_calls(result: AnalysisResult) -> list[tuple[str, str, float, float, float]]:
+    """``(rule, severity, value, limit, margin)`` of each major-capable limit the reps met or
+    failed; ``margin`` is the distance to the limit in units of the metric's measurement
+    uncertainty (ankle range is left out: it only fires beside another failed point)."""
+    calls = []
+    for f in result.findings:
+        rule = RULES.get(f.id)
+        if (
+            rule is None
+            or rule.severity != "major"
+            or f.id == "ankle_mobility"
+            or f.rep is None
+            or f.value is None
+            or f.threshold is None
+        ):
+            continue
+        status = result.capture.metrics.get(rule.metrics[0])
+        u = status.uncertainty if status is not None and status.uncertainty else 1.0
+        calls.append((f.id, f.severity, f.value, f.threshold, abs(f.value - f.threshold) / u))
+    return calls
 
 
 def _one(path: str) -> dict[str, Any]:
@@ -77,6 +101,7 @@ def _one(path: str) -> dict[str, Any]:
             "major": sorted(
                 {f.id for f in stated.findings if f.severity == "major"},
             ),
+            "limits": _limit_calls(stated),
         }
     return out
 
@@ -190,6 +215,29 @@ def main(argv: list[str] | None = None) -> int:
                 found = ", ".join(f"{k} {n}" for k, n in sorted(findings_by[subj].items()))
                 parts.append(f"{subj} {files_by[subj]}" + (f" ({found})" if found else ""))
             print(f"  {code} {label}: {'; '.join(parts) or 'none'}")
+    print(
+        "\nHow close the disagreeing verdicts (3d) came to the other verdict, in measurement errors"
+        "\n(flagged: the largest failed margin; passed: the smallest met margin):"
+    )
+    for code in ("m01", "m05"):
+        for label, flag, wrong in (
+            ("correct flagged", False, "needs_work"),
+            ("incorrect passed", True, "good"),
+        ):
+            calls = []
+            for r in by_move.get(code, []):
+                if r["incorrect"] is not flag or r["3d"]["verdict"] != wrong:
+                    continue
+                failed = wrong == "needs_work"
+                mine = [c for c in r["3d"]["limits"] if (c[1] == "major") is failed]
+                if not mine:
+                    continue
+                pick = max if failed else min
+                rule, _, value, limit, margin = pick(mine, key=lambda c: c[4])
+                calls.append((margin, f"{r['file'][4:11]} {rule} {value:.3g} vs {limit:.3g}"))
+            near = sum(m <= 1.0 for m, _ in calls)
+            listed = "; ".join(text for _, text in sorted(calls)[:6])
+            print(f"  {code} {label}: {near} of {len(calls)} within one error ({listed})")
     ok = all(summary[c]["recognised_3d"] >= 0.95 for c in TARGETS if c in summary) and all(
         summary[c]["ba_3d"] >= 0.85 for c in ("m01", "m05") if c in summary
     )
