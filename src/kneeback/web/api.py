@@ -17,20 +17,21 @@ from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import LoggedIn, RowId, Web, WebContext
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage
 from kneeback.web.flows import accept_upload, log_in, register_member
+from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
 from kneeback.web.queries import (
     get_job,
     get_session,
-    list_jobs,
-    list_sessions,
+    jobs_page,
     member_person,
-    visible_members,
+    members_page,
+    sessions_page,
 )
 from kneeback.web.review import (
     MAX_COMMENT_CHARS,
     add_comment,
-    list_comments,
+    comments_page,
     mark_reviewed,
-    review_queue,
+    review_page,
     share_session,
     share_state,
 )
@@ -192,10 +193,12 @@ def api_me(request: Request, ctx: Web, account: LoggedIn) -> Me:
     return _me(ctx, account, request.cookies.get(ctx.session_cookie, ""))
 
 
-@router.get("/sessions", response_model=list[SessionOut])
-def api_sessions(ctx: Web, account: LoggedIn) -> list[dict[str, Any]]:
-    """Sessions the account may see (its own; a coach's members'), newest first."""
-    return list_sessions(ctx.db, account)
+@router.get("/sessions", response_model=list[SessionOut], responses=PAGED_RESPONSES)
+def api_sessions(
+    request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
+) -> list[dict[str, Any]]:
+    """Sessions the account may see (its own; a coach's members'), newest first; paged."""
+    return paged(request, response, sessions_page(ctx.db, account, window=window), window)
 
 
 @router.get("/sessions/{session_id}", response_model=SessionDetail)
@@ -220,10 +223,12 @@ async def api_upload(request: Request, ctx: Web, account: LoggedIn) -> Response:
     return JSONResponse(job, status_code=202, headers={"Location": f"/api/jobs/{uid}"})
 
 
-@router.get("/jobs", response_model=list[JobOut])
-def api_jobs(ctx: Web, account: LoggedIn) -> list[dict[str, Any]]:
-    """Analysis jobs the account may see, newest first."""
-    return list_jobs(ctx.db, account)
+@router.get("/jobs", response_model=list[JobOut], responses=PAGED_RESPONSES)
+def api_jobs(
+    request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
+) -> list[dict[str, Any]]:
+    """Analysis jobs the account may see, newest first; paged."""
+    return paged(request, response, jobs_page(ctx.db, account, window=window), window)
 
 
 @router.get("/jobs/{uid}", response_model=JobOut)
@@ -242,10 +247,12 @@ def _person(ctx: WebContext, account: Account, username: str) -> str:
     return person
 
 
-@router.get("/members", response_model=list[str])
-def api_members(ctx: Web, account: LoggedIn) -> list[str]:
-    """Return the usernames of the members the account may see (a member: only themself)."""
-    return visible_members(ctx.db, account)
+@router.get("/members", response_model=list[str], responses=PAGED_RESPONSES)
+def api_members(
+    request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
+) -> list[str]:
+    """Return the usernames of the members the account may see (a member: only themself); paged."""
+    return paged(request, response, members_page(ctx.db, account, window=window), window)
 
 
 @router.get("/members/{username}/history")
@@ -325,18 +332,32 @@ def api_share(request: Request, ctx: Web, account: LoggedIn, session_id: RowId) 
     return _found(share_session(ctx.db, account, session_id))
 
 
-@router.get("/review", response_model=list[ReviewItem])
-def api_review(ctx: Web, account: LoggedIn) -> list[dict[str, Any]]:
+@router.get("/review", response_model=list[ReviewItem], responses=PAGED_RESPONSES)
+def api_review(
+    request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
+) -> list[dict[str, Any]]:
     """Return the coach's review queue: members' shared, unreviewed sessions, oldest first."""
     if account.role == "member":
         raise HTTPException(403, "Only coaches review sessions.")
-    return review_queue(ctx.db, account)
+    return paged(request, response, review_page(ctx.db, account, window=window), window)
 
 
-@router.get("/sessions/{session_id}/comments", response_model=list[CommentOut])
-def api_comments(ctx: Web, account: LoggedIn, session_id: RowId) -> list[dict[str, Any]]:
-    """Comments on a session, by moment of its video."""
-    return _found(list_comments(ctx.db, account, session_id))
+@router.get(
+    "/sessions/{session_id}/comments",
+    response_model=list[CommentOut],
+    responses=PAGED_RESPONSES,
+)
+def api_comments(
+    request: Request,
+    response: Response,
+    ctx: Web,
+    account: LoggedIn,
+    session_id: RowId,
+    window: PageWindow,
+) -> list[dict[str, Any]]:
+    """Comments on a session, by moment of its video; paged."""
+    page = _found(comments_page(ctx.db, account, session_id, window=window))
+    return paged(request, response, page, window)
 
 
 @router.post("/sessions/{session_id}/comments", response_model=CommentOut, status_code=201)

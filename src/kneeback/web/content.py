@@ -36,6 +36,7 @@ from kneeback.web.models import (
     ShortVideo,
     User,
 )
+from kneeback.web.paging import EVERYTHING, Page, Window, select_page
 from kneeback.web.review import NotAllowedError
 from kneeback.web.text import clean_text
 
@@ -54,6 +55,7 @@ __all__ = [
     "ArticleInput",
     "NotAllowedError",
     "add_article_comment",
+    "articles_page",
     "check_article",
     "check_article_comment",
     "create_article",
@@ -276,6 +278,30 @@ def _summary(a: Article, today: dt.date) -> dict[str, Any]:
     }
 
 
+def articles_page(
+    db: Database,
+    account: Account | None,
+    /,
+    *,
+    today: dt.date | None = None,
+    window: Window = EVERYTHING,
+) -> Page[dict[str, Any]]:
+    """Return a window of the published articles, newest first (ties: the higher issue first).
+
+    An admin's list has drafts too. Each article is as in :func:`list_articles`.
+    """
+    day = _today(today)
+
+    def work(s: OrmSession) -> Page[dict[str, Any]]:
+        q = _visible_articles(account, day).order_by(
+            Article.published_on.desc(), Article.issue.desc()
+        )
+        rows, total = select_page(s, q, window)
+        return Page([_summary(a, day) for (a,) in rows], total)
+
+    return db.read(work)
+
+
 def list_articles(
     db: Database, account: Account | None, /, *, today: dt.date | None = None
 ) -> list[dict[str, Any]]:
@@ -284,15 +310,7 @@ def list_articles(
     Each has ``issue``, ``slug``, ``title``, ``summary``, ``published_on`` (ISO date) and
     ``draft``.
     """
-    day = _today(today)
-
-    def work(s: OrmSession) -> list[dict[str, Any]]:
-        q = _visible_articles(account, day).order_by(
-            Article.published_on.desc(), Article.issue.desc()
-        )
-        return [_summary(a, day) for a in s.scalars(q)]
-
-    return db.read(work)
+    return articles_page(db, account, today=today).items
 
 
 def _find(s: OrmSession, account: Account | None, slug: str, today: dt.date) -> Article | None:

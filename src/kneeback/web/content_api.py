@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 
 from kneeback.web.app import (
@@ -30,14 +30,15 @@ from kneeback.web.content import (
     MAX_VIDEOS,
     ArticleInput,
     add_article_comment,
+    articles_page,
     create_article,
     current_comment_of_the_week,
     get_article,
     hide_article_comment,
-    list_articles,
     pick_comment_of_the_week,
     update_article,
 )
+from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
 
 __all__ = ["router"]
 
@@ -172,10 +173,12 @@ def _input(body: ArticleIn) -> ArticleInput:
     )
 
 
-@router.get("/articles", response_model=list[ArticleSummary])
-def api_articles(ctx: Web, account: MaybeLoggedIn) -> list[dict[str, Any]]:
-    """Return the published articles, newest first (an admin also gets drafts)."""
-    return list_articles(ctx.db, account)
+@router.get("/articles", response_model=list[ArticleSummary], responses=PAGED_RESPONSES)
+def api_articles(
+    request: Request, response: Response, ctx: Web, account: MaybeLoggedIn, window: PageWindow
+) -> list[dict[str, Any]]:
+    """Return the published articles, newest first (an admin also gets drafts); paged."""
+    return paged(request, response, articles_page(ctx.db, account, window=window), window)
 
 
 @router.post("/articles", response_model=ArticleDetail, status_code=201)

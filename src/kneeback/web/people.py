@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import aliased
 
 from kneeback.store.db import Database
 from kneeback.web.accounts import (
@@ -22,14 +23,62 @@ from kneeback.web.accounts import (
     unassign_member,
 )
 from kneeback.web.models import CoachMember, User
+from kneeback.web.paging import EVERYTHING, Page, Window, select_page
 from kneeback.web.review import NotAllowedError
 
-__all__ = ["add_account", "list_people", "set_assignment"]
+__all__ = ["add_account", "list_people", "people_page", "set_assignment"]
 
 
 def _require_admin(account: Account) -> None:
     if account.role != "admin":
         raise NotAllowedError("Only an admin manages accounts.")
+
+
+def people_page(
+    db: Database, account: Account, /, *, window: Window = EVERYTHING
+) -> Page[dict[str, Any]]:
+    """Return a window of the accounts, by username, each with its role and groups.
+
+    Returns
+    -------
+    Page
+        Per account: ``username``, ``role``, ``created_at``, ``coaches`` (of a member) and
+        ``members`` (of a coach); and how many accounts exist.
+    """
+    _require_admin(account)
+
+    def work(s: OrmSession) -> Page[dict[str, Any]]:
+        rows, total = select_page(s, select(User).order_by(User.username), window)
+        users = [u for (u,) in rows]
+        coach, member = aliased(User), aliased(User)
+        q = (
+            select(CoachMember.coach_id, CoachMember.member_id, coach.username, member.username)
+            .join(coach, coach.id == CoachMember.coach_id)
+            .join(member, member.id == CoachMember.member_id)
+        )
+        if window != EVERYTHING:  # only the groups of the page's accounts
+            ids = [u.id for u in users]
+            q = q.where(or_(CoachMember.coach_id.in_(ids), CoachMember.member_id.in_(ids)))
+        coaches: dict[int, list[str]] = {u.id: [] for u in users}
+        members: dict[int, list[str]] = {u.id: [] for u in users}
+        for coach_id, member_id, coach_name, member_name in s.execute(q):
+            if member_id in coaches:
+                coaches[member_id].append(coach_name)
+            if coach_id in members:
+                members[coach_id].append(member_name)
+        items = [
+            {
+                "username": u.username,
+                "role": u.role,
+                "created_at": u.created_at.isoformat(),
+                "coaches": sorted(coaches[u.id]),
+                "members": sorted(members[u.id]),
+            }
+            for u in users
+        ]
+        return Page(items, total)
+
+    return db.read(work)
 
 
 def list_people(db: Database, account: Account, /) -> list[dict[str, Any]]:
@@ -41,27 +90,7 @@ def list_people(db: Database, account: Account, /) -> list[dict[str, Any]]:
         Per account, by username: ``username``, ``role``, ``created_at``, ``coaches`` (of a
         member) and ``members`` (of a coach).
     """
-    _require_admin(account)
-
-    def work(s: OrmSession) -> list[dict[str, Any]]:
-        users = {u.id: u for u in s.scalars(select(User).order_by(User.username))}
-        coaches: dict[int, list[str]] = {i: [] for i in users}
-        members: dict[int, list[str]] = {i: [] for i in users}
-        for link in s.scalars(select(CoachMember)):
-            coaches[link.member_id].append(users[link.coach_id].username)
-            members[link.coach_id].append(users[link.member_id].username)
-        return [
-            {
-                "username": u.username,
-                "role": u.role,
-                "created_at": u.created_at.isoformat(),
-                "coaches": sorted(coaches[u.id]),
-                "members": sorted(members[u.id]),
-            }
-            for u in users.values()
-        ]
-
-    return db.read(work)
+    return people_page(db, account).items
 
 
 def add_account(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from kneeback.web.app import LoggedIn, Web
-from kneeback.web.people import add_account, list_people, set_assignment
+from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
+from kneeback.web.people import add_account, list_people, people_page, set_assignment
 
 __all__ = ["router"]
 
@@ -46,10 +47,12 @@ class Changed(BaseModel):
     changed: bool
 
 
-@router.get("/people", response_model=list[Person])
-def api_people(ctx: Web, account: LoggedIn) -> list[dict[str, object]]:
-    """List every account with its role and coaches' groups (admins)."""
-    return list_people(ctx.db, account)
+@router.get("/people", response_model=list[Person], responses=PAGED_RESPONSES)
+def api_people(
+    request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
+) -> list[dict[str, Any]]:
+    """List the accounts by username with their roles and coaches' groups (admins); paged."""
+    return paged(request, response, people_page(ctx.db, account, window=window), window)
 
 
 @router.post("/people", response_model=Person, status_code=201)

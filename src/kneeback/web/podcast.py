@@ -29,6 +29,7 @@ from kneeback.store.db import Database
 from kneeback.store.models import utcnow
 from kneeback.web.accounts import Account
 from kneeback.web.models import Article, Episode
+from kneeback.web.paging import EVERYTHING, Page, Window, select_page
 from kneeback.web.review import NotAllowedError
 from kneeback.web.text import clean_text
 from kneeback.web.uploads import UnsupportedMediaError
@@ -45,6 +46,7 @@ __all__ = [
     "check_audio",
     "episode_by_audio",
     "episode_for_article",
+    "episodes_page",
     "find_article",
     "format_duration",
     "is_audio_name",
@@ -287,6 +289,42 @@ def find_article(db: Database, slug: str, /) -> ArticleRef | None:
     return db.read(work)
 
 
+def episodes_page(
+    db: Database,
+    /,
+    *,
+    today: dt.date | None = None,
+    include_drafts: bool = False,
+    window: Window = EVERYTHING,
+) -> Page[EpisodeInfo]:
+    """Return a window of the episodes of published articles, newest article first.
+
+    Ties on the publication date: the higher issue first (one episode per article).
+
+    Parameters
+    ----------
+    db
+        The database.
+    today
+        The day that decides what is published (default: the server's date).
+    include_drafts
+        Also list the episodes of articles dated after ``today``.
+    window
+        The part of the list to return.
+    """
+    day = today or dt.date.today()
+
+    def work(s: OrmSession) -> Page[EpisodeInfo]:
+        q = select(Episode, Article).join(Article, Article.id == Episode.article_id)
+        if not include_drafts:
+            q = q.where(Article.published_on <= day)
+        q = q.order_by(Article.published_on.desc(), Article.issue.desc())
+        rows, total = select_page(s, q, window)
+        return Page([_info(e, a) for e, a in rows], total)
+
+    return db.read(work)
+
+
 def list_episodes(
     db: Database, /, *, today: dt.date | None = None, include_drafts: bool = False
 ) -> list[EpisodeInfo]:
@@ -301,16 +339,7 @@ def list_episodes(
     include_drafts
         Also list the episodes of articles dated after ``today``.
     """
-    day = today or dt.date.today()
-
-    def work(s: OrmSession) -> list[EpisodeInfo]:
-        q = select(Episode, Article).join(Article, Article.id == Episode.article_id)
-        if not include_drafts:
-            q = q.where(Article.published_on <= day)
-        q = q.order_by(Article.published_on.desc(), Article.issue.desc())
-        return [_info(e, a) for e, a in s.execute(q)]
-
-    return db.read(work)
+    return episodes_page(db, today=today, include_drafts=include_drafts).items
 
 
 def episode_for_article(db: Database, slug: str, /) -> EpisodeInfo | None:

@@ -24,6 +24,7 @@ from kneeback.web.app import (
     Web,
     WebContext,
 )
+from kneeback.web.paging import PAGED_RESPONSES, Page, PageWindow, paged
 from kneeback.web.podcast import (
     MAX_TITLE_CHARS,
     EpisodeInfo,
@@ -31,8 +32,8 @@ from kneeback.web.podcast import (
     NotAudioError,
     attach_episode,
     episode_for_article,
+    episodes_page,
     find_article,
-    list_episodes,
     podcast_dir,
 )
 from kneeback.web.uploads import BadUploadError, UploadTooLargeError, receive_upload, size_text
@@ -159,10 +160,13 @@ async def accept_episode(
         raise HTTPException(404, "No such article.") from None
 
 
-@router.get("/podcast/episodes", response_model=list[PodcastEpisodeOut])
-def api_episodes(ctx: Web) -> list[dict[str, Any]]:
-    """Return the episodes of the published articles, newest first (no login needed)."""
-    return [e.to_dict() for e in list_episodes(ctx.db)]
+@router.get("/podcast/episodes", response_model=list[PodcastEpisodeOut], responses=PAGED_RESPONSES)
+def api_episodes(
+    request: Request, response: Response, ctx: Web, window: PageWindow
+) -> list[dict[str, Any]]:
+    """Return the episodes of the published articles, newest first (no login needed); paged."""
+    page = episodes_page(ctx.db, window=window)
+    return paged(request, response, Page([e.to_dict() for e in page.items], page.total), window)
 
 
 @router.get("/articles/{slug}/episode", response_model=PodcastEpisodeOut)

@@ -21,16 +21,20 @@ from kneeback.store.models import Session as StoredSession
 from kneeback.web.accounts import Account, visible_user_ids
 from kneeback.web.jobs import job_view
 from kneeback.web.models import Job, User
+from kneeback.web.paging import EVERYTHING, Page, Window, select_page
 
 __all__ = [
     "SERVED_FILES",
     "get_job",
     "get_session",
+    "jobs_page",
     "list_jobs",
     "list_sessions",
     "member_person",
+    "members_page",
     "session_file",
     "session_summary",
+    "sessions_page",
     "visible_members",
 ]
 
@@ -56,17 +60,25 @@ def session_summary(row: StoredSession, owner: str, /) -> dict[str, Any]:
     }
 
 
-def list_sessions(db: Database, account: Account, /) -> list[dict[str, Any]]:
-    """Sessions the account may see, newest first."""
+def sessions_page(
+    db: Database, account: Account, /, *, window: Window = EVERYTHING
+) -> Page[dict[str, Any]]:
+    """Return a window of the sessions the account may see, newest first (ties: newest id)."""
     visible = visible_user_ids(db, account)
 
-    def work(s: OrmSession) -> list[dict[str, Any]]:
+    def work(s: OrmSession) -> Page[dict[str, Any]]:
         q = _sessions_query(visible).order_by(
             StoredSession.recorded_at.desc(), StoredSession.id.desc()
         )
-        return [session_summary(row, owner) for row, owner in s.execute(q)]
+        rows, total = select_page(s, q, window)
+        return Page([session_summary(row, owner) for row, owner in rows], total)
 
     return db.read(work)
+
+
+def list_sessions(db: Database, account: Account, /) -> list[dict[str, Any]]:
+    """Sessions the account may see, newest first."""
+    return sessions_page(db, account).items
 
 
 def get_session(db: Database, account: Account, session_id: int, /) -> dict[str, Any] | None:
@@ -139,15 +151,23 @@ def _visible_jobs(visible: set[int] | None) -> Any:  # a Select of (job, owner) 
     return q
 
 
-def list_jobs(db: Database, account: Account, /) -> list[dict[str, Any]]:
-    """Jobs the account may see, newest first."""
+def jobs_page(
+    db: Database, account: Account, /, *, window: Window = EVERYTHING
+) -> Page[dict[str, Any]]:
+    """Return a window of the jobs the account may see, newest first (ties: newest id)."""
     visible = visible_user_ids(db, account)
 
-    def work(s: OrmSession) -> list[dict[str, Any]]:
+    def work(s: OrmSession) -> Page[dict[str, Any]]:
         q = _visible_jobs(visible).order_by(Job.created_at.desc(), Job.id.desc())
-        return [job_view(j) | {"owner": owner} for j, owner in s.execute(q)]
+        rows, total = select_page(s, q, window)
+        return Page([job_view(j) | {"owner": owner} for j, owner in rows], total)
 
     return db.read(work)
+
+
+def list_jobs(db: Database, account: Account, /) -> list[dict[str, Any]]:
+    """Jobs the account may see, newest first."""
+    return jobs_page(db, account).items
 
 
 def get_job(db: Database, account: Account, uid: str, /) -> dict[str, Any] | None:
@@ -178,14 +198,20 @@ def member_person(db: Database, account: Account, username: str, /) -> str | Non
     return db.read(work)
 
 
-def visible_members(db: Database, account: Account, /) -> list[str]:
-    """Usernames of the members whose data the account may see, sorted."""
+def members_page(db: Database, account: Account, /, *, window: Window = EVERYTHING) -> Page[str]:
+    """Return a window of the usernames of the members the account may see, sorted."""
     visible = visible_user_ids(db, account)
 
-    def work(s: OrmSession) -> list[str]:
+    def work(s: OrmSession) -> Page[str]:
         q = select(User.username).where(User.role == "member", User.person_id.is_not(None))
         if visible is not None:
             q = q.where(User.id.in_(visible))
-        return list(s.scalars(q.order_by(User.username)))
+        rows, total = select_page(s, q.order_by(User.username), window)
+        return Page([name for (name,) in rows], total)
 
     return db.read(work)
+
+
+def visible_members(db: Database, account: Account, /) -> list[str]:
+    """Usernames of the members whose data the account may see, sorted."""
+    return members_page(db, account).items

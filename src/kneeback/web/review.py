@@ -22,6 +22,7 @@ from kneeback.store.models import Finding, utcnow
 from kneeback.store.models import Session as StoredSession
 from kneeback.web.accounts import Account, visible_user_ids
 from kneeback.web.models import CoachMember, Comment, Share, User
+from kneeback.web.paging import EVERYTHING, Page, Window, select_page
 from kneeback.web.queries import session_summary
 from kneeback.web.text import clean_text
 
@@ -30,8 +31,10 @@ __all__ = [
     "NotAllowedError",
     "NotSharedError",
     "add_comment",
+    "comments_page",
     "list_comments",
     "mark_reviewed",
+    "review_page",
     "review_queue",
     "share_session",
     "share_state",
@@ -148,17 +151,20 @@ def _may_review(account: Account) -> bool:
     return account.role in ("coach", "admin")
 
 
-def review_queue(db: Database, account: Account, /) -> list[dict[str, Any]]:
-    """Shared, unreviewed sessions of the coach's members (an admin: all), oldest share first.
+def review_page(
+    db: Database, account: Account, /, *, window: Window = EVERYTHING
+) -> Page[dict[str, Any]]:
+    """Return a window of the shared, unreviewed sessions of the coach's members (admin: all).
 
-    Each has the session summary, ``shared_at``, ``severity`` (finding counts by severity) and
-    ``needs_work`` (the major and minor findings). A member's queue is empty.
+    Oldest share first (ties: the lower session id first). Each has the session summary,
+    ``shared_at``, ``severity`` (finding counts by severity) and ``needs_work`` (the major and
+    minor findings). A member's queue is empty.
     """
     if not _may_review(account):
-        return []
+        return Page([], 0)
     visible = visible_user_ids(db, account)
 
-    def work(s: OrmSession) -> list[dict[str, Any]]:
+    def work(s: OrmSession) -> Page[dict[str, Any]]:
         q = (
             select(StoredSession, User.username, Share.shared_at)
             .join(Share, Share.session_id == StoredSession.id)
@@ -168,8 +174,9 @@ def review_queue(db: Database, account: Account, /) -> list[dict[str, Any]]:
         )
         if visible is not None:
             q = q.where(User.id.in_(visible))
+        rows, total = select_page(s, q, window)
         out = []
-        for row, owner, shared_at in s.execute(q):
+        for row, owner, shared_at in rows:  # the findings of the page's sessions only
             counts: dict[str, int] = {}
             for sev, n in s.execute(
                 select(Finding.severity, func.count())
@@ -190,9 +197,18 @@ def review_queue(db: Database, account: Account, /) -> list[dict[str, Any]]:
                     "needs_work": flagged,
                 }
             )
-        return out
+        return Page(out, total)
 
     return db.read(work)
+
+
+def review_queue(db: Database, account: Account, /) -> list[dict[str, Any]]:
+    """Shared, unreviewed sessions of the coach's members (an admin: all), oldest share first.
+
+    Each has the session summary, ``shared_at``, ``severity`` (finding counts by severity) and
+    ``needs_work`` (the major and minor findings). A member's queue is empty.
+    """
+    return review_page(db, account).items
 
 
 def _comment_view(c: Comment, author: str) -> dict[str, Any]:
@@ -206,13 +222,16 @@ def _comment_view(c: Comment, author: str) -> dict[str, Any]:
     }
 
 
-def list_comments(
-    db: Database, account: Account, session_id: int, /
-) -> list[dict[str, Any]] | None:
-    """Comments on a visible session, by moment of the video; None when not visible."""
+def comments_page(
+    db: Database, account: Account, session_id: int, /, *, window: Window = EVERYTHING
+) -> Page[dict[str, Any]] | None:
+    """Return a window of the comments on a visible session, by moment of the video (then id).
+
+    None when the session is not visible.
+    """
     visible = visible_user_ids(db, account)
 
-    def work(s: OrmSession) -> list[dict[str, Any]] | None:
+    def work(s: OrmSession) -> Page[dict[str, Any]] | None:
         if _visible_session(s, visible, session_id) is None:
             return None
         q = (
@@ -221,9 +240,18 @@ def list_comments(
             .where(Comment.session_id == session_id)
             .order_by(Comment.time_s, Comment.id)
         )
-        return [_comment_view(c, author) for c, author in s.execute(q)]
+        rows, total = select_page(s, q, window)
+        return Page([_comment_view(c, author) for c, author in rows], total)
 
     return db.read(work)
+
+
+def list_comments(
+    db: Database, account: Account, session_id: int, /
+) -> list[dict[str, Any]] | None:
+    """Comments on a visible session, by moment of the video; None when not visible."""
+    page = comments_page(db, account, session_id)
+    return None if page is None else page.items
 
 
 def clip_duration_s(session: StoredSession, /) -> float | None:
