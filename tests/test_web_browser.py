@@ -35,6 +35,8 @@ MOMENT_TEXT = "0:04.2"
 ANALYSIS_TIMEOUT_S = 180.0
 #: Playwright's default wait for a page or an element, in milliseconds.
 WAIT_MS = 20_000
+#: The phone's screen width in CSS pixels (tests/browser.py).
+PHONE_WIDTH = 390
 
 pytestmark = [
     pytest.mark.slow,
@@ -46,6 +48,36 @@ pytestmark = [
 def browser() -> Iterator[Any]:
     with launch() as b:
         yield b
+
+
+#: What every page is checked for, in the page: its language, its width against the screen's (a
+#: page without a viewport meta is laid out 980 px wide and shrunk on a phone), the form fields
+#: without an accessible name, and the headings that do not follow an h1 in order.
+_PAGE_CHECK = """() => {
+  const named = (el) => (el.labels && el.labels.length > 0) || el.getAttribute("aria-label")
+    || el.getAttribute("aria-labelledby");
+  const fields = [...document.querySelectorAll("input:not([type=hidden]), select, textarea")];
+  const levels = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")].map((h) => +h.tagName[1]);
+  return {
+    lang: document.documentElement.lang,
+    innerWidth: window.innerWidth,
+    scrollWidth: document.documentElement.scrollWidth,
+    unnamed: fields.filter((el) => !named(el)).map((el) => el.outerHTML),
+    headings: levels.filter((level, i) => level > (i === 0 ? 1 : levels[i - 1] + 1)),
+  };
+}"""
+
+
+def _check_page(page: Any, *, width: int | None = None) -> None:
+    """The page has a language, named form fields and ordered headings; at a phone's ``width``,
+    it is laid out at that width and nothing makes it scroll sideways."""
+    found = page.evaluate(_PAGE_CHECK)
+    assert found["lang"] == "en", page.url
+    assert found["unnamed"] == [], (page.url, found["unnamed"])
+    assert found["headings"] == [], (page.url, found["headings"])
+    if width is not None:
+        assert found["innerWidth"] == width, (page.url, found)
+        assert found["scrollWidth"] <= width, (page.url, found)
 
 
 def _video_state(page: Any) -> dict[str, Any]:
@@ -96,6 +128,7 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     page.wait_for_url(server.url + "/")
     assert page.locator("header .who").inner_text() == MEMBER
     assert page.get_by_role("heading", name="Upload a clip").is_visible()
+    _check_page(page, width=PHONE_WIDTH)
     screenshot(page, "web-member-home-phone.png")
 
     page.locator("input[type=file][name=file]").set_input_files(str(CLIP))
@@ -112,6 +145,7 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     )
     state = _video_state(page)
     assert state["error"] is None, state
+    _check_page(page, width=PHONE_WIDTH)
     screenshot(page, "web-session-phone.png")
 
     # The full report: one table row per rep.
@@ -120,6 +154,17 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     assert page.locator("table.reps-table tbody tr").count() == 3
     page.go_back()
     page.wait_for_url(session_url)
+
+    # The member's program and the charts of their progress, readable on the phone.
+    page.goto(server.url + "/")
+    page.get_by_role("link", name="Your program, this week's plan and progress").click()
+    page.wait_for_url(re.compile(r"/members/[^/]+$"))
+    _check_page(page, width=PHONE_WIDTH)
+    page.get_by_role("link", name="Charts of every measurement").click()
+    page.wait_for_url(re.compile(r"/progress\.html$"))
+    _check_page(page, width=PHONE_WIDTH)
+    screenshot(page, "web-progress-phone.png")
+    page.goto(session_url)
 
     # No coach is assigned yet: the member is told who will see it (the staff, then a coach).
     assert "You have no coach yet" in page.locator("section.review").inner_text()

@@ -280,11 +280,16 @@ def write_progress_pngs(report: ProgressReport, directory: str | Path, /) -> lis
 
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse;width:100%;margin:1rem 0}
+.table-wrap{overflow-x:auto;margin:1rem 0}
+table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
+td:first-child{min-width:10em}
 .real{color:#1a7f37;font-weight:600}.none{color:#666}.note{color:#555;font-size:.9rem}
-img{max-width:100%}
+img{max-width:100%;height:auto}
 """
+
+#: Tables scroll sideways inside their own box on a narrow screen, not the whole page.
+_TABLE_WRAP = "<div class='table-wrap' role='region' tabindex='0' aria-label='{label}'><table>"
 
 
 def _with_unit(t: MetricTrend) -> str:
@@ -298,7 +303,8 @@ def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
     e = html.escape
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>Progress: {e(report.name)}</title><style>{_CSS}</style></head><body>",
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+        f"<title>Progress: {e(report.name)}</title><style>{_CSS}</style></head><body><main>",
         f"<h1>Progress: {e(report.name)}</h1>",
         f"<p class='note'>Made {e(report.generated_at.strftime('%Y-%m-%d %H:%M UTC'))}. "
         "A change counts as real only when it is larger than the smallest detectable change "
@@ -310,10 +316,12 @@ def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
     if not movements:
         parts.append("<p>No measured sessions yet.</p>")
     for mov in movements:
-        parts.append(f"<h2>{e(mov.replace('_', ' '))}</h2><table>")
+        label = e(mov.replace("_", " "))
+        parts.append(f"<h2>{label}</h2>" + _TABLE_WRAP.format(label=f"{label}: trends"))
         parts.append(
-            "<tr><th>metric</th><th>sessions</th><th>baseline</th><th>recent</th>"
-            "<th>change</th><th>SDC</th><th>verdict</th></tr>"
+            "<tr><th scope='col'>metric</th><th scope='col'>sessions</th>"
+            "<th scope='col'>baseline</th><th scope='col'>recent</th><th scope='col'>change</th>"
+            "<th scope='col'>SDC</th><th scope='col'>verdict</th></tr>"
         )
         mts = [t for t in report.trends if t.movement == mov]
         for t in mts:
@@ -330,7 +338,7 @@ def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
                 f"<td class='{cls}'>{e(t.verdict)}"
                 f"{' (' + e(t.direction) + ')' if t.direction else ''}</td></tr>"
             )
-        parts.append("</table>")
+        parts.append("</table></div>")
         for t in mts:
             parts.append(f"<p>{e(t.text)} <span class='note'>SDC: {e(t.sdc.text)}.</span></p>")
             if images and t.points:
@@ -340,8 +348,11 @@ def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
                     f"src='data:image/png;base64,{data}'>"
                 )
     if report.outcomes:
-        parts.append("<h2>Outcome measures</h2><table>")
-        parts.append("<tr><th>test</th><th>date</th><th>value</th><th>judgement</th></tr>")
+        parts.append("<h2>Outcome measures</h2>" + _TABLE_WRAP.format(label="Outcome measures"))
+        parts.append(
+            "<tr><th scope='col'>test</th><th scope='col'>date</th><th scope='col'>value</th>"
+            "<th scope='col'>judgement</th></tr>"
+        )
         for kind, entries in report.outcomes.items():
             for o in entries:
                 extra = f" {o['change_since_first']}" if o.get("change_since_first") else ""
@@ -351,6 +362,6 @@ def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
                     f"<td>{o['value']:.4g}{e(OUTCOME_LABELS.get(kind, ('', ''))[1])}</td>"
                     f"<td>{e(o['judgement'] + extra)}</td></tr>"
                 )
-        parts.append("</table>")
-    parts.append("</body></html>")
+        parts.append("</table></div>")
+    parts.append("</main></body></html>")
     return "\n".join(parts)
