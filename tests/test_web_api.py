@@ -1,10 +1,12 @@
 """What a client of the JSON API relies on: paged lists (``limit``, ``offset``, ``X-Total-Count``
 and RFC 8288 ``Link`` headers, limited in the database, in a stable order), checked on every list
-endpoint of the app, on SQLite and PostgreSQL. Rows are stored directly (no analysis run).
+endpoint of the app, on SQLite and PostgreSQL, with rows stored directly (no analysis run); and a
+member's history, progress and program typed in the schema, checked on a real analysed session.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import re
 import secrets
@@ -22,7 +24,8 @@ from kneeback.web import create_app
 from kneeback.web.accounts import assign_member, create_user
 from kneeback.web.app import CSRF_HEADER
 from kneeback.web.models import Article, Comment, Episode, Job, User
-from test_web import PASSWORD, api_user, client, make_settings
+from replay_clip import needs_uiprmd
+from test_web import PASSWORD, api_user, client, make_settings, world  # noqa: F401
 from test_web_review import add_session, set_shared_at
 
 pytest_plugins = ["store_fixtures"]
@@ -273,3 +276,90 @@ def test_every_list_endpoint_is_paged_and_documented(shelf):
         assert params["limit"]["default"] == 50 and params["limit"]["maximum"] == 200, path
         assert params["limit"]["minimum"] == 1 and params["offset"]["minimum"] == 0, path
         assert {"X-Total-Count", "Link"} <= set(op["responses"]["200"]["headers"]), path
+
+
+# ---- typed member responses ----------------------------------------------------------------------
+
+MEMBER_MODELS = {
+    ("get", "/api/members/{username}/history"): "MemberHistory",
+    ("get", "/api/members/{username}/progress"): "MemberProgress",
+    ("get", "/api/members/{username}/program"): "MemberProgram",
+    ("post", "/api/members/{username}/stage"): "MemberProgram",
+}
+
+
+def strict_validator(openapi: dict, name: str):
+    """A JSON Schema validator of a component that refuses keys the schema does not describe."""
+    jsonschema = pytest.importorskip("jsonschema")
+    components = copy.deepcopy(openapi["components"])
+    for schema in components["schemas"].values():
+        if "properties" in schema:
+            schema["additionalProperties"] = False
+    return jsonschema.Draft202012Validator(
+        {"$ref": f"#/components/schemas/{name}", "components": components}
+    )
+
+
+def test_openapi_names_the_member_models(shelf):
+    openapi = client(shelf["app"]).get("/openapi.json").json()
+    for (method, path), name in MEMBER_MODELS.items():
+        schema = openapi["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+        assert schema["schema"] == {"$ref": f"#/components/schemas/{name}"}, path
+    schemas = openapi["components"]["schemas"]
+    assert "in the unit" in schemas["Trend"]["properties"]["sdc"]["description"]
+    assert "degrees" in schemas["HistorySession"]["properties"]["values"]["description"]
+    assert "from" in schemas["StageChange"]["properties"]  # the key the JSON has
+    program = schemas["MemberProgram"]
+    assert set(program["required"]) == {"name", "program", "override", "tracks"}
+
+
+@needs_uiprmd
+def test_member_responses_are_what_the_store_returns_and_match_the_schema(world):  # noqa: F811
+    """Real responses (alice's analysed session, outcomes, a coach's override): the schema
+    describes every key, and the JSON is exactly what the store's functions return."""
+    from kneeback.progress.report import person_progress, progress_to_dict
+    from kneeback.store import person_history, program_status, record_outcome
+
+    app, alice, carol = world["app"], world["alice"], world["carol"]
+    db = app.state.web.db
+    day = dt.datetime(2025, 3, 1, 8, tzinfo=dt.UTC)
+    record_outcome(db, "alice", kind="odi", value=40.0, recorded_at=day)
+    record_outcome(db, "alice", kind="odi", value=20.0, recorded_at=day + dt.timedelta(days=9))
+    record_outcome(db, "alice", kind="five_sts", value=12.5, age=64, sex="female", recorded_at=day)
+    r = carol.get("/api/me")
+    stage = carol.post(
+        "/api/members/alice/stage",
+        json={"stage": "towel_squat", "reason": "Ready for more."},
+        headers={CSRF_HEADER: r.json()["csrf_token"]},
+    )
+    assert stage.status_code == 200, stage.text
+    openapi = client(app).get("/openapi.json").json()
+    got = {
+        "history": alice.get("/api/members/alice/history").json(),
+        "progress": alice.get("/api/members/alice/progress").json(),
+        "program": alice.get("/api/members/alice/program").json(),
+        "stage": stage.json(),
+    }
+    history = person_history(db, "alice") | {"name": "alice"}
+    for s in history["sessions"]:
+        del s["source_path"], s["artifacts"]
+    progress = progress_to_dict(person_progress(db, "alice")) | {"name": "alice"}
+    want = {
+        "history": history,
+        "progress": progress | {"generated_at": got["progress"]["generated_at"]},
+        "program": program_status(db, "alice") | {"name": "alice"},
+    }
+    models = {"history": "MemberHistory", "progress": "MemberProgress", "program": "MemberProgram"}
+    for key, name in models.items():
+        assert got[key] == want[key], key  # nothing dropped, nothing added
+        strict_validator(openapi, name).validate(got[key])
+    strict_validator(openapi, "MemberProgram").validate(got["stage"])
+    # what the check covers: values, findings, outcomes, program changes, the override
+    session = got["history"]["sessions"][0]
+    assert session["values"] and session["findings"] and got["history"]["outcomes"]
+    assert got["history"]["program_events"][-1]["kind"] == "override"
+    assert got["progress"]["trends"]
+    first, second = got["progress"]["outcomes"]["odi"]
+    assert "change_since_first" not in first and "meaningful" not in first  # left out, not null
+    assert second["meaningful"] is True and second["change_since_first"]
+    assert got["stage"]["override"]["to"] == "towel_squat" and got["program"]["override"] is None

@@ -17,6 +17,7 @@ from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import LoggedIn, RowId, Web, WebContext
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage
 from kneeback.web.flows import accept_upload, log_in, register_member
+from kneeback.web.member_schemas import MemberHistory, MemberProgram, MemberProgress
 from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
 from kneeback.web.queries import (
     get_job,
@@ -255,7 +256,9 @@ def api_members(
     return paged(request, response, members_page(ctx.db, account, window=window), window)
 
 
-@router.get("/members/{username}/history")
+@router.get(
+    "/members/{username}/history", response_model=MemberHistory, response_model_exclude_unset=True
+)
 def api_history(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
     """Return a member's sessions (oldest first) with key values, outcomes and program changes."""
     from kneeback.store import person_history
@@ -267,7 +270,11 @@ def api_history(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
     return history | {"name": username}
 
 
-@router.get("/members/{username}/progress")
+@router.get(
+    "/members/{username}/progress",
+    response_model=MemberProgress,
+    response_model_exclude_unset=True,
+)
 def api_progress(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
     """Return a member's progress: trends against the smallest detectable change, outcomes."""
     from kneeback.progress.report import person_progress, progress_to_dict
@@ -276,7 +283,9 @@ def api_progress(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
     return data | {"name": username}
 
 
-@router.get("/members/{username}/program")
+@router.get(
+    "/members/{username}/program", response_model=MemberProgram, response_model_exclude_unset=True
+)
 def api_program(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
     """Return a member's program stage per track, why, the next targets and this week's plan."""
     from kneeback.store import program_status
@@ -297,7 +306,9 @@ class StageOverrideIn(BaseModel):
     )
 
 
-@router.post("/members/{username}/stage")
+@router.post(
+    "/members/{username}/stage", response_model=MemberProgram, response_model_exclude_unset=True
+)
 def api_override_stage(
     request: Request, ctx: Web, account: LoggedIn, username: str, body: StageOverrideIn
 ) -> dict[str, Any]:
