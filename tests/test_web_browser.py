@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from browser import launch, open_context, screenshot
+from kneeback.report.html import SEVERITY_LABELS
 from live_server import LiveServer, live_server
 
 CLIP = Path(__file__).resolve().parents[1].parent / "shared/data/videos/front-squat-3reps.mp4"
@@ -146,6 +147,11 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     state = _video_state(page)
     assert state["error"] is None, state
     _check_page(page, width=PHONE_WIDTH)
+    # Each finding says how much it matters in words, not only by the colour of its title.
+    findings = page.locator("ul.findings > li")
+    assert findings.count() > 0
+    labels = findings.evaluate_all("(lis) => lis.map((li) => li.querySelector('.sev')?.innerText)")
+    assert set(labels) <= set(SEVERITY_LABELS.values()), labels
     screenshot(page, "web-session-phone.png")
 
     # The full report: one table row per rep.
@@ -187,6 +193,11 @@ def _coach_comments(server: LiveServer, page: Any, session_url: str) -> None:
     queued = page.locator("ol.queue > li > a")
     assert queued.count() == 1
     assert queued.first.inner_text().startswith(f"{MEMBER}: ")
+    flags = page.locator("ol.queue li.flag")
+    assert flags.count() > 0  # the clip's tempo is worth practising
+    for flag in flags.all():
+        assert flag.inner_text().startswith(tuple(SEVERITY_LABELS.values())), flag.inner_text()
+    _check_page(page)
     screenshot(page, "web-coach-review-desktop.png")
 
     queued.first.click()

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from kneeback.errors import BadValueError
 from kneeback.movements.specs import MOVEMENT_NAMES
+from kneeback.report.html import SEVERITY_LABELS
 from kneeback.report.result import MovementInfo
 from kneeback.report.rules_doc import rules_markdown
 from kneeback.report.verdicts import verdict_sentence
@@ -247,6 +248,7 @@ def _session_response(
             "comments": list_comments(ctx.db, account, session_id) or [],
             "may_review": account.role in ("coach", "admin"),
             "max_comment": MAX_COMMENT_CHARS,
+            "severity_labels": SEVERITY_LABELS,
         },
         account=account,
         status_code=status_code,
@@ -358,7 +360,10 @@ def review_page(request: Request, ctx: Web, account: LoggedIn) -> Response:
     if account.role == "member":
         raise HTTPException(403, "Only coaches review sessions.")
     return ctx.render(
-        request, "review.html", {"queue": review_queue(ctx.db, account)}, account=account
+        request,
+        "review.html",
+        {"queue": review_queue(ctx.db, account), "severity_labels": SEVERITY_LABELS},
+        account=account,
     )
 
 
