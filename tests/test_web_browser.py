@@ -187,6 +187,7 @@ def _coach_comments(server: LiveServer, page: Any, session_url: str) -> None:
     page.get_by_label("Password").fill(COACH_PASSWORD)
     page.get_by_role("button", name="Log in", exact=True).click()
     page.wait_for_url(server.url + "/")
+    _check_page(page)
 
     page.get_by_role("link", name="Review", exact=True).click()
     page.wait_for_url(server.url + "/review")
