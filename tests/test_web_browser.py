@@ -53,7 +53,8 @@ def browser() -> Iterator[Any]:
 
 #: What every page is checked for, in the page: its language, its width against the screen's (a
 #: page without a viewport meta is laid out 980 px wide and shrunk on a phone), the form fields
-#: without an accessible name, and the headings that do not follow an h1 in order.
+#: without an accessible name, the headings that do not follow an h1 in order, and the header's
+#: links and buttons less than 44 px high (too small to tap on a phone).
 _PAGE_CHECK = """() => {
   const named = (el) => (el.labels && el.labels.length > 0) || el.getAttribute("aria-label")
     || el.getAttribute("aria-labelledby");
@@ -65,13 +66,16 @@ _PAGE_CHECK = """() => {
     scrollWidth: document.documentElement.scrollWidth,
     unnamed: fields.filter((el) => !named(el)).map((el) => el.outerHTML),
     headings: levels.filter((level, i) => level > (i === 0 ? 1 : levels[i - 1] + 1)),
+    smallTargets: [...document.querySelectorAll("header a, header button")]
+      .filter((el) => el.getBoundingClientRect().height < 44).map((el) => el.outerHTML),
   };
 }"""
 
 
 def _check_page(page: Any, *, width: int | None = None) -> None:
     """The page has a language, named form fields and ordered headings; at a phone's ``width``,
-    it is laid out at that width and nothing makes it scroll sideways."""
+    it is laid out at that width, nothing makes it scroll sideways and the header's links and
+    buttons are large enough to tap."""
     found = page.evaluate(_PAGE_CHECK)
     assert found["lang"] == "en", page.url
     assert found["unnamed"] == [], (page.url, found["unnamed"])
@@ -79,6 +83,7 @@ def _check_page(page: Any, *, width: int | None = None) -> None:
     if width is not None:
         assert found["innerWidth"] == width, (page.url, found)
         assert found["scrollWidth"] <= width, (page.url, found)
+        assert found["smallTargets"] == [], (page.url, found["smallTargets"])
 
 
 def _video_state(page: Any) -> dict[str, Any]:
