@@ -1,7 +1,8 @@
 """What a client of the JSON API relies on: paged lists (``limit``, ``offset``, ``X-Total-Count``
 and RFC 8288 ``Link`` headers, limited in the database, in a stable order), checked on every list
 endpoint of the app, on SQLite and PostgreSQL, with rows stored directly (no analysis run); and a
-member's history, progress and program typed in the schema, checked on a real analysed session.
+member's history, progress and program typed in the schema, checked on a real analysed session;
+uploads made safe to retry with an ``Idempotency-Key``, and a database from before it upgraded.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from kneeback.web.accounts import assign_member, create_user
 from kneeback.web.app import CSRF_HEADER
 from kneeback.web.models import Article, Comment, Episode, Job, User
 from replay_clip import needs_uiprmd
-from test_web import PASSWORD, api_user, client, make_settings, world  # noqa: F401
+from test_web import PASSWORD, api_user, client, make_settings, tiny_video, world  # noqa: F401
 from test_web_review import add_session, set_shared_at
 
 pytest_plugins = ["store_fixtures"]
@@ -363,3 +364,214 @@ def test_member_responses_are_what_the_store_returns_and_match_the_schema(world)
     assert "change_since_first" not in first and "meaningful" not in first  # left out, not null
     assert second["meaningful"] is True and second["change_since_first"]
     assert got["stage"]["override"]["to"] == "towel_squat" and got["program"]["override"] is None
+
+
+# ---- Idempotency-Key on uploads ------------------------------------------------------------------
+
+
+@pytest.fixture
+def uploader(tmp_path):
+    """An app, two members (ann, ben) and two different small clips."""
+    app = create_app(make_settings(tmp_path))
+    ann, ann_csrf = api_user(app, "ann")
+    ben, ben_csrf = api_user(app, "ben")
+    clip = tiny_video(tmp_path / "a.mp4").read_bytes()
+    other = tiny_video(tmp_path / "b.mp4", frames=10).read_bytes()
+    assert clip != other
+    return {
+        "app": app,
+        "ann": (ann, ann_csrf),
+        "ben": (ben, ben_csrf),
+        "clip": clip,
+        "other": other,
+    }
+
+
+def keyed_upload(u, who: str, key, data: bytes | None = None):
+    c, csrf = u[who]
+    headers = {CSRF_HEADER: csrf}
+    if key is not None:
+        headers["Idempotency-Key"] = key
+    files = {"file": ("clip.mp4", u["clip"] if data is None else data, "video/mp4")}
+    return c.post("/api/uploads", files=files, data={"movement": "auto"}, headers=headers)
+
+
+def stored(u) -> tuple[int, int]:
+    """(job rows, files in the upload folder)."""
+    jobs = u["app"].state.web.db.read(lambda s: len(s.scalars(select(Job)).all()))
+    folder = u["app"].state.web.settings.upload_dir
+    return jobs, len(list(folder.iterdir())) if folder.exists() else 0
+
+
+def test_a_retry_with_the_same_key_gets_the_first_job_back(uploader):
+    u = uploader
+    first = keyed_upload(u, "ann", "3f1c-upload-1")
+    assert first.status_code == 202, first.text
+    again = keyed_upload(u, "ann", "3f1c-upload-1")
+    assert again.status_code == 200, again.text
+    assert (
+        again.headers["location"] == first.headers["location"] == f"/api/jobs/{first.json()['id']}"
+    )
+    assert again.json() == u["ann"][0].get(first.headers["location"]).json()
+    assert stored(u) == (1, 1)  # no second job, no second file
+    assert keyed_upload(u, "ann", "3f1c-upload-1").status_code == 200
+    assert stored(u) == (1, 1)
+    # another key, or no key, is another upload
+    assert keyed_upload(u, "ann", "3f1c-upload-2").status_code == 202
+    assert keyed_upload(u, "ann", None).status_code == 202
+    assert keyed_upload(u, "ann", None).status_code == 202
+    assert stored(u) == (4, 4)
+
+
+def test_the_same_key_from_another_account_is_another_upload(uploader):
+    u = uploader
+    mine = keyed_upload(u, "ann", "shared-key")
+    theirs = keyed_upload(u, "ben", "shared-key")
+    assert mine.status_code == theirs.status_code == 202
+    assert mine.json()["id"] != theirs.json()["id"]
+    assert u["ben"][0].get(mine.headers["location"]).status_code == 404  # still not ben's
+    assert keyed_upload(u, "ben", "shared-key").json()["id"] == theirs.json()["id"]
+    assert stored(u) == (2, 2)
+
+
+def test_a_key_sent_with_another_file_is_422_and_stores_nothing(uploader):
+    u = uploader
+    first = keyed_upload(u, "ann", "k-1")
+    r = keyed_upload(u, "ann", "k-1", u["other"])
+    assert r.status_code == 422
+    assert r.json() == {
+        "detail": "This Idempotency-Key was used for another upload (a different file) in the "
+        "last 24 hours; send a new key with this clip."
+    }
+    assert stored(u) == (1, 1)
+    assert keyed_upload(u, "ann", "k-1").json()["id"] == first.json()["id"]  # still its key
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "x" * 201, "tab\there", "del\x7f", "caf\xe9".encode("latin-1"), "\u00e9".encode()],
+)
+def test_a_malformed_key_is_400_with_a_sentence(uploader, key):
+    r = keyed_upload(uploader, "ann", key)
+    assert r.status_code == 400, r.text
+    assert r.json() == {
+        "detail": "The Idempotency-Key header must be 1 to 200 printable ASCII characters "
+        "(a random UUID is a good key)."
+    }
+    assert stored(uploader) == (0, 0)
+
+
+def test_keys_of_one_and_of_two_hundred_printable_characters_are_accepted(uploader):
+    for key in ("a", "~" * 200, "a key with spaces and !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"):
+        assert keyed_upload(uploader, "ann", key).status_code == 202, key
+    assert stored(uploader) == (3, 3)
+
+
+def test_a_key_names_its_job_for_24_hours(uploader):
+    u = uploader
+    first = keyed_upload(u, "ann", "daily")
+    db = u["app"].state.web.db
+
+    def age(hours):
+        def work(s):
+            job = s.scalar(select(Job).where(Job.uid == first.json()["id"]))
+            job.created_at = utcnow() - dt.timedelta(hours=hours)
+
+        db.write(work)
+
+    age(23.9)
+    assert keyed_upload(u, "ann", "daily").status_code == 200
+    age(24.1)
+    later = keyed_upload(u, "ann", "daily", u["other"])  # a new upload: another file is fine
+    assert later.status_code == 202 and later.json()["id"] != first.json()["id"]
+    assert keyed_upload(u, "ann", "daily", u["other"]).json()["id"] == later.json()["id"]
+    assert u["ann"][0].get(first.headers["location"]).status_code == 200  # the old job stays
+    assert stored(u) == (2, 2)
+
+
+def test_a_refused_keyed_upload_keeps_no_key(uploader):
+    """A file that is not a video is 415 and queues nothing: the key is still free."""
+    u = uploader
+    assert keyed_upload(u, "ann", "k", b"not a video at all").status_code == 415
+    assert stored(u) == (0, 0)
+    assert keyed_upload(u, "ann", "k").status_code == 202
+    c, _ = u["ann"]
+    r = c.post(
+        "/api/uploads", files={"file": ("c.mp4", u["clip"])}, headers={"Idempotency-Key": "k"}
+    )
+    assert r.status_code == 403  # the CSRF header is checked first, as without a key
+    assert stored(u) == (1, 1)
+
+
+def test_the_upload_schema_documents_the_key(uploader):
+    op = client(uploader["app"]).get("/openapi.json").json()["paths"]["/api/uploads"]["post"]
+    (param,) = [p for p in op["parameters"] if p["name"] == "Idempotency-Key"]
+    assert param["in"] == "header" and not param["required"]
+    assert param["schema"]["maxLength"] == 200 and param["schema"]["minLength"] == 1
+    assert {"200", "202", "400", "422"} <= set(op["responses"])
+    job = {"$ref": "#/components/schemas/JobOut"}
+    assert op["responses"]["200"]["content"]["application/json"]["schema"] == job
+
+
+def test_two_requests_with_one_key_queue_one_job(db_url, tmp_path, monkeypatch):
+    """The second of two requests racing with one key meets the unique index and gets the job."""
+    from kneeback.store import open_database
+    from kneeback.web import jobs
+
+    with open_database(db_url) as db:
+        account = create_user(db, "racer", PASSWORD)
+        first = jobs.enqueue_keyed_job(db, account.id, tmp_path / "a", key="k", upload_sha256="a")
+        assert first.created
+        # the other request looked before the first one's job was committed: it saw nothing
+        looks, real = [], jobs._fresh_keyed_job
+
+        def blind_once(*args):
+            looks.append(args)
+            return None if len(looks) == 1 else real(*args)
+
+        monkeypatch.setattr(jobs, "_fresh_keyed_job", blind_once)
+        late = jobs.enqueue_keyed_job(db, account.id, tmp_path / "b", key="k", upload_sha256="a")
+        assert len(looks) == 2  # looked again after the unique index refused the second job
+        assert late == jobs.KeyedJob(uid=first.uid, upload_sha256="a", created=False)
+        assert db.read(lambda s: len(s.scalars(select(Job)).all())) == 1
+
+
+def test_a_database_from_before_upload_keys_opens_and_works(db_url, tmp_path):
+    """A database at revision 0003 (jobs without keys) is upgraded when the app starts."""
+    from sqlalchemy import create_engine, text
+
+    from kneeback.store import open_database
+    from kneeback.store.db import _sqlite_setup, current_revision, migrate
+
+    engine = create_engine(db_url)
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    migrate(engine, revision="0003")
+    with open_database(db_url, upgrade=False) as db:
+        account = create_user(db, "olga", PASSWORD)
+    now = utcnow().replace(tzinfo=None)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO web_jobs (uid, user_id, upload_path, movement, state, stage, done, "
+                "total, attempts, created_at, updated_at) VALUES ('old', :u, '/gone.mp4', "
+                "'auto', 'failed', '', 0, 0, 1, :t, :t)"
+            ),
+            {"u": account.id, "t": now},
+        )
+    engine.dispose()
+    app = create_app(make_settings(tmp_path, database_url=db_url))
+    try:
+        assert current_revision(app.state.web.db.engine) == "0004"
+        c = client(app)
+        r = c.post("/api/login", json={"username": "olga", "password": PASSWORD})
+        u = {"app": app, "olga": (c, r.json()["csrf_token"])}
+        u["clip"] = tiny_video(tmp_path / "a.mp4").read_bytes()
+        assert [j["id"] for j in c.get("/api/jobs").json()] == ["old"]
+        first = keyed_upload(u, "olga", "after-upgrade")
+        assert first.status_code == 202, first.text
+        assert keyed_upload(u, "olga", "after-upgrade").status_code == 200
+        assert keyed_upload(u, "olga", None).status_code == 202
+        assert c.get("/api/jobs").headers["x-total-count"] == "3"
+    finally:
+        app.state.web.db.close()

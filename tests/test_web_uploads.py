@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,15 @@ def test_fields_and_file_arrive_in_small_chunks(tmp_path):
     assert got.fields == {"csrf_token": "abc", "movement": "squat"}
     assert got.path.parent == tmp_path / "up" and len(got.path.name) == 32
     assert [p.name for p in (tmp_path / "up").iterdir()] == [got.path.name]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_the_sha256_of_the_file_is_counted_as_it_arrives(tmp_path, chunk):
+    data = bytes(range(256)) * 3 + b"\r\n--not-the-boundary\r\n"
+    body = form(("movement", b"squat", None), ("file", data, "x.mp4"), ("note", b"zz", None))
+    got = receive(body, tmp_path / str(chunk), chunk=chunk)
+    assert got.sha256 == hashlib.sha256(data).hexdigest()
+    assert receive(form(("file", b"", "e.mp4")), tmp_path).sha256 == hashlib.sha256().hexdigest()
 
 
 def test_before_file_sees_the_fields_sent_before_the_file_and_can_refuse(tmp_path):

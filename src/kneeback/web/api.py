@@ -7,16 +7,23 @@ which a cross-site form cannot send.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import LoggedIn, RowId, Web, WebContext
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage
-from kneeback.web.flows import accept_upload, log_in, register_member
+from kneeback.web.flows import (
+    IDEMPOTENCY_HEADER,
+    MAX_IDEMPOTENCY_KEY_CHARS,
+    accept_keyed_upload,
+    accept_upload,
+    log_in,
+    register_member,
+)
 from kneeback.web.member_schemas import MemberHistory, MemberProgram, MemberProgress
 from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
 from kneeback.web.queries import (
@@ -211,17 +218,59 @@ def api_session(ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any
     return session
 
 
-@router.post("/uploads", response_model=JobOut, status_code=202)
-async def api_upload(request: Request, ctx: Web, account: LoggedIn) -> Response:
+_UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": JobOut,
+        "description": (
+            f"A retry: the account sent this {IDEMPOTENCY_HEADER} with the same file within 24 "
+            "hours; the first upload's job as it is now (Location: its address). Nothing new is "
+            "stored or queued."
+        ),
+    },
+    202: {"description": "The clip is stored and its analysis queued (Location: the job)."},
+    400: {"description": f"A malformed form, movement or {IDEMPOTENCY_HEADER}."},
+    422: {"description": f"The {IDEMPOTENCY_HEADER} was used for another file."},
+}
+
+
+@router.post("/uploads", response_model=JobOut, status_code=202, responses=_UPLOAD_RESPONSES)
+async def api_upload(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias=IDEMPOTENCY_HEADER,
+            description=(
+                "Optional: makes the upload safe to retry. The same account sending the same "
+                "key within 24 hours gets the first upload's job back (200); a key sent with "
+                "another file is refused (422)."
+            ),
+            # checked by the route, which answers a bad key with a sentence (400)
+            json_schema_extra={
+                "minLength": 1,
+                "maxLength": MAX_IDEMPOTENCY_KEY_CHARS,
+                "pattern": "^[ -~]+$",
+            },
+        ),
+    ] = None,
+) -> Response:
     """Upload a clip (multipart field ``file``, optional ``movement``); its analysis is queued.
 
     413 over the size limit, 415 when the file is not a video, 403 without the CSRF header.
+    With an ``Idempotency-Key`` header, a retry of the same upload returns its job (200).
     """
-    uid = await accept_upload(ctx, request, account, csrf_from_form=False)
     from starlette.concurrency import run_in_threadpool
 
+    if idempotency_key is None:
+        uid = await accept_upload(ctx, request, account, csrf_from_form=False)
+        status = 202
+    else:
+        keyed = await accept_keyed_upload(ctx, request, account, key=idempotency_key)
+        uid, status = keyed.uid, 202 if keyed.created else 200
     job = await run_in_threadpool(get_job, ctx.db, account, uid)
-    return JSONResponse(job, status_code=202, headers={"Location": f"/api/jobs/{uid}"})
+    return JSONResponse(job, status_code=status, headers={"Location": f"/api/jobs/{uid}"})
 
 
 @router.get("/jobs", response_model=list[JobOut], responses=PAGED_RESPONSES)

@@ -1,4 +1,7 @@
-"""Steps shared by the pages and the API: log in, register, accept an uploaded clip."""
+"""Steps shared by the pages and the API: log in, register, accept an uploaded clip.
+
+An API upload sent with an ``Idempotency-Key`` is queued once per key (:func:`accept_keyed_upload`).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +15,10 @@ from kneeback.errors import BadValueError
 from kneeback.movements.specs import MOVEMENT_NAMES
 from kneeback.web.accounts import Account, authenticate, create_user, start_session
 from kneeback.web.app import WebContext
-from kneeback.web.jobs import enqueue_job
+from kneeback.web.jobs import KeyedJob, enqueue_job, enqueue_keyed_job, find_keyed_job
 from kneeback.web.uploads import (
     BadUploadError,
+    ReceivedUpload,
     UnsupportedMediaError,
     UploadTooLargeError,
     check_video,
@@ -22,10 +26,23 @@ from kneeback.web.uploads import (
     size_text,
 )
 
-__all__ = ["accept_upload", "client_ip", "log_in", "register_member"]
+__all__ = [
+    "IDEMPOTENCY_HEADER",
+    "MAX_IDEMPOTENCY_KEY_CHARS",
+    "accept_keyed_upload",
+    "accept_upload",
+    "check_idempotency_key",
+    "client_ip",
+    "log_in",
+    "register_member",
+]
 
 #: Room for the form fields and multipart boundaries around the file itself.
 _FORM_OVERHEAD_BYTES = 64 * 1024
+#: The header that makes an API upload safe to retry.
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+#: Longest Idempotency-Key accepted (the column's size).
+MAX_IDEMPOTENCY_KEY_CHARS = 200
 
 
 def client_ip(request: Request, /) -> str:
@@ -91,6 +108,88 @@ def register_member(
     return log_in(ctx, request, username, password)
 
 
+def check_idempotency_key(value: str, /) -> str:
+    """Return an ``Idempotency-Key`` header's value when it is acceptable.
+
+    Raises
+    ------
+    fastapi.HTTPException
+        400 unless it is 1 to :data:`MAX_IDEMPOTENCY_KEY_CHARS` printable ASCII characters.
+    """
+    if not 1 <= len(value) <= MAX_IDEMPOTENCY_KEY_CHARS or not all(
+        " " <= ch <= "~" for ch in value
+    ):
+        raise HTTPException(
+            400,
+            f"The {IDEMPOTENCY_HEADER} header must be 1 to {MAX_IDEMPOTENCY_KEY_CHARS} printable "
+            "ASCII characters (a random UUID is a good key).",
+        )
+    return value
+
+
+def _check_uploader(
+    ctx: WebContext, request: Request, account: Account, csrf_from_form: bool
+) -> None:
+    """Refuse an upload before any of it is read: not a member, no CSRF header, too long."""
+    from kneeback.web.app import CSRF_HEADER
+
+    if account.role != "member" or account.person_id is None:
+        raise HTTPException(403, "Only members upload clips.")
+    if not csrf_from_form and not ctx.csrf_ok(request, request.headers.get(CSRF_HEADER)):
+        raise HTTPException(403, f"Missing or wrong {CSRF_HEADER} header.")
+    limit = ctx.settings.max_upload_bytes
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit + _FORM_OVERHEAD_BYTES:
+        raise HTTPException(413, f"The clip is larger than {size_text(limit)}.")
+
+
+async def _receive_clip(ctx: WebContext, request: Request, csrf_from_form: bool) -> ReceivedUpload:
+    """Stream the form's clip to the upload folder and check its fields (not yet its content)."""
+    limit = ctx.settings.max_upload_bytes
+
+    def check_fields(fields: dict[str, str]) -> None:
+        if csrf_from_form and not ctx.csrf_ok(request, fields.get("csrf_token")):
+            raise HTTPException(403, "The form has expired; reload the page and try again.")
+        movement = fields.get("movement", "auto") or "auto"
+        if movement != "auto" and movement not in MOVEMENT_NAMES:
+            raise HTTPException(400, f"Unknown movement {movement!r}.")
+
+    try:
+        upload = await receive_upload(
+            request.headers.get("content-type", ""),
+            request.stream(),
+            upload_dir=ctx.settings.upload_dir,
+            max_bytes=limit,
+            before_file=check_fields,
+        )
+    except UploadTooLargeError as exc:
+        raise HTTPException(413, str(exc)) from None
+    except BadUploadError as exc:
+        raise HTTPException(400, str(exc)) from None
+    try:
+        check_fields(upload.fields)  # also when the fields came after the file
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
+    return upload
+
+
+async def _check_clip(upload: ReceivedUpload) -> None:
+    """Check from its content that the clip is a video; delete it when not (415)."""
+    try:
+        await run_in_threadpool(check_video, upload.path)
+    except UnsupportedMediaError as exc:
+        upload.path.unlink(missing_ok=True)
+        raise HTTPException(415, str(exc)) from None
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
+
+
+def _movement(upload: ReceivedUpload) -> str:
+    return upload.fields.get("movement", "auto") or "auto"
+
+
 async def accept_upload(
     ctx: WebContext,
     request: Request,
@@ -121,47 +220,75 @@ async def accept_upload(
         body without a length over the limit, 415 for a file that is not a video, 400 for a
         malformed form or an unknown movement.
     """
-    from kneeback.web.app import CSRF_HEADER
-
-    if account.role != "member" or account.person_id is None:
-        raise HTTPException(403, "Only members upload clips.")
-    if not csrf_from_form and not ctx.csrf_ok(request, request.headers.get(CSRF_HEADER)):
-        raise HTTPException(403, f"Missing or wrong {CSRF_HEADER} header.")
-    limit = ctx.settings.max_upload_bytes
-    length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > limit + _FORM_OVERHEAD_BYTES:
-        raise HTTPException(413, f"The clip is larger than {size_text(limit)}.")
-
-    def check_fields(fields: dict[str, str]) -> None:
-        if csrf_from_form and not ctx.csrf_ok(request, fields.get("csrf_token")):
-            raise HTTPException(403, "The form has expired; reload the page and try again.")
-        movement = fields.get("movement", "auto") or "auto"
-        if movement != "auto" and movement not in MOVEMENT_NAMES:
-            raise HTTPException(400, f"Unknown movement {movement!r}.")
-
-    try:
-        upload = await receive_upload(
-            request.headers.get("content-type", ""),
-            request.stream(),
-            upload_dir=ctx.settings.upload_dir,
-            max_bytes=limit,
-            before_file=check_fields,
-        )
-    except UploadTooLargeError as exc:
-        raise HTTPException(413, str(exc)) from None
-    except BadUploadError as exc:
-        raise HTTPException(400, str(exc)) from None
-    try:
-        check_fields(upload.fields)  # also when the fields came after the file
-        await run_in_threadpool(check_video, upload.path)
-    except UnsupportedMediaError as exc:
-        upload.path.unlink(missing_ok=True)
-        raise HTTPException(415, str(exc)) from None
-    except BaseException:
-        upload.path.unlink(missing_ok=True)
-        raise
-    movement = upload.fields.get("movement", "auto") or "auto"
-    enqueue = partial(enqueue_job, ctx.db, account.id, upload.path, movement=movement)
+    _check_uploader(ctx, request, account, csrf_from_form)
+    upload = await _receive_clip(ctx, request, csrf_from_form)
+    await _check_clip(upload)
+    enqueue = partial(enqueue_job, ctx.db, account.id, upload.path, movement=_movement(upload))
     uid = await run_in_threadpool(enqueue)
     ctx.worker.wake()
     return uid
+
+
+async def accept_keyed_upload(
+    ctx: WebContext, request: Request, account: Account, /, *, key: str
+) -> KeyedJob:
+    """Receive a clip sent to the API with an ``Idempotency-Key``; queue it once per key.
+
+    The same account sending the same key again within
+    :data:`~kneeback.web.jobs.IDEMPOTENCY_WINDOW` gets the first upload's job back, and the
+    file it sent again is not kept; another account's key is another key. A retry must send the
+    same file: the SHA-256 of its bytes is compared with the first upload's.
+
+    Parameters
+    ----------
+    ctx
+        The app's context.
+    request
+        A ``multipart/form-data`` request as for :func:`accept_upload`, with the CSRF header.
+    account
+        The uploading member.
+    key
+        The ``Idempotency-Key`` header (see :func:`check_idempotency_key`).
+
+    Returns
+    -------
+    KeyedJob
+        The job, ``created`` when this request queued it.
+
+    Raises
+    ------
+    fastapi.HTTPException
+        As :func:`accept_upload`; 400 for a malformed key (checked before the body is read) and
+        422 when the key was used for another file.
+    """
+    _check_uploader(ctx, request, account, False)
+    check_idempotency_key(key)
+    upload = await _receive_clip(ctx, request, False)
+    try:
+        job = await run_in_threadpool(find_keyed_job, ctx.db, account.id, key)
+        if job is None:
+            await _check_clip(upload)
+            enqueue = partial(
+                enqueue_keyed_job,
+                ctx.db,
+                account.id,
+                upload.path,
+                key=key,
+                upload_sha256=upload.sha256,
+                movement=_movement(upload),
+            )
+            job = await run_in_threadpool(enqueue)
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
+    if job.created:
+        ctx.worker.wake()
+        return job
+    upload.path.unlink(missing_ok=True)  # a retry: the first upload's file is the one kept
+    if job.upload_sha256 != upload.sha256:
+        raise HTTPException(
+            422,
+            f"This {IDEMPOTENCY_HEADER} was used for another upload (a different file) in the "
+            "last 24 hours; send a new key with this clip.",
+        )
+    return job

@@ -16,22 +16,28 @@ import logging
 import secrets
 import shutil
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
-from kneeback.errors import KneebackError
+from kneeback.errors import DatabaseError, KneebackError
 from kneeback.settings import ModelVariant
 from kneeback.store.db import Database
 from kneeback.store.models import Person, utcnow
 from kneeback.web.models import Job, User
 
 __all__ = [
+    "IDEMPOTENCY_WINDOW",
     "JobWorker",
+    "KeyedJob",
     "claim_next_job",
     "enqueue_job",
+    "enqueue_keyed_job",
+    "find_keyed_job",
     "heartbeat",
     "job_view",
     "resume_unfinished",
@@ -75,6 +81,143 @@ def enqueue_job(db: Database, user_id: int, upload: Path, /, *, movement: str = 
 
     db.write(work)
     return uid
+
+
+#: How long an upload's Idempotency-Key names its job; a key sent later starts a new job.
+IDEMPOTENCY_WINDOW = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class KeyedJob:
+    """The job of an upload sent with an Idempotency-Key.
+
+    Attributes
+    ----------
+    uid
+        The job's uid.
+    upload_sha256
+        The SHA-256 (hex) of the file the key was first sent with.
+    created
+        True when this call queued the job; False when the key already named it.
+    """
+
+    uid: str
+    upload_sha256: str | None
+    created: bool
+
+
+def _fresh_keyed_job(s: OrmSession, user_id: int, key: str, now: dt.datetime) -> KeyedJob | None:
+    row = s.execute(
+        select(Job.uid, Job.upload_sha256).where(
+            Job.user_id == user_id,
+            Job.idempotency_key == key,
+            Job.created_at > now - IDEMPOTENCY_WINDOW,
+        )
+    ).first()
+    return None if row is None else KeyedJob(uid=row[0], upload_sha256=row[1], created=False)
+
+
+def find_keyed_job(
+    db: Database, user_id: int, key: str, /, *, now: dt.datetime | None = None
+) -> KeyedJob | None:
+    """Return the job an account's Idempotency-Key names, if it was sent within the window.
+
+    Parameters
+    ----------
+    db
+        The open database.
+    user_id
+        The uploading account.
+    key
+        The Idempotency-Key.
+    now
+        The present (default: the clock); a key sent more than :data:`IDEMPOTENCY_WINDOW`
+        before it names nothing any more.
+    """
+    return db.read(lambda s: _fresh_keyed_job(s, user_id, key, now or utcnow()))
+
+
+def enqueue_keyed_job(
+    db: Database,
+    user_id: int,
+    upload: Path,
+    /,
+    *,
+    key: str,
+    upload_sha256: str,
+    movement: str = "auto",
+    now: dt.datetime | None = None,
+) -> KeyedJob:
+    """Queue an upload sent with an Idempotency-Key, unless the key already names a job.
+
+    Looking for the key and queueing are one transaction, and the key is unique per account in
+    the database: of two requests with one key, one queues the job and the other gets it.
+
+    Parameters
+    ----------
+    db
+        The open database.
+    user_id
+        The uploading account.
+    upload
+        The stored clip.
+    key
+        The Idempotency-Key (unique per account within :data:`IDEMPOTENCY_WINDOW`; an older
+        job's key is cleared, so that the key can name the new one).
+    upload_sha256
+        The SHA-256 (hex) of the clip, kept to recognise a retry of the same file.
+    movement
+        ``auto`` or a movement name.
+    now
+        The present (default: the clock).
+
+    Returns
+    -------
+    KeyedJob
+        The new job (``created``), or the one the key already named.
+    """
+
+    def work(s: OrmSession) -> KeyedJob:
+        at = now or utcnow()
+        found = _fresh_keyed_job(s, user_id, key, at)
+        if found is not None:
+            return found
+        s.execute(  # an expired key: its job stays, the key moves on (a fresh one never does)
+            update(Job)
+            .where(
+                Job.user_id == user_id,
+                Job.idempotency_key == key,
+                Job.created_at <= at - IDEMPOTENCY_WINDOW,
+            )
+            .values(idempotency_key=None)
+        )
+        uid = secrets.token_hex(16)
+        s.add(
+            Job(
+                uid=uid,
+                user_id=user_id,
+                upload_path=str(upload),
+                movement=movement,
+                state="queued",
+                created_at=at,
+                updated_at=at,
+                idempotency_key=key,
+                upload_sha256=upload_sha256,
+            )
+        )
+        return KeyedJob(uid=uid, upload_sha256=upload_sha256, created=True)
+
+    try:
+        return db.write(work)
+    except DatabaseError as exc:
+        # Another request with this key queued its job between our look and our insert
+        # (PostgreSQL; SQLite serialises the two transactions): that job is the answer.
+        if not isinstance(exc.__cause__, IntegrityError):
+            raise
+        found = find_keyed_job(db, user_id, key, now=now)
+        if found is None:
+            raise
+        return found
 
 
 def resume_unfinished(db: Database, /, *, stale_after_s: float) -> int:

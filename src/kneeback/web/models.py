@@ -99,11 +99,17 @@ class Job(WebBase):
     ``state`` is ``queued``, ``running``, ``done`` or ``failed``; ``error`` says in plain words
     why a job failed; ``session_id`` is the stored session of a finished job. The worker running
     a job refreshes ``heartbeat_at``; a running job whose heartbeat is older than the lease
-    belongs to a worker that stopped, and goes back in the queue.
+    belongs to a worker that stopped, and goes back in the queue. ``idempotency_key`` is the
+    ``Idempotency-Key`` an API upload was sent with (unique per account; cleared when it
+    expires) and ``upload_sha256`` the SHA-256 of the uploaded file, which a retry must match;
+    both are NULL for uploads without a key (revision 0004).
     """
 
     __tablename__ = "web_jobs"
-    __table_args__ = (Index("ix_web_jobs_state_created", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_web_jobs_state_created", "state", "created_at"),
+        Index("ix_web_jobs_user_idempotency_key", "user_id", "idempotency_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
@@ -123,6 +129,8 @@ class Job(WebBase):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200), default=None)
+    upload_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class Share(WebBase):

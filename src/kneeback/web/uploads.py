@@ -9,6 +9,7 @@ must recognise a video container and decode a frame of it (:func:`check_video`).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from collections.abc import AsyncIterator, Callable
@@ -64,11 +65,14 @@ class ReceivedUpload:
         Its size in bytes.
     fields
         The form's text fields.
+    sha256
+        The SHA-256 of the file, in hex.
     """
 
     path: Path
     size: int
     fields: dict[str, str] = field(default_factory=dict)
+    sha256: str = ""
 
 
 def size_text(n_bytes: int, /) -> str:
@@ -99,6 +103,7 @@ class _FormSink:
         self.fields: dict[str, str] = {}
         self.fh: BinaryIO | None = None
         self.size = 0
+        self.digest = hashlib.sha256()
         self.seen_file = False
         self.refused: Exception | None = None
         self._name = ""
@@ -150,6 +155,7 @@ class _FormSink:
                 size = size_text(self.max_bytes)
                 raise UploadTooLargeError(f"The {self.noun} is larger than {size}.")
             self.fh.write(data[start:end])
+            self.digest.update(data[start:end])
             return
         self._buf.extend(data[start:end])
         if len(self._buf) > MAX_FIELD_BYTES:
@@ -251,7 +257,9 @@ async def receive_upload(
         if isinstance(exc, Exception) and not isinstance(exc, OSError):
             raise BadUploadError("The upload is not well-formed form data.") from exc
         raise
-    return ReceivedUpload(path=final, size=sink.size, fields=sink.fields)
+    return ReceivedUpload(
+        path=final, size=sink.size, fields=sink.fields, sha256=sink.digest.hexdigest()
+    )
 
 
 def check_video(path: Path, /) -> None:
