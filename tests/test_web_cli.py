@@ -186,3 +186,29 @@ def test_serve_refuses_a_bad_public_url_or_podcast_email(cli):
     r = cli("serve", "--podcast-email", "nobody", "--port", "8123")
     assert r.exit_code == 2
     assert "--podcast-email: give an e-mail address" in r.output
+
+
+def test_serve_and_worker_refuse_a_data_folder_they_cannot_write(cli, tmp_path, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    not_a_folder = tmp_path / "data"
+    not_a_folder.write_text("a file where the data folder should be\n")
+    for args in (("serve", "--port", "8123"), ("worker", "--once")):
+        r = cli(*args, "--db", url, "--data-dir", str(not_a_folder))
+        assert r.exit_code == 6, r.output
+        assert f"The data folder {not_a_folder} cannot be used" in r.output
+        assert "Internal error" not in r.output and "Traceback" not in r.output
+
+
+def test_serve_says_when_the_secret_key_file_cannot_be_read(cli, tmp_path, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    monkeypatch.delenv("KNEEBACK_SECRET_KEY", raising=False)
+    data = tmp_path / "data"
+    (data / "secret_key").mkdir(parents=True)  # not a file
+    r = cli("serve", "--db", f"sqlite:///{tmp_path / 'k.db'}", "--data-dir", str(data))
+    assert r.exit_code == 6, r.output
+    assert f"Cannot read the secret key file {data / 'secret_key'}" in r.output

@@ -268,6 +268,13 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     fastapi.FastAPI
         The app. The database is opened (created and upgraded) here; the in-process worker
         (when ``settings.run_worker``) starts with the app's lifespan and resumes unfinished jobs.
+
+    Raises
+    ------
+    OutputError
+        When the data folder cannot be created or written.
+    DatabaseError
+        When the database cannot be opened or upgraded.
     """
     from kneeback.store import open_database
     from kneeback.web.api import router as api_router
@@ -281,8 +288,7 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     from kneeback.web.podcast_pages import router as podcast_page_router
 
     settings = settings or WebSettings()
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    settings.analysis_dir.mkdir(parents=True, exist_ok=True)
+    settings.make_folders()
     db = open_database(settings.database_url)
     ctx = WebContext(
         settings=settings,

@@ -188,6 +188,7 @@ def worker(
     if data_dir is not None:
         fields["data_dir"] = data_dir
     settings = _web_settings(fields)
+    settings.make_folders(uploads=False)
     with open_database(settings.database_url) as database:
         jobs = JobWorker(
             database,

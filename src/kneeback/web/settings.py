@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+from kneeback.errors import OutputError
 from kneeback.settings import ModelVariant
 
 __all__ = ["SECRET_KEY_ENV", "SECRET_KEY_FILE", "WebSettings", "load_secret_key"]
@@ -39,25 +41,45 @@ def load_secret_key(data_dir: Path, /) -> SecretStr:
     -------
     pydantic.SecretStr
         The key.
+
+    Raises
+    ------
+    OutputError
+        When the key file cannot be created or read.
     """
     env = os.environ.get(SECRET_KEY_ENV)
     if env:
         return SecretStr(env)
-    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / SECRET_KEY_FILE
     try:
+        data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        key = path.read_text(encoding="ascii").strip()
+        key = _read_key(path)
         if len(key) < 32:
             raise ValueError(
                 f"The secret key in {path} is too short; delete it to regenerate."
             ) from None
         return SecretStr(key)
+    except OSError as exc:
+        raise OutputError(
+            f"Cannot create the secret key file {path} ({exc.strerror or exc}); set "
+            f"{SECRET_KEY_ENV} or choose a data folder that can be written with --data-dir."
+        ) from None
     key = secrets.token_hex(48)
     with os.fdopen(fd, "w", encoding="ascii") as fh:
         fh.write(key + "\n")
     return SecretStr(key)
+
+
+def _read_key(path: Path, /) -> str:
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not plain text"
+        raise OutputError(
+            f"Cannot read the secret key file {path} ({why}); delete it to have a new one made."
+        ) from None
 
 
 class WebSettings(BaseModel):
@@ -124,6 +146,34 @@ class WebSettings(BaseModel):
     worker_poll_s: float = Field(default=1.0, gt=0)
     pose_variant: ModelVariant = "full"
     job_lease_s: float = Field(default=60.0, gt=0)
+
+    def make_folders(self, *, uploads: bool = True) -> None:
+        """Create the data folder's ``analyses/`` (and ``uploads/``) and check they can be written.
+
+        Parameters
+        ----------
+        uploads
+            Also ``uploads/`` (the web app writes it; a worker only reads it).
+
+        Raises
+        ------
+        OutputError
+            With one sentence naming the folder, when one cannot be created or written (the data
+            folder is a file, read-only, on a full disk, or not the server's to write).
+        """
+        folders = [self.upload_dir, self.analysis_dir] if uploads else [self.analysis_dir]
+        for folder in folders:
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check.")
+                os.close(fd)
+                os.unlink(probe)
+            except OSError as exc:
+                raise OutputError(
+                    f"The data folder {self.data_dir} cannot be used: {folder} cannot be written "
+                    f"({exc.strerror or exc}); choose another with --data-dir or fix its "
+                    "permissions."
+                ) from None
 
     @property
     def upload_dir(self) -> Path:
