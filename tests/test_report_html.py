@@ -281,6 +281,40 @@ def test_report_front_view_says_what_it_cannot_measure(
 
 # ---------------------------------------------------------------- in Chromium
 
+#: The visible texts (outside the video and the plots) whose colour contrasts with the first
+#: opaque background behind them by less than WCAG AA asks: 4.5, or 3 for large text.
+LOW_CONTRAST = """() => {
+  const luminance = (css) => {
+    const [r, g, b] = css.match(/[\\d.]+/g).slice(0, 3).map((v) => {
+      const c = Number(v) / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const bg = getComputedStyle(el).backgroundColor;
+      const alpha = bg.match(/[\\d.]+/g)[3];
+      if (alpha === undefined || Number(alpha) > 0.5) return bg;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  const low = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    if (!walker.currentNode.textContent.trim() || el.closest("video, svg")) continue;
+    if (el.getClientRects().length === 0) continue;
+    const style = getComputedStyle(el);
+    const [a, b] = [luminance(style.color), luminance(background(el))];
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    const size = parseFloat(style.fontSize);
+    const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
+    if (ratio < (large ? 3 : 4.5)) low.push(`${el.className}: ${ratio.toFixed(2)}`);
+  }
+  return [...new Set(low)];
+}"""
+
 
 @pytest.fixture(scope="module")
 def browser() -> Any:
@@ -351,6 +385,10 @@ def test_report_in_chromium(
 
         # Readable on a phone: nothing wider than the screen (tables scroll inside themselves).
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+        # Every text, the folded tables included, contrasts with its background (WCAG AA).
+        page.evaluate("() => document.querySelectorAll('details').forEach((d) => d.open = true)")
+        assert page.evaluate(LOW_CONTRAST) == []
 
         # Offline: nothing but the file itself and data: URLs was requested.
         assert all(u.startswith(("file:", "data:")) for u in problems.requests), problems.requests
