@@ -344,6 +344,7 @@ def test_a_text_file_named_mp3_is_refused_and_nothing_is_stored(app, admin):
     )
     assert r.status_code == 415
     assert "not an audio file" in r.text and 'name="audio"' in r.text
+    assert re.search(r'<p class="error" role="alert">[^<]*not an audio file', r.text)
     assert podcast_files(app) == [] and episode_rows(app) == 0
 
 
