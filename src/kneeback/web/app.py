@@ -8,11 +8,16 @@ way everywhere: :class:`~kneeback.web.review.NotAllowedError` as 403 (409 when a
 shared), :class:`~kneeback.errors.BadValueError` as 400, with the exception's sentence. A request
 the routes' types refuse is 404 when the address names nothing that can exist (``/sessions/abc``,
 an id beyond what the database holds), else 422 with the fields' errors from the API (never
-echoing what was sent: it may hold a password) and a 400 page naming the fields from a form.
+echoing what was sent: it may hold a password) and a 400 page naming the fields from a form. When
+the database cannot be reached (:class:`~kneeback.errors.DatabaseError`) or the server's disk
+refuses a write (full, read-only), the client gets a 503 with a sentence, and the log one line
+saying why (no traceback: it is not a bug).
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,7 +36,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kneeback import __version__
-from kneeback.errors import BadValueError
+from kneeback.errors import BadValueError, DatabaseError
 from kneeback.store.db import Database
 from kneeback.web.accounts import Account, csrf_token, csrf_valid, session_account
 from kneeback.web.jobs import JobWorker
@@ -52,6 +57,15 @@ __all__ = [
 ]
 
 _HERE = Path(__file__).resolve().parent
+log = logging.getLogger(__name__)
+#: What a client is told when the database cannot be reached (never its URL or the driver's words).
+DATABASE_DOWN = "The service cannot reach its database right now; please try again in a moment."
+#: What a client is told when the server cannot write or read its files (disk full, read-only).
+STORAGE_DOWN = "The server cannot store files right now; please try again later."
+#: The errors of the server's own storage (not a bug: the operator must act), answered 503.
+_STORAGE_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EROFS, errno.EACCES, errno.EPERM, errno.EDQUOT, errno.EIO}
+)
 #: Header carrying the CSRF token on API requests that change something.
 CSRF_HEADER = "X-CSRF-Token"
 #: Content-Security-Policy of the app's own pages: nothing inline, nothing from elsewhere.
@@ -349,6 +363,21 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     @app.exception_handler(BadValueError)
     async def bad_value(request: Request, exc: BadValueError) -> Response:
         return await http_error(request, HTTPException(400, str(exc)))
+
+    @app.exception_handler(DatabaseError)
+    async def database_down(request: Request, exc: DatabaseError) -> Response:
+        # One line for the operator (the URL, password hidden, and why); a sentence for the client.
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return await http_error(
+            request, HTTPException(503, DATABASE_DOWN, headers={"Retry-After": "5"})
+        )
+
+    @app.exception_handler(OSError)
+    async def storage_down(request: Request, exc: OSError) -> Response:
+        if exc.errno not in _STORAGE_ERRNOS:
+            raise exc  # a bug: the traceback goes to the log, the client gets a 500
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return await http_error(request, HTTPException(503, STORAGE_DOWN))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
