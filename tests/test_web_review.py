@@ -223,6 +223,11 @@ def test_members_do_not_review_and_bad_comments_are_refused(world):
         post(w, "alice", f"/api/sessions/{sid}/comments", {"time_s": 1, "text": "x"}).status_code
         == 403
     )
+    # refused as a member whatever was written, not told to fix the comment first
+    blank = {"time_s": 1, "text": " "}  # well-formed JSON, refused by the comment's own check
+    assert post(w, "alice", f"/api/sessions/{sid}/comments", blank).status_code == 403
+    form = {"time_s": "-1", "text": "", "csrf_token": w["alice_csrf"]}
+    assert w["alice"].post(f"/sessions/{sid}/comments", data=form).status_code == 403
     assert post(w, "alice", f"/api/sessions/{sid}/share").status_code == 200
     assert post(w, "alice", f"/api/sessions/{sid}/reviewed").status_code == 403
     # a coach cannot share a member's session for them (only the member's own are theirs)

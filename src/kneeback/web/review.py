@@ -295,25 +295,25 @@ def add_comment(
     BadValueError
         See :func:`check_comment`; also when the moment lies after the end of the clip.
     """
-    time_s, text = check_comment(time_s, text)
     visible = visible_user_ids(db, account)
 
     def work(s: OrmSession) -> dict[str, Any] | None:
         hit = _visible_session(s, visible, session_id)
         if hit is None:
             return None
-        if not _may_review(account):
+        if not _may_review(account):  # before the input: a member is refused whatever they wrote
             raise NotAllowedError("Only coaches comment on sessions.")
+        moment, said = check_comment(time_s, text)
         length = clip_duration_s(hit[0])
-        if length is not None and time_s > length + CLIP_END_SLACK_S:
+        if length is not None and moment > length + CLIP_END_SLACK_S:
             raise BadValueError(
-                f"The moment {time_s:g} s is after the end of the clip ({length:.1f} s)."
+                f"The moment {moment:g} s is after the end of the clip ({length:.1f} s)."
             )
         c = Comment(
             session_id=session_id,
             author_id=account.id,
-            time_s=time_s,
-            text=text,
+            time_s=moment,
+            text=said,
             created_at=utcnow(),
         )
         s.add(c)
