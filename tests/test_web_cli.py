@@ -212,3 +212,23 @@ def test_serve_says_when_the_secret_key_file_cannot_be_read(cli, tmp_path, monke
     r = cli("serve", "--db", f"sqlite:///{tmp_path / 'k.db'}", "--data-dir", str(data))
     assert r.exit_code == 6, r.output
     assert f"Cannot read the secret key file {data / 'secret_key'}" in r.output
+
+
+def test_serve_says_when_the_port_is_taken_before_it_starts_anything(cli, tmp_path, monkeypatch):
+    import socket
+
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(kwargs))
+    where = ("--db", f"sqlite:///{tmp_path / 'k.db'}", "--data-dir", str(tmp_path / "data"))
+    with socket.socket() as other_server:
+        other_server.bind(("127.0.0.1", 0))
+        other_server.listen()
+        port = other_server.getsockname()[1]
+        r = cli("serve", "--port", str(port), *where)
+    assert r.exit_code == 2, r.output
+    assert f"--port {port}: 127.0.0.1:{port} is already in use" in r.output
+    assert started == [] and not (tmp_path / "k.db").exists()
+    r = cli("serve", "--host", "no-such-host.invalid", *where)
+    assert r.exit_code == 2 and "--host no-such-host.invalid: not an address" in r.output

@@ -7,6 +7,8 @@ without it they say which package is missing.
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -118,6 +120,34 @@ def users_assign(
     out.print(f"{member} is now a member of {coach}'s group.", highlight=False)
 
 
+def _check_listen(host: str, port: int, /) -> None:
+    """Refuse, before anything starts, an address this machine cannot listen on.
+
+    The socket is bound the way uvicorn binds it (``SO_REUSEADDR``) and closed again at once.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror:
+        raise BadValueError(
+            f"--host {host}: not an address or a name this machine knows."
+        ) from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise BadValueError(
+                    f"--port {port}: {host}:{port} is already in use (another server, or kneeback "
+                    "serve already running); stop it or choose another port."
+                ) from None
+            raise BadValueError(
+                f"--host {host}: cannot listen on {host}:{port} ({exc.strerror or exc})."
+            ) from None
+
+
 @user_errors
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
@@ -161,6 +191,7 @@ def serve(
     if data_dir is not None:
         fields["data_dir"] = data_dir
     settings = _web_settings(fields)
+    _check_listen(host, port)
     app = create_app(settings)
     if insecure_cookies and host not in ("127.0.0.1", "localhost", "::1"):
         out.print("Warning: cookies without the secure flag on a network address.", style="red")
