@@ -232,3 +232,21 @@ def test_serve_says_when_the_port_is_taken_before_it_starts_anything(cli, tmp_pa
     assert started == [] and not (tmp_path / "k.db").exists()
     r = cli("serve", "--host", "no-such-host.invalid", *where)
     assert r.exit_code == 2 and "--host no-such-host.invalid: not an address" in r.output
+
+
+def test_serve_refuses_a_secret_key_too_short_to_be_secret(cli, tmp_path, monkeypatch):
+    import uvicorn
+
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    where = ("--db", f"sqlite:///{tmp_path / 'k.db'}", "--data-dir", str(tmp_path / "data"))
+    monkeypatch.setenv("KNEEBACK_SECRET_KEY", "abc")
+    r = cli("serve", *where)
+    assert r.exit_code == 2, r.output
+    assert "KNEEBACK_SECRET_KEY is too short (3 characters, at least 32)" in r.output
+    monkeypatch.delenv("KNEEBACK_SECRET_KEY")
+    (tmp_path / "data").mkdir(exist_ok=True)
+    (tmp_path / "data" / "secret_key").write_text("abc\n")
+    r = cli("serve", *where)
+    assert r.exit_code == 2, r.output
+    assert "too short (3 characters, at least 32); delete the file" in r.output
+    assert "Internal error" not in r.output

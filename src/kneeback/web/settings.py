@@ -9,15 +9,23 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from kneeback.errors import OutputError
+from kneeback.errors import BadValueError, OutputError
 from kneeback.settings import ModelVariant
 
-__all__ = ["SECRET_KEY_ENV", "SECRET_KEY_FILE", "WebSettings", "load_secret_key"]
+__all__ = [
+    "MIN_SECRET_KEY_CHARS",
+    "SECRET_KEY_ENV",
+    "SECRET_KEY_FILE",
+    "WebSettings",
+    "load_secret_key",
+]
 
 #: Environment variable holding the secret key that signs CSRF tokens.
 SECRET_KEY_ENV = "KNEEBACK_SECRET_KEY"
 #: Name of the generated secret key file inside the data directory (mode 0600).
 SECRET_KEY_FILE = "secret_key"
+#: The shortest secret key accepted (from the environment or the key file), in characters.
+MIN_SECRET_KEY_CHARS = 32
 
 
 def _default_data_dir() -> Path:
@@ -44,11 +52,20 @@ def load_secret_key(data_dir: Path, /) -> SecretStr:
 
     Raises
     ------
+    BadValueError
+        When the key (from the environment or the file) is shorter than
+        :data:`MIN_SECRET_KEY_CHARS`.
     OutputError
         When the key file cannot be created or read.
     """
     env = os.environ.get(SECRET_KEY_ENV)
     if env:
+        if len(env) < MIN_SECRET_KEY_CHARS:
+            raise BadValueError(
+                f"{SECRET_KEY_ENV} is too short ({len(env)} characters, at least "
+                f"{MIN_SECRET_KEY_CHARS}): anyone could forge its CSRF tokens; make one with "
+                "python -c 'import secrets; print(secrets.token_hex(48))'."
+            )
         return SecretStr(env)
     path = data_dir / SECRET_KEY_FILE
     try:
@@ -56,9 +73,10 @@ def load_secret_key(data_dir: Path, /) -> SecretStr:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         key = _read_key(path)
-        if len(key) < 32:
-            raise ValueError(
-                f"The secret key in {path} is too short; delete it to regenerate."
+        if len(key) < MIN_SECRET_KEY_CHARS:
+            raise BadValueError(
+                f"The secret key in {path} is too short ({len(key)} characters, at least "
+                f"{MIN_SECRET_KEY_CHARS}); delete the file to have a new one made."
             ) from None
         return SecretStr(key)
     except OSError as exc:
