@@ -56,6 +56,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",  # paragraphs reflow to the terminal's width
 )
 app.add_typer(models_app, name="models")
 
@@ -231,7 +232,7 @@ def analyze(
         typer.Option(
             "-o",
             "--output",
-            help="Output folder (default: <input name>-kneeback in the current folder); "
+            help="Output folder (default: `<input name>-kneeback` in the current folder); "
             "a previous output there is replaced.",
         ),
     ] = None,

@@ -61,7 +61,7 @@ def live(
         typer.Option(
             "-o",
             "--output",
-            help="Output folder (default: live-<date>-<time>-kneeback in the current folder).",
+            help="Output folder (default: `live-<date>-<time>-kneeback` in the current folder).",
         ),
     ] = None,
     movement: Annotated[
