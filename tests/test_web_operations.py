@@ -70,3 +70,27 @@ def test_an_upload_the_disk_refuses_is_a_503_with_a_sentence(tmp_path, caplog):
         assert upload(ana, csrf, clip).status_code == 202
     finally:
         app.state.web.db.close()
+
+
+def test_healthz_says_ok_and_what_is_down(tmp_path):
+    folder = tmp_path / "db"
+    app = create_app(make_settings(tmp_path, database_url=f"sqlite:///{folder / 'k.db'}"))
+    try:
+        probe = client(app)
+        r = probe.get("/healthz")
+        assert r.status_code == 200 and r.json() == {"status": "ok"}
+        assert r.headers["cache-control"] == "no-store"
+        app.state.web.db.close()
+        folder.rename(tmp_path / "db-gone")
+        analyses = app.state.web.settings.analysis_dir
+        shutil.rmtree(analyses)
+        analyses.write_text("a file where the analyses folder should be\n")
+        r = probe.get("/healthz")
+        assert r.status_code == 503
+        assert r.json() == {"status": "unavailable", "problems": ["database", "storage"]}
+        assert str(tmp_path) not in r.text
+        (tmp_path / "db-gone").rename(folder)
+        analyses.unlink()
+        assert probe.get("/healthz").status_code == 200
+    finally:
+        app.state.web.db.close()

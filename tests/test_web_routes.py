@@ -43,6 +43,7 @@ PUBLIC = {
     ("GET", "/podcast/cover.png"),
     ("GET", "/podcast/audio/{audio_name}"),
     ("GET", "/rules"),
+    ("GET", "/healthz"),
 }
 #: Path parameters that name one member's data.
 OWNED = ("session_id", "uid", "username", "comment_id")

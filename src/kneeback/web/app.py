@@ -32,11 +32,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kneeback import __version__
-from kneeback.errors import BadValueError, DatabaseError
+from kneeback.errors import BadValueError, DatabaseError, OutputError
 from kneeback.store.db import Database
 from kneeback.web.accounts import Account, csrf_token, csrf_valid, session_account
 from kneeback.web.jobs import JobWorker
@@ -405,6 +406,26 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
         )
         page.headers.update(exc.headers or {})  # e.g. Retry-After on a 429
         return page
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> Response:
+        """200 when the app can reach its database and write its data folder, else 503.
+
+        For a load balancer or a process supervisor; says what is wrong, never where.
+        """
+        problems = []
+        try:
+            db.read(lambda s: s.execute(text("SELECT 1")))
+        except DatabaseError:
+            problems.append("database")
+        try:
+            settings.make_folders()
+        except OutputError:
+            problems.append("storage")
+        body = {"status": "unavailable", "problems": problems} if problems else {"status": "ok"}
+        return JSONResponse(
+            body, status_code=503 if problems else 200, headers={"Cache-Control": "no-store"}
+        )
 
     app.add_middleware(SecurityHeaders)
     app.include_router(api_router)
