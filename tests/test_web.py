@@ -506,6 +506,48 @@ def test_upload_form_stores_under_a_random_name_inside_the_upload_folder(app, tm
 # ---- jobs ----------------------------------------------------------------------------------------
 
 
+def test_the_job_page_follows_the_job_with_a_script_not_reloads(app, tmp_path, monkeypatch):
+    """A reload every 3 s throws keyboard focus to the top and restarts a screen reader: the page
+    runs /static/job.js (same origin, allowed by the strict CSP) instead, names its progress bar,
+    puts the stage in a polite live region and keeps a meta refresh only for browsers without
+    scripts."""
+    from kneeback.web.app import PAGE_CSP
+
+    c, csrf = api_user(app, "quin")
+    job = upload(c, csrf, tiny_video(tmp_path / "tiny.mp4").read_bytes()).json()
+    page = c.get(f"/jobs/{job['id']}")
+    assert page.status_code == 200
+    assert page.headers["content-security-policy"] == PAGE_CSP
+    assert "script-src 'self'" in PAGE_CSP and "unsafe-inline" not in PAGE_CSP
+    html = page.text
+    # the only refresh is inside <noscript>
+    refreshes = re.findall(r"<meta http-equiv=\"refresh\"[^>]*>", html)
+    assert refreshes == ['<meta http-equiv="refresh" content="3">'], refreshes
+    assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in html
+    # a same-origin script file, nothing inline
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/job.js" defer>']
+    assert re.search(r"\son[a-z]+=", html) is None
+    script = c.get("/static/job.js")
+    assert script.status_code == 200 and "javascript" in script.headers["content-type"]
+    assert all(k in script.text for k in ("/api/jobs/", "fraction", "session_id", "/sessions/"))
+    # what the script updates: the job's id, a named progress bar, a polite stage line, an alert
+    assert f'id="job" data-job="{job["id"]}"' in html
+    progress = re.search(r"<progress[^>]*>", html).group(0)
+    assert 'aria-label="Progress of the analysis"' in progress and 'id="job-progress"' in progress
+    live = re.search(r'<div aria-live="polite">(.*?)</div>', html, re.S)
+    assert live and 'id="job-stage"' in live.group(1) and "Waiting for its turn." in live.group(1)
+    assert re.search(r'<p class="error" role="alert" id="job-error"></p>', html)
+
+    # a finished or failed job's page neither reloads nor runs the script
+    def nobody(*args, **kwargs):
+        raise NoPersonError("Nobody was detected: film the whole body.")
+
+    monkeypatch.setattr("kneeback.pipeline.pose_video", nobody)
+    assert app.state.web.worker.run_pending() == 1
+    ended = c.get(f"/jobs/{job['id']}").text
+    assert "refresh" not in ended and "<script" not in ended
+
+
 def test_failed_job_says_why_in_plain_words(app, tmp_path, monkeypatch):
     def nobody(video, *args, **kwargs):  # names the file, as the real message does
         raise NoPersonError(f"Nobody was detected in {Path(video).name}: film the whole body.")

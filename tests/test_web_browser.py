@@ -58,7 +58,8 @@ def browser() -> Iterator[Any]:
 _PAGE_CHECK = """() => {
   const named = (el) => (el.labels && el.labels.length > 0) || el.getAttribute("aria-label")
     || el.getAttribute("aria-labelledby");
-  const fields = [...document.querySelectorAll("input:not([type=hidden]), select, textarea")];
+  const fields = [...document.querySelectorAll(
+    "input:not([type=hidden]), select, textarea, progress")];
   const levels = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")].map((h) => +h.tagName[1]);
   return {
     lang: document.documentElement.lang,
@@ -95,32 +96,62 @@ def _video_state(page: Any) -> dict[str, Any]:
     )
 
 
-def _wait_for_job(page: Any) -> None:
-    """Follow the self-refreshing job page until the job is done; fail if it fails or stalls.
+#: Set on the job page's ``window``: a reload of the page would lose it.
+_JOB_MARKER = "__kneebackJobPage"
 
-    The page is photographed the first time it shows a progress bar, or when done if it never did.
+
+def _wait_for_job(page: Any) -> None:
+    """Follow the job page until its script opens the session; fail if the job fails or stalls.
+
+    The page must follow the job without reloading itself (a reload throws keyboard focus to the
+    top and restarts a screen reader): a marker set on its ``window`` must last until the
+    session opens, and the job page must load only once. The page is checked and photographed
+    the first time it shows a progress bar, or when done if it never did.
     """
     from playwright.sync_api import Error as PlaywrightError
 
+    job_url = page.url
+    loads: list[str] = []  # the page's navigations from here on
+
+    def navigated(frame: Any) -> None:
+        if frame == page.main_frame:
+            loads.append(frame.url)
+
+    page.on("framenavigated", navigated)
+    page.evaluate(f"() => {{ window.{_JOB_MARKER} = true; }}")
+    # the stage line is in a polite live region (read out when it changes, not the whole page)
+    assert page.locator("main [aria-live=polite] #job-stage").count() == 1, page.content()
     deadline = time.monotonic() + ANALYSIS_TIMEOUT_S
-    done = page.get_by_role("link", name="Read the report")
     photographed = False
+    session = re.compile(r"/sessions/\d+$")
     while time.monotonic() < deadline:
+        if session.search(page.url):
+            break
         try:
-            if done.count() > 0:
-                break
+            marked = page.evaluate(f"() => window.{_JOB_MARKER} === true")
+            if page.url != job_url:  # the script is opening the session
+                page.wait_for_timeout(200)
+                continue
+            assert marked, f"the job page reloaded itself: {loads}"
             main = page.locator("main").inner_text(timeout=2_000)
-            if not photographed and page.locator("main progress").count() > 0:
+            alert = page.locator("main [role=alert]").inner_text(timeout=2_000)
+            if not photographed and page.locator("main progress").is_visible():
+                _check_page(page, width=PHONE_WIDTH)
                 screenshot(page, "web-job-phone.png")
                 photographed = True
-        except PlaywrightError:  # the meta refresh navigated mid-query: ask the new page
+        except PlaywrightError:  # the script navigated to the session mid-query
             page.wait_for_load_state("load")
             continue
-        assert page.locator("main p.error").count() == 0, f"the analysis failed: {main}"
-        assert "This page refreshes itself" in main, main
+        assert alert.strip() == "", f"the analysis failed: {alert}"
+        assert "This page keeps itself up to date" in main, main
         page.wait_for_timeout(500)
     else:
         pytest.fail(f"the job was not done within {ANALYSIS_TIMEOUT_S:.0f} s: {page.url}")
+    page.wait_for_load_state("load")
+    assert session.search(page.url), page.url
+    assert loads.count(job_url) == 0 and loads[-1] == page.url, loads  # no reload on the way
+    assert page.evaluate(f"() => window.{_JOB_MARKER}") is None  # a new document: the session
+    page.remove_listener("framenavigated", navigated)
     if not photographed:
         screenshot(page, "web-job-phone.png")
 
@@ -141,9 +172,6 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     page.get_by_role("button", name="Upload and analyse").click()
     page.wait_for_url(re.compile(r"/jobs/[^/]+$"))
     _wait_for_job(page)
-
-    page.get_by_role("link", name="Read the report").click()
-    page.wait_for_url(re.compile(r"/sessions/\d+$"))
     session_url = page.url
     assert "3 reps" in page.locator("main").inner_text()
     page.wait_for_function(
@@ -252,6 +280,31 @@ def _member_sees_comment(page: Any, session_url: str) -> None:
     screenshot(page, "web-member-comment-phone.png")
 
 
+def _member_uploads_a_clip_with_nobody(server: LiveServer, page: Any, folder: Path) -> None:
+    """Upload a clip with nobody in it; the job page shows why it failed, without a reload."""
+    from videogen import make_video
+
+    clip = make_video(folder / "nobody.mp4", n_frames=90, fps=30, width=320, height=240)
+    page.goto(server.url + "/")
+    page.locator("input[type=file][name=file]").set_input_files(str(clip))
+    page.get_by_role("button", name="Upload and analyse").click()
+    page.wait_for_url(re.compile(r"/jobs/[^/]+$"))
+    job_url = page.url
+    assert page.locator("#job").count() == 1  # still running: the script follows it
+    page.evaluate(f"() => {{ window.{_JOB_MARKER} = true; }}")
+    alert = page.locator("main [role=alert]")
+    page.wait_for_function(
+        "() => document.querySelector('main [role=alert]').innerText.trim() !== ''",
+        timeout=int(ANALYSIS_TIMEOUT_S * 1000),
+    )
+    assert page.url == job_url and page.evaluate(f"() => window.{_JOB_MARKER}") is True
+    assert alert.count() == 1 and "detected" in alert.inner_text().lower(), alert.inner_text()
+    assert page.locator("#job-stage").inner_text() == "Failed."
+    assert not page.locator("main progress").is_visible()
+    assert page.get_by_role("link", name="Upload another clip").is_visible()
+    screenshot(page, "web-job-failed-phone.png")
+
+
 def test_member_and_coach_in_chromium(browser: Any, tmp_path: Path, model_dir_full: Path) -> None:
     with (
         live_server(tmp_path / "server", env={"KNEEBACK_MODEL_DIR": str(model_dir_full)}) as server,
@@ -268,6 +321,7 @@ def test_member_and_coach_in_chromium(browser: Any, tmp_path: Path, model_dir_fu
         _coach_comments(server, coach_ctx.new_page(), session_url)
 
         _member_sees_comment(member, session_url)
+        _member_uploads_a_clip_with_nobody(server, member, tmp_path)
 
         member_problems.check()
         coach_problems.check()
