@@ -234,6 +234,25 @@ def test_upgrade_keeps_data(db_url: str) -> None:
         database.close()
 
 
+def test_a_database_made_by_a_newer_kneeback_is_refused_with_a_sentence(db_url: str) -> None:
+    """Rolling kneeback back over a database a newer version upgraded: a sentence, no change."""
+    open_database(db_url).close()
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    try:
+        with pytest.raises(DatabaseError) as info:
+            open_database(db_url)
+        message = str(info.value)
+        assert "has schema revision 9999, made by a newer kneeback" in message
+        assert "upgrade kneeback, or restore a backup made with this version" in message
+        assert current_revision(engine) == "9999"
+    finally:
+        engine.dispose()
+
+
 # ---- transactions -------------------------------------------------------------------------------
 
 

@@ -261,6 +261,21 @@ def migrate(engine: Engine, /, *, revision: str = "head") -> None:
                 raw.execute("PRAGMA foreign_keys = ON")
 
 
+def _newer_schema(engine: Engine, /) -> str | None:
+    """Return the database's schema revision when this kneeback does not know it (a newer one's)."""
+    from alembic.script import ScriptDirectory
+
+    try:
+        revision = current_revision(engine)
+    except SQLAlchemyError:
+        return None
+    if revision is None:
+        return None
+    scripts = ScriptDirectory(str(_MIGRATIONS))
+    known = {script.revision for script in scripts.walk_revisions()}
+    return None if revision in known else revision
+
+
 def current_revision(engine: Engine, /) -> str | None:
     """Return the schema revision of the database (None when it has no kneeback tables)."""
     from alembic.runtime.migration import MigrationContext
@@ -287,8 +302,9 @@ def open_database(url: str | None = None, /, *, upgrade: bool = True) -> Databas
     Raises
     ------
     DatabaseError
-        When the URL is malformed, its driver is missing, the server cannot be reached or the
-        schema cannot be upgraded.
+        When the URL is malformed, its driver is missing, the server cannot be reached, the
+        schema cannot be upgraded or it is newer than this kneeback knows (a newer version made
+        it).
     """
     raw = resolve_database_url(url)
     try:
@@ -325,6 +341,17 @@ def open_database(url: str | None = None, /, *, upgrade: bool = True) -> Databas
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
     if upgrade:
+        newer = _newer_schema(engine)
+        if newer is not None:
+            from alembic.script import ScriptDirectory
+
+            head = ScriptDirectory(str(_MIGRATIONS)).get_current_head()
+            engine.dispose()
+            raise DatabaseError(
+                f"The database at {_shown(parsed)} has schema revision {newer}, made by a newer "
+                f"kneeback (this one knows up to {head}): upgrade kneeback, or restore a backup "
+                "made with this version."
+            )
         for attempt in range(MAX_ATTEMPTS):
             try:
                 migrate(engine)
