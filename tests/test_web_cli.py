@@ -250,3 +250,23 @@ def test_serve_refuses_a_secret_key_too_short_to_be_secret(cli, tmp_path, monkey
     assert r.exit_code == 2, r.output
     assert "too short (3 characters, at least 32); delete the file" in r.output
     assert "Internal error" not in r.output
+
+
+def test_worker_log_lines_say_when_and_how_bad(cli, tmp_path):
+    import logging
+    import re
+
+    from kneeback.web.accounts import create_user
+    from kneeback.web.jobs import enqueue_job
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    with open_database(url) as db:
+        account = create_user(db, "nia", PASSWORD, person="Nia")
+        uid = enqueue_job(db, account.id, tmp_path / "deleted-by-someone.mp4")
+    r = cli("worker", "--once", "--db", url, "--data-dir", str(tmp_path / "data"))
+    assert r.exit_code == 0, r.output
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}"
+    assert re.search(rf"^{stamp} WARNING kneeback\.web\.jobs: job {uid} failed", r.output, re.M), (
+        r.output
+    )
+    assert logging.getLogger("kneeback").handlers == []  # nothing left behind after the command

@@ -8,8 +8,11 @@ without it they say which package is missing.
 from __future__ import annotations
 
 import errno
+import logging
 import socket
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -60,6 +63,29 @@ def _web_settings(fields: dict[str, object]) -> WebSettings:
         field = "_".join(str(part) for part in first["loc"])
         hint = _SETTING_HINTS.get(field, first["msg"])
         raise BadValueError(f"--{field.replace('_', '-')}: {hint}.") from None
+
+
+#: How kneeback's own log lines (a failed job, an unreachable database) look on stderr.
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+@contextmanager
+def _logging_to_stderr() -> Iterator[None]:
+    """Send kneeback's log lines (INFO and up) to stderr, stamped, while a command runs.
+
+    Without it they reach stderr bare (no time, no level) or not at all below WARNING.
+    """
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    logger = logging.getLogger("kneeback")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def _missing_extra(exc: ModuleNotFoundError) -> BadValueError:
@@ -196,7 +222,8 @@ def serve(
     if insecure_cookies and host not in ("127.0.0.1", "localhost", "::1"):
         out.print("Warning: cookies without the secure flag on a network address.", style="red")
     out.print(f"Serving on http://{host}:{port} (data in {settings.data_dir}).", highlight=False)
-    uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    with _logging_to_stderr():
+        uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
 
 
 @user_errors
@@ -220,7 +247,7 @@ def worker(
         fields["data_dir"] = data_dir
     settings = _web_settings(fields)
     settings.make_folders(uploads=False)
-    with open_database(settings.database_url) as database:
+    with _logging_to_stderr(), open_database(settings.database_url) as database:
         jobs = JobWorker(
             database,
             analysis_dir=settings.analysis_dir,
