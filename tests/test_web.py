@@ -156,6 +156,33 @@ def test_pages_for_a_visitor_and_security_headers(app):
     assert c.get("/api/articles").headers["cache-control"] == "no-store"
 
 
+#: The first element of a page a keyboard reaches: the first link, button or form field.
+_FOCUSABLE = re.compile(
+    r'<(a\s[^>]*href|button|input(?![^>]*type="hidden")|select|textarea|video[^>]*controls)\b'
+)
+
+
+def test_every_page_starts_with_a_skip_link_to_main(app):
+    """A keyboard or screen reader user can pass the header: "Skip to content" is the first
+    focusable element of every page (a visitor's, a member's, an error page) and targets main,
+    which can take focus."""
+    visitor = client(app)
+    member, _ = api_user(app, "skip")
+    pages = [(visitor, p) for p in ("/", "/login", "/register", "/rules", "/articles", "/nowhere")]
+    pages += [(member, p) for p in ("/", "/podcast", "/members/skip", "/jobs/none")]
+    for c, path in pages:
+        html = c.get(path).text
+        body = html[html.index("<body>") :]
+        first = _FOCUSABLE.search(body)
+        assert first, path
+        assert body[first.start() :].startswith(
+            '<a class="skip" href="#main">Skip to content</a>'
+        ), (path, body[first.start() : first.start() + 80])
+        assert html.count('id="main"') == 1 and '<main id="main" tabindex="-1">' in html, path
+    css = visitor.get("/static/style.css").text
+    assert re.search(r"\.skip:focus\s*\{[^}]*top:\s*\.5rem", css)  # on screen when focused
+
+
 def test_openapi_schema_names_every_api_route(app):
     paths = client(app).get("/openapi.json").json()["paths"]
     assert {

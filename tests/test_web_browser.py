@@ -38,6 +38,8 @@ ANALYSIS_TIMEOUT_S = 180.0
 WAIT_MS = 20_000
 #: The phone's screen width in CSS pixels (tests/browser.py).
 PHONE_WIDTH = 390
+#: The first focusable element of every page.
+SKIP_LINK = '<a class="skip" href="#main">Skip to content</a>'
 
 pytestmark = [
     pytest.mark.slow,
@@ -51,7 +53,8 @@ def browser() -> Iterator[Any]:
         yield b
 
 
-#: What every page is checked for, in the page: its language, its width against the screen's (a
+#: What every page is checked for, in the page: its first focusable element (the skip link to
+#: main, which takes focus), its language, its width against the screen's (a
 #: page without a viewport meta is laid out 980 px wide and shrunk on a phone), the form fields
 #: without an accessible name, the headings that do not follow an h1 in order, and the header's
 #: links and buttons less than 44 px high (too small to tap on a phone).
@@ -61,7 +64,11 @@ _PAGE_CHECK = """() => {
   const fields = [...document.querySelectorAll(
     "input:not([type=hidden]), select, textarea, progress")];
   const levels = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")].map((h) => +h.tagName[1]);
+  const first = document.querySelector("a[href], button, input:not([type=hidden]), select, "
+    + "textarea, video[controls], [tabindex]:not([tabindex='-1'])");
   return {
+    firstFocusable: first && first.outerHTML,
+    mainTarget: document.querySelector("main#main[tabindex='-1']") !== null,
     lang: document.documentElement.lang,
     innerWidth: window.innerWidth,
     scrollWidth: document.documentElement.scrollWidth,
@@ -73,11 +80,15 @@ _PAGE_CHECK = """() => {
 }"""
 
 
-def _check_page(page: Any, *, width: int | None = None) -> None:
-    """The page has a language, named form fields and ordered headings; at a phone's ``width``,
-    it is laid out at that width, nothing makes it scroll sideways and the header's links and
-    buttons are large enough to tap."""
+def _check_page(page: Any, *, width: int | None = None, app_page: bool = True) -> None:
+    """The page has a language, named form fields and ordered headings; an ``app_page`` (not a
+    self-contained document the app serves) starts with the skip link to main; at a phone's
+    ``width``, it is laid out at that width, nothing makes it scroll sideways and the header's
+    links and buttons are large enough to tap."""
     found = page.evaluate(_PAGE_CHECK)
+    if app_page:
+        assert found["firstFocusable"] == SKIP_LINK, (page.url, found["firstFocusable"])
+        assert found["mainTarget"], page.url
     assert found["lang"] == "en", page.url
     assert found["unnamed"] == [], (page.url, found["unnamed"])
     assert found["headings"] == [], (page.url, found["headings"])
@@ -85,6 +96,28 @@ def _check_page(page: Any, *, width: int | None = None) -> None:
         assert found["innerWidth"] == width, (page.url, found)
         assert found["scrollWidth"] <= width, (page.url, found)
         assert found["smallTargets"] == [], (page.url, found["smallTargets"])
+
+
+def _check_skip_link(page: Any) -> None:
+    """On a freshly loaded page, the first Tab shows "Skip to content" on screen; Enter on it
+    puts the focus in main (the next Tab goes to main's first link, past the header)."""
+    page.keyboard.press("Tab")
+    focused = page.evaluate(
+        "() => { const el = document.activeElement; const r = el.getBoundingClientRect();"
+        " return {html: el.outerHTML, top: r.top, left: r.left, bottom: r.bottom,"
+        " right: r.right, width: r.width, height: r.height}; }"
+    )
+    assert focused["html"] == SKIP_LINK, focused
+    viewport = page.viewport_size
+    assert focused["width"] > 0 and focused["height"] > 0, focused
+    assert focused["top"] >= 0 and focused["left"] >= 0, focused  # on screen while it has focus
+    assert focused["bottom"] <= viewport["height"] and focused["right"] <= viewport["width"]
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.activeElement.id === 'main'", timeout=WAIT_MS)
+    skip_bottom = page.evaluate(
+        "() => document.querySelector('a.skip').getBoundingClientRect().bottom"
+    )
+    assert skip_bottom <= 0  # out of sight again
 
 
 def _video_state(page: Any) -> dict[str, Any]:
@@ -166,6 +199,7 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     assert page.locator("header .who").inner_text() == MEMBER
     assert page.get_by_role("heading", name="Upload a clip").is_visible()
     _check_page(page, width=PHONE_WIDTH)
+    _check_skip_link(page)
     screenshot(page, "web-member-home-phone.png")
 
     page.locator("input[type=file][name=file]").set_input_files(str(CLIP))
@@ -201,7 +235,7 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     _check_page(page, width=PHONE_WIDTH)
     page.get_by_role("link", name="Charts of every measurement").click()
     page.wait_for_url(re.compile(r"/progress\.html$"))
-    _check_page(page, width=PHONE_WIDTH)
+    _check_page(page, width=PHONE_WIDTH, app_page=False)
     screenshot(page, "web-progress-phone.png")
     page.goto(session_url)
 

@@ -12,7 +12,9 @@ document.addEventListener("DOMContentLoaded", function () {
   video.addEventListener("pause", take);
   video.addEventListener("seeked", take);
   // Arriving at a comment (e.g. right after adding it): show the video at its moment.
-  var target = window.location.hash ? document.getElementById(window.location.hash.slice(1)) : null;
+  // (only a comment's own anchor: "#main", from the skip link, is not a moment)
+  var hash = window.location.hash;
+  var target = hash.indexOf("#comment-") === 0 ? document.getElementById(hash.slice(1)) : null;
   var targetLink = target ? target.querySelector("a.seek[data-seek]") : null;
   if (targetLink) {
     var at = parseFloat(targetLink.getAttribute("data-seek"));
