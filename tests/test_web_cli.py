@@ -270,3 +270,37 @@ def test_worker_log_lines_say_when_and_how_bad(cli, tmp_path):
         r.output
     )
     assert logging.getLogger("kneeback").handlers == []  # nothing left behind after the command
+
+
+def test_users_password_replaces_a_forgotten_password_and_ends_its_logins(cli, tmp_path):
+    from kneeback.web.accounts import session_account, start_session
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    r = cli(
+        "users",
+        "add",
+        "root",
+        "--role",
+        "admin",
+        "--password-stdin",
+        "--db",
+        url,
+        input=f"{PASSWORD}\n",
+    )
+    assert r.exit_code == 0, r.output
+    with open_database(url) as db:
+        account = authenticate(db, "root", PASSWORD)
+        assert account is not None
+        token = start_session(db, account, max_age_s=3600)
+    new = "a new long passphrase"
+    r = cli("users", "password", "root", "--db", url, input=f"{new}\n{new}\n")
+    assert r.exit_code == 0, r.output
+    assert "New password set for root; 1 login ended." in r.output
+    with open_database(url) as db:
+        assert authenticate(db, "root", PASSWORD) is None
+        assert authenticate(db, "root", new) is not None
+        assert session_account(db, token) is None
+    r = cli("users", "password", "nobody", "--password-stdin", "--db", url, input=f"{new}\n")
+    assert r.exit_code == 2 and "No account named 'nobody'." in r.output
+    r = cli("users", "password", "root", "--password-stdin", "--db", url, input="short\n")
+    assert r.exit_code == 2 and "at least 10 characters" in r.output

@@ -36,6 +36,7 @@ __all__ = [
     "csrf_valid",
     "end_session",
     "session_account",
+    "set_password",
     "start_session",
     "unassign_member",
     "visible_user_ids",
@@ -192,6 +193,40 @@ def authenticate(db: Database, username: str, password: str, /) -> Account | Non
 
         db.write(rehash)
     return account
+
+
+def set_password(db: Database, username: str, password: str, /) -> int:
+    """Give an account a new password and end its login sessions (e.g. a forgotten password).
+
+    Parameters
+    ----------
+    db
+        The open database.
+    username, password
+        The account and its new password (see :func:`check_password`).
+
+    Returns
+    -------
+    int
+        How many login sessions were ended.
+
+    Raises
+    ------
+    BadValueError
+        When there is no such account or the password is not acceptable.
+    """
+    check_password(password)
+    hashed = _HASHER.hash(password)
+
+    def work(s: OrmSession) -> int:
+        user = s.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise BadValueError(f"No account named {username!r}.")
+        user.password_hash = hashed
+        ended = s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+        return int(getattr(ended, "rowcount", 0) or 0)
+
+    return db.write(work)
 
 
 def start_session(db: Database, account: Account, /, *, max_age_s: int) -> str:

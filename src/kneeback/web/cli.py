@@ -24,7 +24,15 @@ from kneeback.errors import BadValueError
 if TYPE_CHECKING:
     from kneeback.web.settings import WebSettings
 
-__all__ = ["register", "serve", "users_add", "users_app", "users_assign", "worker"]
+__all__ = [
+    "register",
+    "serve",
+    "users_add",
+    "users_app",
+    "users_assign",
+    "users_password",
+    "worker",
+]
 
 Role = Literal["member", "coach", "admin"]
 
@@ -125,6 +133,37 @@ def users_add(
     with open_database(db) as database:
         account = create_user(database, username, password, role=role, person=person)
     out.print(f"Added the {account.role} account {account.username}.", highlight=False)
+
+
+@users_app.command("password")
+@user_errors
+def users_password(
+    username: Annotated[str, typer.Argument(help="The account's username.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
+    """Set a new password for an account (e.g. a forgotten one); its logins end.
+
+    The password is asked for twice (hidden), or read from standard input.
+    """
+    try:
+        from kneeback.web.accounts import set_password
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc) from None
+    from kneeback.store import open_database
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with open_database(db) as database:
+        ended = set_password(database, username, password)
+    out.print(
+        f"New password set for {username}; {ended} login{'s' if ended != 1 else ''} ended.",
+        highlight=False,
+    )
 
 
 @users_app.command("assign")
