@@ -183,6 +183,16 @@ def test_every_page_starts_with_a_skip_link_to_main(app):
     assert re.search(r"\.skip:focus\s*\{[^}]*top:\s*\.5rem", css)  # on screen when focused
 
 
+def test_the_keyboard_focus_has_a_clear_ring(app):
+    """Whatever the keyboard reaches is ringed: 3 px in the accent colour, 2 px away from it."""
+    css = client(app).get("/static/style.css").text
+    rule = re.search(r"(?m)^:focus-visible\s*\{([^}]*)\}", css)
+    assert rule, "no :focus-visible rule for every element"
+    assert re.search(r"outline:\s*3px solid var\(--accent\)", rule.group(1)), rule.group(1)
+    assert re.search(r"outline-offset:\s*2px", rule.group(1)), rule.group(1)
+    assert re.search(r"--accent:\s*#0b6bcb", css)  # the colour tests/test_web_browser.py expects
+
+
 def test_openapi_schema_names_every_api_route(app):
     paths = client(app).get("/openapi.json").json()["paths"]
     assert {

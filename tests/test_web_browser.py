@@ -98,15 +98,26 @@ def _check_page(page: Any, *, width: int | None = None, app_page: bool = True) -
         assert found["smallTargets"] == [], (page.url, found["smallTargets"])
 
 
+#: The focused element: its HTML, where it is, whether it is in main, its outline.
+_FOCUSED = """() => {
+  const el = document.activeElement;
+  const r = el.getBoundingClientRect();
+  const css = getComputedStyle(el);
+  return {html: el.outerHTML, top: r.top, left: r.left, bottom: r.bottom, right: r.right,
+    width: r.width, height: r.height, inMain: el.closest("main") !== null && el.id !== "main",
+    outline: [css.outlineStyle, css.outlineWidth, css.outlineColor, css.outlineOffset]};
+}"""
+#: The focus ring of whatever the keyboard reaches: 3 px, the accent colour, 2 px off.
+FOCUS_RING = ["solid", "3px", "rgb(11, 107, 203)", "2px"]
+
+
 def _check_skip_link(page: Any) -> None:
-    """On a freshly loaded page, the first Tab shows "Skip to content" on screen; Enter on it
-    puts the focus in main (the next Tab goes to main's first link, past the header)."""
+    """On a freshly loaded page, the first Tab shows "Skip to content" on screen with the focus
+    ring; Enter on it puts the focus in main, and the next Tab goes to main's first control, past
+    the header, with the same ring."""
     page.keyboard.press("Tab")
-    focused = page.evaluate(
-        "() => { const el = document.activeElement; const r = el.getBoundingClientRect();"
-        " return {html: el.outerHTML, top: r.top, left: r.left, bottom: r.bottom,"
-        " right: r.right, width: r.width, height: r.height}; }"
-    )
+    focused = page.evaluate(_FOCUSED)
+    assert focused["outline"] == FOCUS_RING, focused
     assert focused["html"] == SKIP_LINK, focused
     viewport = page.viewport_size
     assert focused["width"] > 0 and focused["height"] > 0, focused
@@ -118,6 +129,9 @@ def _check_skip_link(page: Any) -> None:
         "() => document.querySelector('a.skip').getBoundingClientRect().bottom"
     )
     assert skip_bottom <= 0  # out of sight again
+    page.keyboard.press("Tab")
+    focused = page.evaluate(_FOCUSED)
+    assert focused["inMain"] and focused["outline"] == FOCUS_RING, focused
 
 
 def _video_state(page: Any) -> dict[str, Any]:
