@@ -304,3 +304,37 @@ def test_users_password_replaces_a_forgotten_password_and_ends_its_logins(cli, t
     assert r.exit_code == 2 and "No account named 'nobody'." in r.output
     r = cli("users", "password", "root", "--password-stdin", "--db", url, input="short\n")
     assert r.exit_code == 2 and "at least 10 characters" in r.output
+
+
+def test_the_web_code_names_only_flags_its_commands_have():
+    """A docstring or message that says "use --some-flag" must name a flag a command has."""
+    import re
+    from pathlib import Path
+
+    import kneeback.web
+
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    register(app)
+
+    def options(command) -> set[str]:
+        found = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+        for sub in getattr(command, "commands", {}).values():
+            found |= options(sub)
+        return found
+
+    flags = options(typer.main.get_command(app))
+    assert {"--no-worker", "--insecure-cookies", "--password-stdin"} <= flags
+    named = {
+        (path.name, flag)
+        for path in Path(kneeback.web.__file__).parent.glob("*.py")
+        for flag in re.findall(r"(?<![\w-])--[a-z][a-z-]*", path.read_text(encoding="utf-8"))
+    }
+    assert sorted((name, flag) for name, flag in named if flag not in flags) == []
+    from kneeback.web.flows import client_ip
+
+    assert "FORWARDED_ALLOW_IPS" in (client_ip.__doc__ or "")  # what the README tells operators

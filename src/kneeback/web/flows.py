@@ -46,7 +46,12 @@ MAX_IDEMPOTENCY_KEY_CHARS = 200
 
 
 def client_ip(request: Request, /) -> str:
-    """Return the client's address (as the server sees it: behind a proxy, use --proxy-headers)."""
+    """Return the client's address.
+
+    Behind a reverse proxy this is the address in its ``X-Forwarded-For`` header, which ``kneeback
+    serve`` believes only from the addresses in ``FORWARDED_ALLOW_IPS`` (default 127.0.0.1 and
+    ::1); from any other proxy it is the proxy's own address.
+    """
     return request.client.host if request.client else "unknown"
 
 
