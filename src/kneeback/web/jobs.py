@@ -246,7 +246,10 @@ def resume_unfinished(db: Database, /, *, stale_after_s: float) -> int:
         )
         return int(getattr(res, "rowcount", 0) or 0)
 
-    return db.write(work)
+    n = db.write(work)
+    if n:
+        log.info("put %d abandoned job(s) back in the queue", n)
+    return n
 
 
 def heartbeat(db: Database, uid: str, /) -> None:
@@ -360,6 +363,7 @@ def run_job(
             error="The analysis was interrupted several times; please upload the clip again.",
         )
         return
+    log.info("job %s: started (attempt %d)", uid, attempts)
     clip = Path(upload_path)
     target = analysis_dir / uid
     last_stage, last_done = "", -1
@@ -410,6 +414,7 @@ def run_job(
         output_dir=str(files.folder),
         error=None,
     )
+    log.info("job %s: done, session %s", uid, session_id)
 
 
 def _stage_text(job: Job) -> str:
