@@ -233,6 +233,14 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     assert findings.count() > 0
     labels = findings.evaluate_all("(lis) => lis.map((li) => li.querySelector('.sev')?.innerText)")
     assert set(labels) <= set(SEVERITY_LABELS.values()), labels
+    # Each "how this is judged" link is named after its finding, in words that are not shown.
+    titles = findings.evaluate_all("(lis) => lis.map((li) => li.querySelector('strong').innerText)")
+    for finding, title in zip(findings.all(), titles, strict=True):
+        name = re.compile(rf"^how this is judged \({re.escape(title)}(, rep \d+)?\)$")
+        link = finding.get_by_role("link", name=name)
+        assert link.count() == 1, (title, finding.inner_html())
+        hidden = link.locator(".visually-hidden").bounding_box()
+        assert hidden is not None and hidden["width"] <= 1 and hidden["height"] <= 1, hidden
     screenshot(page, "web-session-phone.png")
 
     # The full report: one table row per rep.

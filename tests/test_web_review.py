@@ -381,6 +381,24 @@ def test_the_page_script_is_allowed_by_the_csp_and_nothing_inline(world):
     assert re.search(r"\son[a-z]+=", r.text) is None  # no inline handlers
 
 
+def test_each_finding_link_names_its_finding(world):
+    """A screen reader's list of links tells the "how this is judged" links apart: each holds its
+    finding's title (and rep) as visually hidden text (a class the style sheet hides the
+    standard way)."""
+    page = world["alice"].get(f"/sessions/{world['a1']}").text
+    links = re.findall(r'<a class="muted" href="/rules#([a-z_]+)">(.*?)</a>', page, re.S)
+    names = [(rule, re.sub(r"<[^>]+>", "", inner)) for rule, inner in links]
+    assert names == [
+        ("knee_valgus", "how this is judged (Knees cave in, rep 2)"),
+        ("depth", "how this is judged (Good depth)"),
+    ], links
+    assert all('<span class="visually-hidden"> (' in inner for _, inner in links)
+    css = world["anon"].get("/static/style.css").text
+    rule = re.search(r"\.visually-hidden\s*\{([^}]*)\}", css)
+    assert rule and "clip: rect(0, 0, 0, 0)" in rule.group(1)
+    assert "position: absolute" in rule.group(1)
+
+
 def test_openapi_names_the_review_routes(world):
     paths = world["anon"].get("/openapi.json").json()["paths"]
     assert {
