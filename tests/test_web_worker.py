@@ -3,6 +3,7 @@ folders an interrupted job leaves, and how it stops."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 
 import pytest
@@ -62,3 +63,91 @@ def test_the_log_says_how_many_abandoned_jobs_went_back_in_the_queue(tmp_path, c
         assert _messages(caplog) == ["put 2 abandoned job(s) back in the queue"]
     finally:
         app.state.web.db.close()
+
+
+def test_an_unreachable_database_is_one_warning_and_longer_waits_until_it_is_back(
+    tmp_path, monkeypatch, caplog
+):
+    import time
+
+    from kneeback.web import jobs
+
+    folder = tmp_path / "db"
+    settings = make_settings(tmp_path, database_url=f"sqlite:///{folder / 'k.db'}")
+    app = create_app(settings)
+    db = app.state.web.db
+    looks: list[float] = []  # when the worker looked at the queue
+    real_resume = jobs.resume_unfinished
+
+    def resume_counted(*args, **kwargs):
+        looks.append(time.monotonic())
+        return real_resume(*args, **kwargs)
+
+    monkeypatch.setattr(jobs, "resume_unfinished", resume_counted)
+    worker = jobs.JobWorker(db, analysis_dir=settings.analysis_dir, poll_s=0.01, max_backoff_s=0.2)
+    db.close()  # drop the pooled connections, as a restarted server would
+    folder.rename(tmp_path / "db-gone")  # the database's disk is gone
+    with caplog.at_level(logging.INFO, logger=JOBS_LOG):
+        worker.start()
+        try:
+            time.sleep(1.5)
+            down = list(looks)
+            (tmp_path / "db-gone").rename(folder)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and len(_messages(caplog)) < 2:
+                time.sleep(0.05)
+        finally:
+            worker.stop()
+            db.close()
+    records = [rec for rec in caplog.records if rec.name == JOBS_LOG]
+    assert [(rec.levelname, rec.exc_info) for rec in records] == [
+        ("WARNING", None),
+        ("INFO", None),
+    ], _messages(caplog)
+    assert "the job worker cannot reach the database" in records[0].getMessage()
+    assert records[1].getMessage() == "the job worker reaches the database again"
+    # Every 0.01 s, 1.5 s would be ~150 looks; waits of 0.02, 0.04, 0.08, 0.16, then 0.2 s
+    # make about 10.
+    assert 5 <= len(down) <= 15, len(down)
+    gaps = [b - a for a, b in itertools.pairwise(down)]
+    assert gaps[0] < 0.1 and 0.19 <= gaps[-1] < 0.5, gaps
+
+
+def test_a_job_that_runs_through_a_database_outage_warns_once_about_its_heartbeat(
+    tmp_path, monkeypatch, caplog
+):
+    import threading
+    import time
+
+    from kneeback.errors import NoPersonError
+    from kneeback.web.jobs import JobWorker
+
+    folder = tmp_path / "db"
+    settings = make_settings(tmp_path, database_url=f"sqlite:///{folder / 'k.db'}")
+    app = create_app(settings)
+    db = app.state.web.db
+    c, csrf = api_user(app, "lou")
+    job = upload(c, csrf, tiny_video(tmp_path / "tiny.mp4").read_bytes()).json()
+    outage_over = threading.Event()
+
+    def long_analysis(*args, **kwargs):  # the pose model at work while the database is away
+        db.close()
+        folder.rename(tmp_path / "db-gone")
+        time.sleep(0.5)  # ~25 heartbeats missed
+        (tmp_path / "db-gone").rename(folder)
+        outage_over.set()
+        time.sleep(0.2)  # ~10 heartbeats made
+        raise NoPersonError("Nobody was found in the video.")
+
+    monkeypatch.setattr("kneeback.pipeline.pose_video", long_analysis)
+    worker = JobWorker(db, analysis_dir=settings.analysis_dir, lease_s=0.08)
+    try:
+        with caplog.at_level(logging.INFO, logger=JOBS_LOG):
+            assert worker.run_pending() == 1
+    finally:
+        db.close()
+    assert outage_over.is_set()
+    beats = [rec for rec in caplog.records if rec.name == JOBS_LOG and "heartbeat" in rec.msg]
+    assert [(rec.levelname, rec.exc_info) for rec in beats] == [("WARNING", None), ("INFO", None)]
+    assert beats[0].getMessage().startswith(f"job {job['id']}: could not refresh its heartbeat")
+    assert beats[1].getMessage() == f"job {job['id']}: its heartbeat is refreshed again"

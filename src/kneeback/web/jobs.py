@@ -486,6 +486,9 @@ class JobWorker:
     lease_s
         A running job without a heartbeat for this long is taken back into the queue; the
         worker refreshes the heartbeat of its own job four times per lease.
+    max_backoff_s
+        While the database cannot be reached, the worker waits twice as long after each failed
+        look at the queue, from ``2 * poll_s`` up to this many seconds.
     """
 
     def __init__(
@@ -497,9 +500,11 @@ class JobWorker:
         poll_s: float = 1.0,
         pose_variant: ModelVariant = "full",
         lease_s: float = 60.0,
+        max_backoff_s: float = 30.0,
     ) -> None:
         self.db = db
         self.lease_s = lease_s
+        self.max_backoff_s = max_backoff_s
         self.analysis_dir = analysis_dir
         self.poll_s = poll_s
         self.pose_variant = pose_variant
@@ -539,20 +544,47 @@ class JobWorker:
         return n
 
     def _beat(self, uid: str, finished: threading.Event) -> None:
+        # No backoff here: a heartbeat missed for a whole lease gives the job to another worker.
+        failing = False
         while not finished.wait(self.lease_s / 4):
             try:
                 heartbeat(self.db, uid)
-            except Exception:
-                log.exception("could not refresh the heartbeat of job %s", uid)
+            except DatabaseError as exc:
+                if not failing:
+                    log.warning("job %s: could not refresh its heartbeat: %s", uid, exc)
+                failing = True
+            else:
+                if failing:
+                    log.info("job %s: its heartbeat is refreshed again", uid)
+                failing = False
 
     def _loop(self) -> None:
+        failures = 0  # failed looks at the queue in a row: the wait doubles with each
+        unreachable = False
         while not self._stop.is_set():
             try:
                 resume_unfinished(self.db, stale_after_s=self.lease_s)
                 self.run_pending()
-            except Exception:  # the database was unreachable: try again later
-                log.exception("the job worker could not reach the database")
-            self._wake.wait(self.poll_s)
+            except DatabaseError as exc:
+                if not unreachable:  # one line per outage, not one per look
+                    log.warning(
+                        "the job worker cannot reach the database (trying again with longer "
+                        "waits, up to %g s): %s",
+                        self.max_backoff_s,
+                        exc,
+                    )
+                unreachable = True
+                failures = min(failures + 1, 32)
+            except Exception:  # a bug: say it with its traceback, then carry on
+                log.exception("the job worker failed")
+                failures = min(failures + 1, 32)
+            else:
+                if unreachable:
+                    log.info("the job worker reaches the database again")
+                unreachable = False
+                failures = 0
+            wait = min(self.max_backoff_s, self.poll_s * 2**failures) if failures else self.poll_s
+            self._wake.wait(wait)
             self._wake.clear()
 
     def join(self) -> None:
