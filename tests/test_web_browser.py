@@ -54,15 +54,15 @@ def browser() -> Iterator[Any]:
 
 
 #: What every page is checked for, in the page: its first focusable element (the skip link to
-#: main, which takes focus), its language, its width against the screen's (a
-#: page without a viewport meta is laid out 980 px wide and shrunk on a phone), the form fields
-#: without an accessible name, the headings that do not follow an h1 in order, and the header's
-#: links and buttons less than 44 px high (too small to tap on a phone).
+#: main, which takes focus), its language, its width against the screen's (a page without a
+#: viewport meta is laid out 980 px wide and shrunk on a phone), the form fields, progress bars
+#: and videos without an accessible name, the headings that do not follow an h1 in order, and
+#: the header's links and buttons less than 44 px high (too small to tap on a phone).
 _PAGE_CHECK = """() => {
   const named = (el) => (el.labels && el.labels.length > 0) || el.getAttribute("aria-label")
     || el.getAttribute("aria-labelledby");
   const fields = [...document.querySelectorAll(
-    "input:not([type=hidden]), select, textarea, progress")];
+    "input:not([type=hidden]), select, textarea, progress, video")];
   const levels = [...document.querySelectorAll("h1, h2, h3, h4, h5, h6")].map((h) => +h.tagName[1]);
   const first = document.querySelector("a[href], button, input:not([type=hidden]), select, "
     + "textarea, video[controls], [tabindex]:not([tabindex='-1'])");

@@ -146,6 +146,8 @@ def test_share_queue_comment_and_mark_reviewed(world):
     # the coach's player: video, comment form, the script from /static
     page = w["carol"].get(f"/sessions/{w['a2']}").text
     assert 'id="session-video"' in page and 'id="comment-form"' in page
+    video = re.search(r'<video id="session-video"[^>]*>', page).group(0)
+    assert 'aria-label="Your clip, annotated: skeleton, angles and rep counter"' in video, video
     assert '<script src="/static/review.js"' in page and "Mark reviewed" in page
     assert w["carol"].get("/static/review.js").status_code == 200
     # a comment at a moment of the video (API and form)
