@@ -287,6 +287,10 @@ def _coach_comments(server: LiveServer, page: Any, session_url: str) -> None:
     assert flags.count() > 0  # the clip's tempo is worth practising
     for flag in flags.all():
         assert flag.inner_text().startswith(tuple(SEVERITY_LABELS.values())), flag.inner_text()
+    # The finding counts are in the same words, not the internal severity names.
+    counts = page.locator("ol.queue > li .counts").inner_text()
+    words = "|".join(re.escape(label.lower()) for label in SEVERITY_LABELS.values())
+    assert re.fullmatch(rf"Findings: \d+ ({words})(, \d+ ({words}))*", counts), counts
     _check_page(page)
     screenshot(page, "web-coach-review-desktop.png")
 
