@@ -268,6 +268,13 @@ def test_progress_real_sessions(db: Database, tmp_path: Path) -> None:
     page = progress_html(rep)
     assert "no real change yet" in page or "real decrease" in page
     assert "data:image/png;base64," in page
+    # the command line's file links nowhere; the web app's links back to the member's page
+    assert "Back to the program" not in page and "<a " not in page
+    plain = progress_html(rep, images=False)
+    linked = progress_html(rep, images=False, back_url="/members/o'neil")
+    link = "<p><a href='/members/o&#x27;neil'>Back to the program</a></p>\n"
+    assert linked.index(link) < linked.index("<h1>")
+    assert linked.replace(link, "", 1) == plain  # nothing else changes
     single = person_progress(db, "Ana", metric="strategy_index")
     assert [t.metric for t in single.trends] == ["strategy_index"]
     from kneeback.store import record_outcome

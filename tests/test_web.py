@@ -926,6 +926,7 @@ def test_member_pages_show_program_progress_and_history(world):
     assert "/members/alice" in carol.get("/").text  # the coach's list of members
     charts = carol.get("/members/alice/progress.html")
     assert "sandbox" in charts.headers["content-security-policy"]
+    assert "<a href='/members/alice'>Back to the program</a>" in charts.text
     # coaches and admins are not members: nobody reads them as one
     assert world["admin"].get("/api/members/carol/history").status_code == 404
     assert alice.get("/api/members/nobody/program").status_code == 404

@@ -259,6 +259,11 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     page.wait_for_url(re.compile(r"/progress\.html$"))
     _check_page(page, width=PHONE_WIDTH, app_page=False)
     screenshot(page, "web-progress-phone.png")
+    # and back to the member's page (the charts are a sandboxed document of their own)
+    member_url = page.url.removesuffix("/progress.html")
+    page.get_by_role("link", name="Back to the program").click()
+    page.wait_for_url(member_url)
+    assert page.get_by_role("link", name="Charts of every measurement").is_visible()
     page.goto(session_url)
 
     # No coach is assigned yet: the member is told who will see it (the staff, then a coach).

@@ -298,13 +298,23 @@ def _with_unit(t: MetricTrend) -> str:
     return f"{label} ({t.unit})" if t.unit else label
 
 
-def progress_html(report: ProgressReport, /, *, images: bool = True) -> str:
-    """Render a self-contained HTML progress page (plots embedded as PNG data URIs)."""
+def progress_html(
+    report: ProgressReport, /, *, images: bool = True, back_url: str | None = None
+) -> str:
+    """Render a self-contained HTML progress page (plots embedded as PNG data URIs).
+
+    ``back_url``, when given (the web app: the member's page), puts a "Back to the program"
+    link at the top; without it (a file the command line writes) the page links nowhere.
+    """
     e = html.escape
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>Progress: {e(report.name)}</title><style>{_CSS}</style></head><body><main>",
+    ]
+    if back_url is not None:
+        parts.append(f"<p><a href='{e(back_url)}'>Back to the program</a></p>")
+    parts += [
         f"<h1>Progress: {e(report.name)}</h1>",
         f"<p class='note'>Made {e(report.generated_at.strftime('%Y-%m-%d %H:%M UTC'))}. "
         "A change counts as real only when it is larger than the smallest detectable change "

@@ -467,7 +467,8 @@ def member_progress_charts(ctx: Web, account: LoggedIn, username: str) -> Respon
     """Serve a member's progress page with its charts (a self-contained document)."""
     from kneeback.progress.report import person_progress, progress_html
 
-    page = progress_html(person_progress(ctx.db, _member(ctx, account, username)))
+    person = _member(ctx, account, username)
+    page = progress_html(person_progress(ctx.db, person), back_url=f"/members/{quote(username)}")
     return HTMLResponse(
         page,
         headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "private, no-store"},
