@@ -149,7 +149,7 @@ def test_serve_builds_the_app_and_runs_uvicorn(cli, tmp_path, monkeypatch):
     assert "Serving on http://127.0.0.1:8123" in r.output
 
 
-def test_worker_once_runs_the_queued_jobs(cli, tmp_path, monkeypatch):
+def test_worker_once_runs_the_queued_jobs(cli, tmp_path, monkeypatch, model_dir_full):
     from kneeback.errors import NoPersonError
     from kneeback.web.accounts import create_user
     from kneeback.web.jobs import enqueue_job
@@ -158,6 +158,7 @@ def test_worker_once_runs_the_queued_jobs(cli, tmp_path, monkeypatch):
         raise NoPersonError("Nobody was found in the video.")
 
     monkeypatch.setattr("kneeback.pipeline.pose_video", nobody)
+    monkeypatch.setenv("KNEEBACK_MODEL_DIR", str(model_dir_full))
     url = f"sqlite:///{tmp_path / 'k.db'}"
     with open_database(url) as db:
         account = create_user(db, "nia", PASSWORD)
@@ -252,13 +253,14 @@ def test_serve_refuses_a_secret_key_too_short_to_be_secret(cli, tmp_path, monkey
     assert "Internal error" not in r.output
 
 
-def test_worker_log_lines_say_when_and_how_bad(cli, tmp_path):
+def test_worker_log_lines_say_when_and_how_bad(cli, tmp_path, monkeypatch, model_dir_full):
     import logging
     import re
 
     from kneeback.web.accounts import create_user
     from kneeback.web.jobs import enqueue_job
 
+    monkeypatch.setenv("KNEEBACK_MODEL_DIR", str(model_dir_full))
     url = f"sqlite:///{tmp_path / 'k.db'}"
     with open_database(url) as db:
         account = create_user(db, "nia", PASSWORD, person="Nia")
@@ -338,3 +340,38 @@ def test_the_web_code_names_only_flags_its_commands_have():
     from kneeback.web.flows import client_ip
 
     assert "FORWARDED_ALLOW_IPS" in (client_ip.__doc__ or "")  # what the README tells operators
+
+
+def test_serve_and_worker_refuse_to_start_without_the_pose_models(cli, tmp_path, monkeypatch):
+    """Jobs would only wait; the operator is told at start, and nothing is downloaded then."""
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(kwargs))
+    empty = tmp_path / "models"
+    empty.mkdir()
+    monkeypatch.setenv("KNEEBACK_MODEL_DIR", str(empty))
+    where = ("--db", f"sqlite:///{tmp_path / 'k.db'}", "--data-dir", str(tmp_path / "data"))
+    for args in (("worker", "--once"), ("serve", "--port", "8123"), ("worker",)):
+        r = cli(*args, *where)
+        assert r.exit_code == 5, (args, r.output)
+        assert "pose_landmarker_full.task is not installed" in r.output
+        assert "run `kneeback models install`" in r.output
+        assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1
+    assert started == [] and list(empty.iterdir()) == []
+    r = cli("serve", "--port", "8123", "--no-worker", *where)  # the web app alone needs none
+    assert r.exit_code == 0, r.output
+    assert len(started) == 1
+
+
+def test_serve_and_worker_start_with_the_pose_models(cli, tmp_path, monkeypatch, model_dir_full):
+    import uvicorn
+
+    started = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: started.append(kwargs))
+    monkeypatch.setenv("KNEEBACK_MODEL_DIR", str(model_dir_full))
+    where = ("--db", f"sqlite:///{tmp_path / 'k.db'}", "--data-dir", str(tmp_path / "data"))
+    r = cli("serve", "--port", "8123", *where)
+    assert r.exit_code == 0 and len(started) == 1, r.output
+    r = cli("worker", "--once", *where)
+    assert r.exit_code == 0 and "Ran 0 jobs." in r.output, r.output

@@ -151,3 +151,60 @@ def test_a_job_that_runs_through_a_database_outage_warns_once_about_its_heartbea
     assert [(rec.levelname, rec.exc_info) for rec in beats] == [("WARNING", None), ("INFO", None)]
     assert beats[0].getMessage().startswith(f"job {job['id']}: could not refresh its heartbeat")
     assert beats[1].getMessage() == f"job {job['id']}: its heartbeat is refreshed again"
+
+
+def test_a_job_without_a_pose_model_waits_in_the_queue_and_the_operator_is_told(
+    tmp_path, monkeypatch, caplog
+):
+    import time
+
+    from kneeback.errors import ModelUnavailableError
+    from kneeback.web.jobs import JobWorker
+    from kneeback.web.models import Job
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("where the model cache's parent folder should be\n")
+    monkeypatch.setenv("KNEEBACK_MODEL_DIR", str(blocked / "models"))  # cannot be created
+    settings = make_settings(tmp_path)
+    app = create_app(settings)
+    db = app.state.web.db
+    try:
+        c, csrf = api_user(app, "mo")
+        job = upload(c, csrf, tiny_video(tmp_path / "tiny.mp4").read_bytes()).json()
+        with (
+            caplog.at_level(logging.INFO, logger=JOBS_LOG),
+            pytest.raises(ModelUnavailableError),
+        ):
+            app.state.web.worker.run_pending()
+        seen = c.get(f"/api/jobs/{job['id']}").json()
+        assert seen["state"] == "queued" and seen["error"] is None, seen
+        assert seen["stage_text"] == "Waiting: the analysis service is not ready"
+        assert "Waiting: the analysis service is not ready." in c.get(f"/jobs/{job['id']}").text
+        assert "KNEEBACK_MODEL_DIR" not in c.get(f"/jobs/{job['id']}").text
+        attempts = db.read(lambda s: s.query(Job.attempts).filter(Job.uid == job["id"]).scalar())
+        assert attempts == 0  # the service's fault uses up none of the clip's attempts
+        errors = [r for r in caplog.records if r.name == JOBS_LOG and r.levelname == "ERROR"]
+        assert len(errors) == 1
+        assert (
+            errors[0]
+            .getMessage()
+            .startswith(
+                f"job {job['id']}: back in the queue, the pose model is unavailable: Cannot write "
+                "to the model folder"
+            )
+        )
+        assert list(settings.analysis_dir.iterdir()) == []
+
+        # A worker thread keeps the job waiting, looking again after longer and longer waits.
+        caplog.clear()
+        worker = JobWorker(db, analysis_dir=settings.analysis_dir, poll_s=0.01, max_backoff_s=0.2)
+        with caplog.at_level(logging.INFO, logger=JOBS_LOG):
+            worker.start()
+            time.sleep(1.2)
+            worker.stop()
+        errors = [r for r in caplog.records if r.name == JOBS_LOG and r.levelname == "ERROR"]
+        assert 3 <= len(errors) <= 12 and all(r.exc_info is None for r in errors), len(errors)
+        assert c.get(f"/api/jobs/{job['id']}").json()["state"] == "queued"
+        assert db.read(lambda s: s.query(Job.attempts).filter(Job.uid == job["id"]).scalar()) == 0
+    finally:
+        db.close()

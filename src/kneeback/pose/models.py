@@ -60,6 +60,7 @@ __all__ = [
     "ModelStatus",
     "ensure_model",
     "install_model",
+    "installed_model",
     "list_models",
     "model_dir",
     "model_file",
@@ -771,6 +772,51 @@ def ensure_model(variant: ModelVariant = "full", *, progress: Progress | None = 
     if _verified_record(variant) is not None:
         return model_file(variant)
     return install_model(variant, progress=progress)
+
+
+def installed_model(variant: ModelVariant = "full") -> Path:
+    """Return the cached ``.task`` file of a variant, never fetching it (a service's start check).
+
+    A file put in the cache by hand, without its record, is adopted when it loads and runs, as
+    :func:`ensure_model` would; nothing is downloaded or built.
+
+    Parameters
+    ----------
+    variant
+        ``"lite"``, ``"full"`` or ``"heavy"``.
+
+    Returns
+    -------
+    pathlib.Path
+        The ``.task`` file.
+
+    Raises
+    ------
+    ModelUnavailableError
+        If the file is not in the cache, cannot be read, or does not load and run.
+    """
+    variant = _check_variant(variant)
+    task = model_file(variant)
+    # `kneeback models install` brings the lite model with any variant
+    install = "kneeback models install" + (
+        "" if variant in ("full", "lite") else f" --variant {variant}"
+    )
+    try:
+        if _verified_record(variant) is not None:
+            return task
+        if task.is_file() and not _sidecar_file(variant).exists():
+            with _install_lock(task.parent):
+                if _verified_record(variant) is not None or _adopt_or_discard_cached(variant, None):
+                    return task
+    except OSError as exc:
+        raise ModelUnavailableError(
+            f"The pose model {task} cannot be read ({exc.strerror or exc}): run `{install}` as "
+            "the user the service runs as."
+        ) from exc
+    raise ModelUnavailableError(
+        f"The pose model {task.name} is not installed in {task.parent}: run `{install}` as the "
+        "user the service runs as (or set KNEEBACK_MODEL_DIR to a folder that holds it)."
+    )
 
 
 def list_models() -> list[ModelStatus]:

@@ -22,6 +22,7 @@ from kneeback.cli_support import out, user_errors
 from kneeback.errors import BadValueError
 
 if TYPE_CHECKING:
+    from kneeback.settings import ModelVariant
     from kneeback.web.settings import WebSettings
 
 __all__ = [
@@ -94,6 +95,22 @@ def _logging_to_stderr() -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+def _check_models(variant: ModelVariant, /) -> None:
+    """Refuse to run jobs without the pose models they need (installed, never fetched here).
+
+    Jobs use the variant of the settings, and the lite model to count the people in view.
+
+    Raises
+    ------
+    ModelUnavailableError
+        Naming the command that installs the missing model.
+    """
+    from kneeback.pose.models import installed_model
+
+    for needed in dict.fromkeys((variant, "lite")):
+        installed_model(needed)
 
 
 def _missing_extra(exc: ModuleNotFoundError) -> BadValueError:
@@ -258,6 +275,8 @@ def serve(
     settings = _web_settings(fields)
     _check_listen(host, port)
     app = create_app(settings)
+    if settings.run_worker:
+        _check_models(settings.pose_variant)
     if insecure_cookies and host not in ("127.0.0.1", "localhost", "::1"):
         out.print("Warning: cookies without the secure flag on a network address.", style="red")
     out.print(f"Serving on http://{host}:{port} (data in {settings.data_dir}).", highlight=False)
@@ -286,6 +305,7 @@ def worker(
         fields["data_dir"] = data_dir
     settings = _web_settings(fields)
     settings.make_folders(uploads=False)
+    _check_models(settings.pose_variant)
     with _logging_to_stderr(), open_database(settings.database_url) as database:
         jobs = JobWorker(
             database,

@@ -24,7 +24,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
-from kneeback.errors import DatabaseError, KneebackError
+from kneeback.errors import DatabaseError, KneebackError, ModelUnavailableError
 from kneeback.settings import ModelVariant
 from kneeback.store.db import Database
 from kneeback.store.models import Person, utcnow
@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 _STAGE_TEXT = {
     "queued": "Waiting for its turn",
+    "not-ready": "Waiting: the analysis service is not ready",
     "running": "Starting the analysis",
     "pose": "Finding the body in each frame",
     "analysis": "Measuring the reps",
@@ -285,6 +286,9 @@ def claim_next_job(db: Database, /) -> str | None:
             .where(Job.id == row.id, Job.state == "queued")
             .values(
                 state="running",
+                stage="",
+                done=0,
+                total=0,
                 attempts=Job.attempts + 1,
                 updated_at=utcnow(),
                 heartbeat_at=utcnow(),
@@ -321,7 +325,9 @@ def run_job(
     """Run one claimed job to the end: analyse the clip, write the outputs, store the session.
 
     The job ends ``done`` (with its session) or ``failed`` (with a plain-words reason); a job
-    already interrupted :data:`MAX_ATTEMPTS` times is failed without running again.
+    already interrupted :data:`MAX_ATTEMPTS` times is failed without running again. When the pose
+    model is unavailable, the service is at fault, not the clip: the job goes back in the queue
+    (stage ``not-ready``) without using up an attempt, the log says why and the error is raised.
 
     Parameters
     ----------
@@ -333,6 +339,11 @@ def run_job(
         Parent folder of the output folders (one per job, named by its uid).
     pose_variant
         Pose model variant.
+
+    Raises
+    ------
+    ModelUnavailableError
+        When the pose model cannot be found or installed; the job is back in the queue.
     """
     from kneeback import pipeline
     from kneeback.settings import PoseSettings
@@ -398,6 +409,20 @@ def run_job(
             recorded_at=done.recorded_at,
             source_path=clip,
         )
+    except ModelUnavailableError as exc:
+        log.error("job %s: back in the queue, the pose model is unavailable: %s", uid, exc)
+        shutil.rmtree(target, ignore_errors=True)
+        _set(
+            db,
+            uid,
+            state="queued",
+            stage="not-ready",
+            done=0,
+            total=0,
+            heartbeat_at=None,
+            attempts=Job.attempts - 1,
+        )
+        raise
     except Exception as exc:
         log.warning("job %s failed: %r", uid, exc)
         shutil.rmtree(target, ignore_errors=True)
@@ -487,8 +512,9 @@ class JobWorker:
         A running job without a heartbeat for this long is taken back into the queue; the
         worker refreshes the heartbeat of its own job four times per lease.
     max_backoff_s
-        While the database cannot be reached, the worker waits twice as long after each failed
-        look at the queue, from ``2 * poll_s`` up to this many seconds.
+        While the database cannot be reached or the pose model is unavailable, the worker waits
+        twice as long after each failed look at the queue, from ``2 * poll_s`` up to this many
+        seconds.
     """
 
     def __init__(
@@ -522,7 +548,13 @@ class JobWorker:
         self._wake.set()
 
     def run_pending(self) -> int:
-        """Run every queued job in this thread; return how many ran (for tests and batch use)."""
+        """Run every queued job in this thread; return how many ran (for tests and batch use).
+
+        Raises
+        ------
+        ModelUnavailableError
+            When a job found no pose model (it is back in the queue): the rest wait too.
+        """
         n = 0
         while not self._stop.is_set():
             uid = claim_next_job(self.db)
@@ -574,6 +606,8 @@ class JobWorker:
                         exc,
                     )
                 unreachable = True
+                failures = min(failures + 1, 32)
+            except ModelUnavailableError:  # run_job logged it: look again after a longer wait
                 failures = min(failures + 1, 32)
             except Exception:  # a bug: say it with its traceback, then carry on
                 log.exception("the job worker failed")
