@@ -208,3 +208,31 @@ def test_a_job_without_a_pose_model_waits_in_the_queue_and_the_operator_is_told(
         assert db.read(lambda s: s.query(Job.attempts).filter(Job.uid == job["id"]).scalar()) == 0
     finally:
         db.close()
+
+
+def test_a_job_deletes_the_partial_output_its_interrupted_attempt_left(tmp_path, monkeypatch):
+    from kneeback.errors import NoPersonError
+
+    def nobody(*args, **kwargs):
+        raise NoPersonError("Nobody was found in the video.")
+
+    monkeypatch.setattr("kneeback.pipeline.pose_video", nobody)
+    settings = make_settings(tmp_path)
+    app = create_app(settings)
+    db = app.state.web.db
+    try:
+        c, csrf = api_user(app, "nel")
+        job = upload(c, csrf, tiny_video(tmp_path / "tiny.mp4").read_bytes()).json()
+        assert claim_next_job(db) == job["id"]  # its worker was killed while writing
+        analyses = settings.analysis_dir
+        leftover = analyses / f".{job['id']}.k3x9_q.partial"
+        leftover.mkdir()
+        (leftover / "annotated.mp4").write_bytes(b"\0" * 1000)
+        running = analyses / f".{'f' * 32}.a1b2c3.partial"  # another job's, being written
+        running.mkdir()
+        assert resume_unfinished(db, stale_after_s=-1) == 1
+        assert app.state.web.worker.run_pending() == 1
+        assert c.get(f"/api/jobs/{job['id']}").json()["state"] == "failed"
+        assert sorted(p.name for p in analyses.iterdir()) == [running.name]
+    finally:
+        db.close()

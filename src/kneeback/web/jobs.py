@@ -377,6 +377,10 @@ def run_job(
     log.info("job %s: started (attempt %d)", uid, attempts)
     clip = Path(upload_path)
     target = analysis_dir / uid
+    # What an interrupted attempt was writing (see report.outputs.atomic_directory): its worker
+    # has lost the job's lease by now, so nobody else writes there.
+    for leftover in analysis_dir.glob(f".{uid}.*.partial"):
+        shutil.rmtree(leftover, ignore_errors=True)
     last_stage, last_done = "", -1
 
     def progress(stage: str, done: int, total: int) -> None:
