@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -235,4 +236,100 @@ def test_a_job_deletes_the_partial_output_its_interrupted_attempt_left(tmp_path,
         assert c.get(f"/api/jobs/{job['id']}").json()["state"] == "failed"
         assert sorted(p.name for p in analyses.iterdir()) == [running.name]
     finally:
+        db.close()
+
+
+SQUAT_VIDEO = Path(__file__).resolve().parents[2] / "shared/data/videos/front-squat-3reps.mp4"
+
+
+def _job_row(url: str, uid: str):
+    from kneeback.store import open_database
+    from kneeback.web.models import Job
+
+    with open_database(url) as db:
+        return db.read(
+            lambda s: s.query(Job.state, Job.stage, Job.heartbeat_at).filter(Job.uid == uid).one()
+        )
+
+
+@pytest.mark.skipif(not SQUAT_VIDEO.exists(), reason="../shared/data not present")
+def test_sigterm_stops_the_worker_and_puts_its_job_back_at_once(tmp_path, model_dir_full):
+    """What systemd sends: the worker says it stopped, and its job needs no lease to expire."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from kneeback.store import open_database
+    from kneeback.web.accounts import create_user
+    from kneeback.web.jobs import enqueue_job
+
+    url = f"sqlite:///{tmp_path / 'k.db'}"
+    clip = shutil.copy(SQUAT_VIDEO, tmp_path / "clip.mp4")
+    with open_database(url) as db:
+        account = create_user(db, "pia", "correct horse battery", person="Pia")
+        uid = enqueue_job(db, account.id, Path(clip))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kneeback", "worker", "--db", url, "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=os.environ | {"KNEEBACK_MODEL_DIR": str(model_dir_full)},
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while _job_row(url, uid).stage != "pose" and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[0]
+            time.sleep(0.1)
+        assert _job_row(url, uid).state == "running"
+        proc.send_signal(signal.SIGTERM)
+        output = proc.communicate(timeout=30)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, output
+    assert f"Stopped; job {uid} is back in the queue." in output
+    assert "Traceback" not in output
+    state, stage, heartbeat_at = _job_row(url, uid)
+    assert (state, stage, heartbeat_at) == ("queued", "", None)
+
+
+def test_a_stopping_worker_puts_the_job_it_could_not_finish_back_in_the_queue(
+    tmp_path, monkeypatch
+):
+    """What serve's shutdown does after waiting for the job (10 s there, 0.2 s here)."""
+    import threading
+
+    from kneeback.errors import NoPersonError
+    from kneeback.web.jobs import JobWorker
+
+    settings = make_settings(tmp_path)
+    app = create_app(settings)
+    db = app.state.web.db
+    in_pose, release = threading.Event(), threading.Event()
+
+    def slow_pose(*args, **kwargs):
+        in_pose.set()
+        release.wait(10)
+        raise NoPersonError("Nobody was found in the video.")
+
+    monkeypatch.setattr("kneeback.pipeline.pose_video", slow_pose)
+    worker = JobWorker(db, analysis_dir=settings.analysis_dir, poll_s=0.01)
+    try:
+        c, csrf = api_user(app, "quo")
+        job = upload(c, csrf, tiny_video(tmp_path / "tiny.mp4").read_bytes()).json()
+        worker.start()
+        assert in_pose.wait(10)
+        assert worker.stop(timeout_s=0.2) == job["id"]
+        seen = c.get(f"/api/jobs/{job['id']}").json()
+        assert seen["state"] == "queued" and seen["stage_text"] == "Waiting for its turn"
+        release.set()  # the stopped attempt ends after all (here; a process would have exited)
+        worker.join()
+        assert c.get(f"/api/jobs/{job['id']}").json()["state"] == "queued"  # not its "failed"
+    finally:
+        release.set()
+        worker.join()
         db.close()

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
@@ -111,6 +112,25 @@ def _check_models(variant: ModelVariant, /) -> None:
 
     for needed in dict.fromkeys((variant, "lite")):
         installed_model(needed)
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """Make SIGTERM (what systemd and ``kill`` send) stop the command as Ctrl-C does."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped(uid: str | None, /) -> None:
+    back = "" if uid is None else f"; job {uid} is back in the queue"
+    out.print(f"Stopped{back}.", highlight=False)
 
 
 def _missing_extra(exc: ModuleNotFoundError) -> BadValueError:
@@ -293,7 +313,10 @@ def worker(
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Run the queued jobs, then exit.")] = False,
 ) -> None:
-    """Run analysis jobs in this process (next to ``kneeback serve --no-worker``), until Ctrl-C."""
+    """Run analysis jobs in this process (next to ``kneeback serve --no-worker``), until Ctrl-C.
+
+    Ctrl-C or SIGTERM stops it at once: the job in progress goes back in the queue.
+    """
     try:
         from kneeback.web.jobs import JobWorker, resume_unfinished
     except ModuleNotFoundError as exc:
@@ -306,7 +329,11 @@ def worker(
     settings = _web_settings(fields)
     settings.make_folders(uploads=False)
     _check_models(settings.pose_variant)
-    with _logging_to_stderr(), open_database(settings.database_url) as database:
+    with (
+        _logging_to_stderr(),
+        _sigterm_as_interrupt(),
+        open_database(settings.database_url) as database,
+    ):
         jobs = JobWorker(
             database,
             analysis_dir=settings.analysis_dir,
@@ -316,15 +343,18 @@ def worker(
         )
         if once:
             resume_unfinished(database, stale_after_s=settings.job_lease_s)
-            n = jobs.run_pending()
+            try:
+                n = jobs.run_pending()  # puts its job back itself when interrupted
+            except KeyboardInterrupt:
+                _stopped(None)
+                return
             out.print(f"Ran {n} job{'s' if n != 1 else ''}.", highlight=False)
             return
         out.print(f"Running analysis jobs from {database.url} (Ctrl-C stops).", highlight=False)
         jobs.start()
-        try:
-            jobs.join()
-        finally:
-            jobs.stop()
+        with suppress(KeyboardInterrupt):
+            jobs.join()  # until Ctrl-C or SIGTERM
+        _stopped(jobs.stop(timeout_s=0))
 
 
 def register(app: typer.Typer, /) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "find_keyed_job",
     "heartbeat",
     "job_view",
+    "put_back",
     "resume_unfinished",
     "run_job",
 ]
@@ -253,6 +254,29 @@ def resume_unfinished(db: Database, /, *, stale_after_s: float) -> int:
     return n
 
 
+def put_back(db: Database, uid: str, /) -> bool:
+    """Put a running job whose worker is stopping back in the queue now; True if it was running.
+
+    Its next run starts from the beginning (and deletes what this one half wrote); without this,
+    the job would wait for its lease to expire.
+    """
+
+    def work(s: OrmSession) -> int:
+        res = s.execute(
+            update(Job)
+            .where(Job.uid == uid, Job.state == "running")
+            .values(
+                state="queued", stage="", done=0, total=0, updated_at=utcnow(), heartbeat_at=None
+            )
+        )
+        return int(getattr(res, "rowcount", 0) or 0)
+
+    if db.write(work) != 1:
+        return False
+    log.info("job %s: put back in the queue, its worker is stopping", uid)
+    return True
+
+
 def heartbeat(db: Database, uid: str, /) -> None:
     """Refresh the heartbeat of a running job."""
     db.write(
@@ -299,9 +323,17 @@ def claim_next_job(db: Database, /) -> str | None:
     return db.write(work)
 
 
-def _set(db: Database, uid: str, /, **values: Any) -> None:
+def _set(db: Database, uid: str, /, *, attempt: int | None = None, **values: Any) -> None:
+    """Update a job; with ``attempt``, only while that attempt still holds it (running).
+
+    A worker that stopped put its job back in the queue, where another may have claimed it
+    (a later attempt): what the stopped attempt's thread writes afterwards changes nothing.
+    """
     values["updated_at"] = utcnow()
-    db.write(lambda s: s.execute(update(Job).where(Job.uid == uid).values(**values)))
+    query = update(Job).where(Job.uid == uid)
+    if attempt is not None:
+        query = query.where(Job.state == "running", Job.attempts == attempt)
+    db.write(lambda s: s.execute(query.values(**values)))
 
 
 def _plain_reason(exc: BaseException, clip: Path, /) -> str:
@@ -370,6 +402,7 @@ def run_job(
         _set(
             db,
             uid,
+            attempt=attempts,
             state="failed",
             error="The analysis was interrupted several times; please upload the clip again.",
         )
@@ -389,7 +422,7 @@ def run_job(
         step = max(1, total // 20) if total else 25
         if stage != last_stage or done - last_done >= step or done == total:
             last_stage, last_done = stage, done
-            _set(db, uid, stage=stage, done=done, total=total)
+            _set(db, uid, attempt=attempts, stage=stage, done=done, total=total)
 
     try:
         if not clip.is_file():
@@ -419,6 +452,7 @@ def run_job(
         _set(
             db,
             uid,
+            attempt=attempts,
             state="queued",
             stage="not-ready",
             done=0,
@@ -430,11 +464,12 @@ def run_job(
     except Exception as exc:
         log.warning("job %s failed: %r", uid, exc)
         shutil.rmtree(target, ignore_errors=True)
-        _set(db, uid, state="failed", error=_plain_reason(exc, clip))
+        _set(db, uid, attempt=attempts, state="failed", error=_plain_reason(exc, clip))
         return
     _set(
         db,
         uid,
+        attempt=attempts,
         state="done",
         stage="done",
         done=1,
@@ -541,6 +576,7 @@ class JobWorker:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._current: str | None = None  # the job being run
 
     def start(self) -> None:
         """Start the thread."""
@@ -569,11 +605,16 @@ class JobWorker:
                 target=self._beat, args=(uid, finished), name="kneeback-heartbeat", daemon=True
             )
             beat.start()
+            self._current = uid
             try:
                 run_job(
                     self.db, uid, analysis_dir=self.analysis_dir, pose_variant=self.pose_variant
                 )
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM while this (main) thread runs it
+                self._put_back(uid)
+                raise
             finally:
+                self._current = None
                 finished.set()
                 beat.join()
             n += 1
@@ -630,9 +671,30 @@ class JobWorker:
         while self._thread is not None and self._thread.is_alive():
             self._thread.join(1.0)
 
-    def stop(self, timeout_s: float = 10.0) -> None:
-        """Ask the thread to stop after the current job and wait for it."""
+    def _put_back(self, uid: str) -> bool:
+        try:
+            return put_back(self.db, uid)
+        except DatabaseError as exc:
+            log.warning(
+                "job %s: not put back in the queue (it will be after its lease): %s", uid, exc
+            )
+            return False
+
+    def stop(self, timeout_s: float = 10.0) -> str | None:
+        """Ask the thread to stop after the current job and wait up to ``timeout_s`` for it.
+
+        A job still running then is put back in the queue at once (the thread, a daemon, ends
+        with the process).
+
+        Returns
+        -------
+        str or None
+            The uid of the job put back, if any.
+        """
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout_s)
+        # Not is_alive(): after a Ctrl-C inside join() it can say False of a running thread.
+        uid = self._current
+        return uid if uid is not None and self._put_back(uid) else None
