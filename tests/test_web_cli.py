@@ -375,3 +375,30 @@ def test_serve_and_worker_start_with_the_pose_models(cli, tmp_path, monkeypatch,
     assert r.exit_code == 0 and len(started) == 1, r.output
     r = cli("worker", "--once", *where)
     assert r.exit_code == 0 and "Ran 0 jobs." in r.output, r.output
+
+
+def test_log_lines_reach_the_operator_while_the_pose_model_runs():
+    """Descriptor 2 is pointed away from the terminal while the model runs (native chatter); the
+    service's log lines, kneeback's and uvicorn's, go to a copy of it and are not lost."""
+    import subprocess
+    import sys
+
+    script = """
+import logging, logging.config, os
+from kneeback.pose.native_logs import native_stderr_captured
+from kneeback.web.cli import _logging_to_stderr, _uvicorn_log_config
+with _logging_to_stderr() as stream:
+    logging.config.dictConfig(_uvicorn_log_config(stream))
+    with native_stderr_captured() as captured:
+        logging.getLogger("kneeback.web.jobs").info("job abc: started (attempt 1)")
+        logging.getLogger("uvicorn.error").info("Shutting down")
+        os.write(2, b"W0000 00:00:1.0 1 inference_feedback_manager.cc:114] chatter\\n")
+        assert "started" not in captured() and "chatter" in captured()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert "INFO kneeback.web.jobs: job abc: started (attempt 1)" in done.stderr
+    assert "Shutting down" in done.stderr
+    assert "chatter" not in done.stderr

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import errno
 import logging
+import os
 import signal
 import socket
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, TextIO
 
 import typer
 
@@ -80,22 +81,53 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 @contextmanager
-def _logging_to_stderr() -> Iterator[None]:
+def _log_stream() -> Iterator[TextIO]:
+    """Yield a text stream on a copy of file descriptor 2, for log lines.
+
+    While the pose model runs, descriptor 2 itself is pointed away from the terminal to hide the
+    native libraries' logs (:mod:`kneeback.pose.native_logs`); log lines written to the copy
+    still reach the operator. Where stderr has no descriptor (captured in tests) it is used as it
+    is.
+    """
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield sys.stderr
+        return
+    with os.fdopen(os.dup(fd), "w", buffering=1, closefd=True) as stream:
+        yield stream
+
+
+@contextmanager
+def _logging_to_stderr() -> Iterator[TextIO]:
     """Send kneeback's log lines (INFO and up) to stderr, stamped, while a command runs.
 
-    Without it they reach stderr bare (no time, no level) or not at all below WARNING.
+    Without it they reach stderr bare (no time, no level) or not at all below WARNING. Yields
+    the stream they go to (see :func:`_log_stream`), for uvicorn's own lines too.
     """
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
-    logger = logging.getLogger("kneeback")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
-        yield
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    with _log_stream() as stream:
+        handler = logging.StreamHandler(stream)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        logger = logging.getLogger("kneeback")
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            yield stream
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+
+def _uvicorn_log_config(stream: TextIO, /) -> dict[str, object]:
+    """uvicorn's default logging, with its stderr lines on ``stream`` (see :func:`_log_stream`)."""
+    import copy
+
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["handlers"]["default"]["stream"] = stream
+    return config
 
 
 def _check_models(variant: ModelVariant, /) -> None:
@@ -300,8 +332,15 @@ def serve(
     if insecure_cookies and host not in ("127.0.0.1", "localhost", "::1"):
         out.print("Warning: cookies without the secure flag on a network address.", style="red")
     out.print(f"Serving on http://{host}:{port} (data in {settings.data_dir}).", highlight=False)
-    with _logging_to_stderr():
-        uvicorn.run(app, host=host, port=port, proxy_headers=True, log_level="info")
+    with _logging_to_stderr() as stream:
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            proxy_headers=True,
+            log_level="info",
+            log_config=_uvicorn_log_config(stream),
+        )
 
 
 @user_errors
