@@ -120,7 +120,7 @@ def _logging_to_stderr() -> Iterator[TextIO]:
 
 
 def _uvicorn_log_config(stream: TextIO, /) -> dict[str, object]:
-    """uvicorn's default logging, with its stderr lines on ``stream`` (see :func:`_log_stream`)."""
+    """Uvicorn's default logging, with its stderr lines on ``stream`` (see :func:`_log_stream`)."""
     import copy
 
     from uvicorn.config import LOGGING_CONFIG
