@@ -211,6 +211,46 @@ def test_a_job_without_a_pose_model_waits_in_the_queue_and_the_operator_is_told(
         db.close()
 
 
+@needs_uiprmd
+def test_a_database_failure_during_a_job_puts_it_back_not_fails_it(tmp_path, monkeypatch, caplog):
+    from kneeback import store
+    from kneeback.errors import DatabaseError
+    from kneeback.web.models import Job
+
+    settings = make_settings(tmp_path)
+    app = create_app(settings)
+    db = app.state.web.db
+    try:
+        c, csrf = api_user(app, "ida")
+        clip, ds = squat_clip(tmp_path, reps=1)
+        monkeypatch.setattr("kneeback.pipeline.pose_video", replaying_pose_video(ds))
+        job = upload(c, csrf, clip.read_bytes(), movement="squat").json()
+        real_store = store.store_session
+
+        def outage(*args, **kwargs):
+            raise DatabaseError("The database at sqlite:///srv/k.db could not be written: I/O.")
+
+        monkeypatch.setattr(store, "store_session", outage)
+        with caplog.at_level(logging.INFO, logger=JOBS_LOG), pytest.raises(DatabaseError):
+            app.state.web.worker.run_pending()
+        seen = c.get(f"/api/jobs/{job['id']}").json()
+        assert seen["state"] == "queued" and seen["error"] is None, seen
+        assert seen["stage_text"] == "Waiting: the analysis service is not ready"
+        assert "sqlite" not in c.get(f"/jobs/{job['id']}").text
+        assert db.read(lambda s: s.query(Job.attempts).filter(Job.uid == job["id"]).scalar()) == 0
+        assert any(
+            m.startswith(f"job {job['id']}: back in the queue, the database failed")
+            for m in _messages(caplog)
+        )
+        assert not (settings.analysis_dir / job["id"]).exists()
+
+        monkeypatch.setattr(store, "store_session", real_store)  # the database is back
+        assert app.state.web.worker.run_pending() == 1
+        assert c.get(f"/api/jobs/{job['id']}").json()["state"] == "done"
+    finally:
+        db.close()
+
+
 def test_a_job_deletes_the_partial_output_its_interrupted_attempt_left(tmp_path, monkeypatch):
     from kneeback.errors import NoPersonError
 

@@ -11,6 +11,7 @@ in-process thread of ``kneeback serve`` and ``kneeback worker`` processes) can s
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import secrets
@@ -376,6 +377,9 @@ def run_job(
     ------
     ModelUnavailableError
         When the pose model cannot be found or installed; the job is back in the queue.
+    DatabaseError
+        When the database fails during the job; the job is back in the queue (or will be, after
+        its lease, when the database is still unreachable), its attempt not counted.
     """
     from kneeback import pipeline
     from kneeback.settings import PoseSettings
@@ -460,6 +464,25 @@ def run_job(
             heartbeat_at=None,
             attempts=Job.attempts - 1,
         )
+        raise
+    except DatabaseError as exc:
+        # The service's fault, not the clip's: back in the queue without using an attempt
+        # (when the database takes the write; otherwise after the job's lease), and the worker
+        # waits longer before it looks again. The member never reads a database's address.
+        log.warning("job %s: back in the queue, the database failed: %s", uid, exc)
+        shutil.rmtree(target, ignore_errors=True)
+        with contextlib.suppress(DatabaseError):
+            _set(
+                db,
+                uid,
+                attempt=attempts,
+                state="queued",
+                stage="not-ready",
+                done=0,
+                total=0,
+                heartbeat_at=None,
+                attempts=Job.attempts - 1,
+            )
         raise
     except Exception as exc:
         log.warning("job %s failed: %r", uid, exc)
