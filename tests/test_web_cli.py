@@ -66,6 +66,17 @@ def test_users_add_the_first_admin_and_a_coach_with_a_member(cli, tmp_path):
         assert coach is not None and visible_user_ids(db, coach) == {coach.id, member.id}
         assert visible_user_ids(db, admin) is None
         assert authenticate(db, "root", "wrong password") is None
+    r = cli("users", "list", "--db", url)
+    assert r.exit_code == 0, r.output
+    rows = [line.split() for line in r.output.splitlines()[1:4]]
+    assert [row[:2] for row in rows] == [["coachy", "coach"], ["mia", "member"], ["root", "admin"]]
+    assert rows[0][-1] == "mia" and rows[1][-1] == "coachy"  # the group, from both sides
+    assert "3 accounts." in r.output
+
+
+def test_users_list_without_accounts_says_how_to_add_the_first(cli, tmp_path):
+    r = cli("users", "list", "--db", f"sqlite:///{tmp_path / 'k.db'}")
+    assert r.exit_code == 0 and "kneeback users add NAME --role admin" in r.output
 
 
 def test_users_add_refuses_bad_input_with_one_sentence(cli, tmp_path):

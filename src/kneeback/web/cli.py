@@ -235,6 +235,36 @@ def users_password(
     )
 
 
+@users_app.command("list")
+@user_errors
+def users_list(db: DbOption = None) -> None:
+    """List every account: role, since when, and the coach groups it is in."""
+    try:
+        from kneeback.web.people import all_accounts
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc) from None
+    from rich.table import Table
+
+    from kneeback.store import open_database
+
+    with open_database(db) as database:
+        accounts = all_accounts(database)
+    if not accounts:
+        out.print("No accounts yet: add the first admin with kneeback users add NAME --role admin.")
+        return
+    table = Table("username", "role", "since", "coaches", "members", box=None)
+    for a in accounts:
+        table.add_row(
+            a["username"],
+            a["role"],
+            a["created_at"][:10],
+            ", ".join(a["coaches"]) or ("-" if a["role"] == "member" else ""),
+            ", ".join(a["members"]) or ("-" if a["role"] == "coach" else ""),
+        )
+    out.print(table)
+    out.print(f"{len(accounts)} account{'s' if len(accounts) != 1 else ''}.", highlight=False)
+
+
 @users_app.command("assign")
 @user_errors
 def users_assign(

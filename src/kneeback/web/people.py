@@ -26,7 +26,7 @@ from kneeback.web.models import CoachMember, User
 from kneeback.web.paging import EVERYTHING, Page, Window, select_page
 from kneeback.web.review import NotAllowedError
 
-__all__ = ["add_account", "list_people", "people_page", "set_assignment"]
+__all__ = ["add_account", "all_accounts", "list_people", "people_page", "set_assignment"]
 
 
 def _require_admin(account: Account) -> None:
@@ -46,39 +46,52 @@ def people_page(
         ``members`` (of a coach); and how many accounts exist.
     """
     _require_admin(account)
+    return db.read(lambda s: _people(s, window))
 
-    def work(s: OrmSession) -> Page[dict[str, Any]]:
-        rows, total = select_page(s, select(User).order_by(User.username), window)
-        users = [u for (u,) in rows]
-        coach, member = aliased(User), aliased(User)
-        q = (
-            select(CoachMember.coach_id, CoachMember.member_id, coach.username, member.username)
-            .join(coach, coach.id == CoachMember.coach_id)
-            .join(member, member.id == CoachMember.member_id)
-        )
-        if window != EVERYTHING:  # only the groups of the page's accounts
-            ids = [u.id for u in users]
-            q = q.where(or_(CoachMember.coach_id.in_(ids), CoachMember.member_id.in_(ids)))
-        coaches: dict[int, list[str]] = {u.id: [] for u in users}
-        members: dict[int, list[str]] = {u.id: [] for u in users}
-        for coach_id, member_id, coach_name, member_name in s.execute(q):
-            if member_id in coaches:
-                coaches[member_id].append(coach_name)
-            if coach_id in members:
-                members[coach_id].append(member_name)
-        items = [
-            {
-                "username": u.username,
-                "role": u.role,
-                "created_at": u.created_at.isoformat(),
-                "coaches": sorted(coaches[u.id]),
-                "members": sorted(members[u.id]),
-            }
-            for u in users
-        ]
-        return Page(items, total)
 
-    return db.read(work)
+def all_accounts(db: Database, /) -> list[dict[str, Any]]:
+    """Return every account as :func:`people_page` does, for the operator's command line.
+
+    Returns
+    -------
+    list of dict
+        Per account, by username: ``username``, ``role``, ``created_at``, ``coaches`` (of a
+        member) and ``members`` (of a coach).
+    """
+    return db.read(lambda s: _people(s, EVERYTHING)).items
+
+
+def _people(s: OrmSession, window: Window, /) -> Page[dict[str, Any]]:
+    """Return a window of the accounts with their groups (no permission check: see callers)."""
+    rows, total = select_page(s, select(User).order_by(User.username), window)
+    users = [u for (u,) in rows]
+    coach, member = aliased(User), aliased(User)
+    q = (
+        select(CoachMember.coach_id, CoachMember.member_id, coach.username, member.username)
+        .join(coach, coach.id == CoachMember.coach_id)
+        .join(member, member.id == CoachMember.member_id)
+    )
+    if window != EVERYTHING:  # only the groups of the page's accounts
+        ids = [u.id for u in users]
+        q = q.where(or_(CoachMember.coach_id.in_(ids), CoachMember.member_id.in_(ids)))
+    coaches: dict[int, list[str]] = {u.id: [] for u in users}
+    members: dict[int, list[str]] = {u.id: [] for u in users}
+    for coach_id, member_id, coach_name, member_name in s.execute(q):
+        if member_id in coaches:
+            coaches[member_id].append(coach_name)
+        if coach_id in members:
+            members[coach_id].append(member_name)
+    items = [
+        {
+            "username": u.username,
+            "role": u.role,
+            "created_at": u.created_at.isoformat(),
+            "coaches": sorted(coaches[u.id]),
+            "members": sorted(members[u.id]),
+        }
+        for u in users
+    ]
+    return Page(items, total)
 
 
 def list_people(db: Database, account: Account, /) -> list[dict[str, Any]]:
