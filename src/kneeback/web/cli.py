@@ -171,6 +171,13 @@ def _missing_extra(exc: ModuleNotFoundError) -> BadValueError:
     )
 
 
+def _read_password(from_stdin: bool, prompt: str, /) -> str:
+    """Read a password: one line of standard input, or asked twice on the terminal (hidden)."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt(prompt, hide_input=True, confirmation_prompt=True))
+
+
 @users_app.command("add")
 @user_errors
 def users_add(
@@ -195,10 +202,7 @@ def users_add(
         raise _missing_extra(exc) from None
     from kneeback.store import open_database
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin, "Password")
     with open_database(db) as database:
         account = create_user(database, username, password, role=role, person=person)
     out.print(f"Added the {account.role} account {account.username}.", highlight=False)
@@ -223,10 +227,7 @@ def users_password(
         raise _missing_extra(exc) from None
     from kneeback.store import open_database
 
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    password = _read_password(password_stdin, "New password")
     with open_database(db) as database:
         ended = set_password(database, username, password)
     out.print(

@@ -450,26 +450,15 @@ def run_job(
             recorded_at=done.recorded_at,
             source_path=clip,
         )
-    except ModelUnavailableError as exc:
-        log.error("job %s: back in the queue, the pose model is unavailable: %s", uid, exc)
-        shutil.rmtree(target, ignore_errors=True)
-        _set(
-            db,
-            uid,
-            attempt=attempts,
-            state="queued",
-            stage="not-ready",
-            done=0,
-            total=0,
-            heartbeat_at=None,
-            attempts=Job.attempts - 1,
-        )
-        raise
-    except DatabaseError as exc:
-        # The service's fault, not the clip's: back in the queue without using an attempt
-        # (when the database takes the write; otherwise after the job's lease), and the worker
-        # waits longer before it looks again. The member never reads a database's address.
-        log.warning("job %s: back in the queue, the database failed: %s", uid, exc)
+    except (ModelUnavailableError, DatabaseError) as exc:
+        # The service's fault, not the clip's: back in the queue without using an attempt (a
+        # database that does not take even that write hands it back after the job's lease), and
+        # the worker waits longer before it looks again. The member reads that the service is
+        # not ready, never a model folder or a database address.
+        if isinstance(exc, ModelUnavailableError):
+            log.error("job %s: back in the queue, the pose model is unavailable: %s", uid, exc)
+        else:
+            log.warning("job %s: back in the queue, the database failed: %s", uid, exc)
         shutil.rmtree(target, ignore_errors=True)
         with contextlib.suppress(DatabaseError):
             _set(
