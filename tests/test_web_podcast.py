@@ -542,6 +542,28 @@ def test_the_feed_escapes_titles_and_summaries(app, admin, audio):
     assert "Sit &amp; stand &lt;better&gt;" in page and "<script>x" not in page
 
 
+def test_an_article_without_a_summary_still_gives_its_episode_notes(app, admin, audio):
+    def work(s):
+        s.add(
+            Article(
+                issue=21,
+                slug="bare",
+                title="Hinge & brace",
+                summary="",
+                body_md="Text.",
+                published_on=dt.date.today() - dt.timedelta(days=1),
+            )
+        )
+
+    app.state.web.db.write(work)
+    c, csrf = admin
+    assert post_episode(c, csrf, "bare", audio).status_code == 201
+    item = feed(client(app)).find("channel/item")
+    for tag in ("description", f"{IT}summary"):  # podcast apps show these as the notes
+        notes = item.findtext(tag)
+        assert notes and "Hinge & brace" in notes and "http://testserver/articles/bare" in notes
+
+
 def test_the_feed_uses_the_public_url_and_owner_email_when_set(tmp_path, audio):
     app = create_app(
         make_settings(

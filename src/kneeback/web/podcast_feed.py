@@ -117,7 +117,12 @@ def build_feed(
         _sub(item, "link", article_url)
         _sub(item, "guid", e.guid, {"isPermaLink": "false"})
         _sub(item, "pubDate", format_datetime(_midnight_utc(e.article.published_on)))
-        _sub(item, "description", e.article.summary)
+        # Podcast apps show the description as the episode's notes: never leave it empty.
+        notes = e.article.summary or (
+            f"Issue {e.article.issue} of {PODCAST_TITLE}: {e.article.title}. "
+            f"Read the article at {article_url}"
+        )
+        _sub(item, "description", notes)
         enclosure = {
             "url": f"{base}{e.audio_path}",
             "length": str(e.audio_bytes),
@@ -125,7 +130,7 @@ def build_feed(
         }
         _sub(item, "enclosure", attrs=enclosure)
         _sub(item, "itunes:title", e.title)
-        _sub(item, "itunes:summary", e.article.summary)
+        _sub(item, "itunes:summary", notes)
         _sub(item, "itunes:duration", e.duration_text)
         _sub(item, "itunes:episode", str(e.article.issue))
         _sub(item, "itunes:episodeType", "full")
