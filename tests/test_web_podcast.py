@@ -401,6 +401,38 @@ def test_the_episode_form_uploads_for_an_admin(app, admin, audio):
     assert stored.read_bytes() == audio
 
 
+def test_the_episode_title_changes_without_uploading_the_audio_again(app, admin, audio):
+    add_article(app, "brace", 7, title="Brace & breathe")
+    c, csrf = admin
+    ep = post_episode(c, csrf, "brace", audio, title="Brase and breathe").json()
+    (stored,) = podcast_files(app)
+    path = "/admin/articles/brace/episode/title"
+    page = c.get("/admin/articles/brace/episode").text
+    assert f'action="{path}"' in page  # the form offers it
+    token = form_token(c, "/admin/articles/brace/episode")
+    r = c.post(path, data={"csrf_token": token, "title": "Brace <and> breathe"})
+    assert r.status_code == 200 and "The episode is saved." in r.text
+    item = feed(client(app)).find("channel/item")
+    assert item.findtext("title") == "Brace <and> breathe"
+    assert item.findtext("guid") == ep["guid"]  # the same episode for podcast apps
+    assert item.find("enclosure").get("url") == f"http://testserver{ep['audio_url']}"
+    assert podcast_files(app) == [stored] and stored.read_bytes() == audio
+    # blank: the article's title; too long: the form again with why
+    c.post(path, data={"csrf_token": token, "title": " "})
+    assert client(app).get("/api/articles/brace/episode").json()["title"] == "Brace & breathe"
+    r = c.post(path, data={"csrf_token": token, "title": "x" * 300})
+    assert r.status_code == 400 and "longer than 200 characters" in r.text
+    # only admins, with the form's token, and only an episode that exists
+    assert c.post(path, data={"csrf_token": "wrong", "title": "No"}).status_code == 403
+    member, _ = api_user(app, "a_member")
+    r = member.post(path, data={"csrf_token": form_token(member, "/podcast"), "title": "No"})
+    assert r.status_code == 403
+    add_article(app, "silent", 17)
+    r = c.post("/admin/articles/silent/episode/title", data={"csrf_token": token, "title": "x"})
+    assert r.status_code == 404
+    assert client(app).get("/api/articles/brace/episode").json()["title"] == "Brace & breathe"
+
+
 def test_who_may_upload_episodes(app, admin, audio):
     add_article(app, "squat", 8)
     path = "/admin/articles/squat/episode"

@@ -52,6 +52,7 @@ __all__ = [
     "is_audio_name",
     "list_episodes",
     "podcast_dir",
+    "rename_episode",
 ]
 
 #: Longest episode title, in characters (the column's size).
@@ -467,3 +468,47 @@ def attach_episode(
     if old_name is not None and old_name != info.audio_name and is_audio_name(old_name):
         (folder / old_name).unlink(missing_ok=True)
     return info
+
+
+def rename_episode(db: Database, account: Account, article_slug: str, title: str, /) -> EpisodeInfo:
+    """Change the title of an article's episode, keeping its audio file, address and guid.
+
+    Parameters
+    ----------
+    db
+        The database.
+    account
+        Who renames it: an admin.
+    article_slug
+        The article's slug.
+    title
+        The new title; blank for the article's title.
+
+    Returns
+    -------
+    EpisodeInfo
+        The episode as stored.
+
+    Raises
+    ------
+    NotAllowedError
+        When the account is not an admin.
+    NoSuchArticleError
+        When no article has this slug, or it has no episode.
+    kneeback.errors.BadValueError
+        When the title is too long.
+    """
+    if account.role != "admin":
+        raise NotAllowedError("Only admins rename podcast episodes.")
+
+    def work(s: OrmSession) -> EpisodeInfo:
+        q = select(Episode, Article).join(Article, Article.id == Episode.article_id)
+        hit = s.execute(q.where(Article.slug == article_slug)).first()
+        if hit is None:
+            raise NoSuchArticleError(f"No episode for the article {article_slug!r}.")
+        e, a = hit
+        e.title = _clean_title(title, a.title)
+        s.flush()
+        return _info(e, a)
+
+    return db.write(work)

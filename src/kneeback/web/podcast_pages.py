@@ -3,27 +3,32 @@
 ``/podcast`` lists the episodes of published articles with players; ``/podcast.xml`` is the feed
 podcast apps subscribe to; ``/podcast/audio/{name}`` serves an episode's file (with Range
 requests, which players use to seek); ``/admin/articles/{slug}/episode`` is where an admin
-uploads or replaces an article's episode.
+uploads or replaces an article's episode, or changes only its title (``.../episode/title``).
 """
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from kneeback.errors import BadValueError
 from kneeback.web.accounts import Account
 from kneeback.web.app import LoggedIn, MaybeLoggedIn, Web
 from kneeback.web.podcast import (
+    MAX_TITLE_CHARS,
     ArticleRef,
+    NoSuchArticleError,
     episode_by_audio,
     episode_for_article,
     find_article,
     list_episodes,
     podcast_dir,
+    rename_episode,
 )
 from kneeback.web.podcast_api import accept_episode
 from kneeback.web.podcast_feed import PODCAST_DESCRIPTION, PODCAST_TITLE, build_feed, cover_png
@@ -149,5 +154,27 @@ async def episode_upload(request: Request, ctx: Web, account: LoggedIn, slug: st
             _form, request, ctx, account, slug, error=str(exc.detail), status_code=exc.status_code
         )
         return await run_in_threadpool(show)
+    target = f"/admin/articles/{quote(slug, safe='')}/episode?saved=true"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/admin/articles/{slug}/episode/title")
+def episode_rename(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    slug: str,
+    title: Annotated[str, Form(max_length=MAX_TITLE_CHARS * 2)] = "",
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Change an episode's title without uploading its audio again (its file and guid stay)."""
+    ctx.require_form_csrf(request, csrf_token)
+    _admin_article(ctx, account, slug)
+    try:
+        rename_episode(ctx.db, account, slug, title)
+    except NoSuchArticleError:
+        raise HTTPException(404, "This article has no episode yet.") from None
+    except BadValueError as exc:
+        return _form(request, ctx, account, slug, error=str(exc), status_code=400)
     target = f"/admin/articles/{quote(slug, safe='')}/episode?saved=true"
     return RedirectResponse(target, status_code=303)
