@@ -433,6 +433,18 @@ def test_the_episode_title_changes_without_uploading_the_audio_again(app, admin,
     assert client(app).get("/api/articles/brace/episode").json()["title"] == "Brace & breathe"
 
 
+def test_the_episode_form_warns_that_apple_podcasts_does_not_take_wav(
+    app, admin, audio, other_audio
+):
+    add_article(app, "wav", 18)
+    c, csrf = admin
+    warning = "Apple Podcasts does not take Ogg or WAV episodes"
+    assert post_episode(c, csrf, "wav", other_audio, name="b.wav").status_code == 201
+    assert warning in c.get("/admin/articles/wav/episode").text
+    assert post_episode(c, csrf, "wav", audio).status_code == 201  # MP3 (or M4A)
+    assert warning not in c.get("/admin/articles/wav/episode").text
+
+
 def test_who_may_upload_episodes(app, admin, audio):
     add_article(app, "squat", 8)
     path = "/admin/articles/squat/episode"
