@@ -572,6 +572,43 @@ def test_the_feed_lists_published_episodes_with_itunes_tags(app, admin, audio, o
     assert b"Secret" not in anon.get("/podcast.xml").content
 
 
+def test_the_feed_answers_a_poll_of_an_unchanged_feed_with_304(app, admin, audio):
+    add_article(app, "first", 1, days_ago=3, summary="One.")
+    anon = client(app)
+    first = anon.get("/podcast.xml")
+    etag = first.headers["etag"]
+    same = anon.get("/podcast.xml", headers={"If-None-Match": etag})
+    assert same.status_code == 304 and same.content == b"" and same.headers["etag"] == etag
+    assert anon.get("/podcast.xml", headers={"If-None-Match": '"other"'}).status_code == 200
+    c, csrf = admin
+    post_episode(c, csrf, "first", audio, title="New")  # the feed changes
+    changed = anon.get("/podcast.xml", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert b"New" in changed.content
+
+
+def test_an_episode_is_dated_by_the_servers_own_day_not_ahead_of_it(
+    app, admin, audio, monkeypatch
+):
+    """East of UTC, midnight UTC of the publication day lies hours in the future."""
+    import time
+
+    monkeypatch.setenv("TZ", "EAST-14")  # POSIX: 14 hours ahead of UTC, no zone files needed
+    time.tzset()
+    try:
+        add_article(app, "today", 12, days_ago=0, summary="Out today.")
+        c, csrf = admin
+        post_episode(c, csrf, "today", audio, title="Today")
+        item = feed(client(app)).find("channel").find("item")
+        published = parsedate_to_datetime(item.findtext("pubDate"))
+        assert published.utcoffset() == dt.timedelta(hours=14)
+        assert published <= dt.datetime.now(dt.UTC)
+        assert published.astimezone().date() == dt.date.today()
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
 def test_the_feed_escapes_titles_and_summaries(app, admin, audio):
     add_article(app, "amp", 20, summary="Knees < toes & other myths")
     c, csrf = admin

@@ -49,8 +49,14 @@ def _sub(
     return el
 
 
-def _midnight_utc(day: dt.date) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(0, 0), tzinfo=dt.UTC)
+def _published_at(day: dt.date) -> dt.datetime:
+    """The start of an article's publication day on the server's clock, which decides it.
+
+    Midnight UTC would lie hours in the future for a server east of UTC when the article comes
+    out, and some podcast apps hold back an episode dated in the future.
+    """
+    local = dt.datetime.combine(day, dt.time(0, 0))
+    return local.astimezone()  # the server's zone, with its offset on that day
 
 
 def build_feed(
@@ -98,7 +104,7 @@ def build_feed(
     _sub(channel, "language", PODCAST_LANGUAGE)
     self_link = {"href": f"{base}/podcast.xml", "rel": "self", "type": "application/rss+xml"}
     _sub(channel, "atom:link", attrs=self_link)
-    changes = [e.created_at for e in items] + [_midnight_utc(e.article.published_on) for e in items]
+    changes = [e.created_at for e in items] + [_published_at(e.article.published_on) for e in items]
     _sub(channel, "lastBuildDate", format_datetime(max(changes, default=utcnow())))
     _sub(channel, "itunes:author", PODCAST_AUTHOR)
     _sub(channel, "itunes:summary", PODCAST_DESCRIPTION)
@@ -116,7 +122,7 @@ def build_feed(
         _sub(item, "title", e.title)
         _sub(item, "link", article_url)
         _sub(item, "guid", e.guid, {"isPermaLink": "false"})
-        _sub(item, "pubDate", format_datetime(_midnight_utc(e.article.published_on)))
+        _sub(item, "pubDate", format_datetime(_published_at(e.article.published_on)))
         # Podcast apps show the description as the episode's notes: never leave it empty.
         notes = e.article.summary or (
             f"Issue {e.article.issue} of {PODCAST_TITLE}: {e.article.title}. "

@@ -8,6 +8,7 @@ uploads or replaces an article's episode, or changes only its title (``.../episo
 
 from __future__ import annotations
 
+import hashlib
 from functools import partial
 from typing import Annotated
 from urllib.parse import quote
@@ -61,13 +62,21 @@ def podcast_page(request: Request, ctx: Web, account: MaybeLoggedIn) -> Response
 
 @router.api_route("/podcast.xml", methods=["GET", "HEAD"])
 def podcast_feed(request: Request, ctx: Web) -> Response:
-    """Serve the RSS 2.0 feed of the published episodes."""
+    """Serve the RSS 2.0 feed of the published episodes.
+
+    It carries an ``ETag``: an app that polls with ``If-None-Match`` gets ``304 Not Modified``
+    and no body while the feed is unchanged.
+    """
     feed = build_feed(list_episodes(ctx.db), str(request.base_url), ctx.settings)
-    return Response(
-        feed,
-        media_type="application/rss+xml; charset=utf-8",
-        headers={"Cache-Control": _PUBLIC_CACHE},
-    )
+    etag = f'"{hashlib.sha256(feed).hexdigest()[:32]}"'
+    headers = {"Cache-Control": _PUBLIC_CACHE, "ETag": etag}
+    asked = {
+        tag.strip().removeprefix("W/")
+        for tag in request.headers.get("if-none-match", "").split(",")
+    }
+    if etag in asked or "*" in asked:
+        return Response(status_code=304, headers=headers)
+    return Response(feed, media_type="application/rss+xml; charset=utf-8", headers=headers)
 
 
 @router.api_route("/podcast/cover.png", methods=["GET", "HEAD"])
