@@ -587,9 +587,7 @@ def test_the_feed_answers_a_poll_of_an_unchanged_feed_with_304(app, admin, audio
     assert b"New" in changed.content
 
 
-def test_an_episode_is_dated_by_the_servers_own_day_not_ahead_of_it(
-    app, admin, audio, monkeypatch
-):
+def test_an_episode_is_dated_by_the_servers_own_day_not_ahead_of_it(app, admin, audio, monkeypatch):
     """East of UTC, midnight UTC of the publication day lies hours in the future."""
     import time
 

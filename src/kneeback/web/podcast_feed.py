@@ -50,7 +50,7 @@ def _sub(
 
 
 def _published_at(day: dt.date) -> dt.datetime:
-    """The start of an article's publication day on the server's clock, which decides it.
+    """Return the start of an article's publication day on the server's clock, which decides it.
 
     Midnight UTC would lie hours in the future for a server east of UTC when the article comes
     out, and some podcast apps hold back an episode dated in the future.
