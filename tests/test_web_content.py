@@ -401,6 +401,95 @@ def test_coaches_hide_comments_members_may_not(w):
     assert form(w, "coach", "/article-comments/9999/pick").status_code == 404
 
 
+def test_coaches_show_a_hidden_comment_again(w):
+    article(w, 1, "Open")
+    first = comment(w, "mia", "open", "Hidden by mistake")
+    assert form(w, "coach", f"/article-comments/{first}/hide").status_code == 303
+    page = w["coach"][0].get("/articles/open").text
+    assert "Hidden comments (1)" in page and "Hidden by mistake" in page
+    assert f'action="/article-comments/{first}/unhide"' in page and "Show again" in page
+    assert "mia," in page.split("Hidden comments (1)", 1)[1]  # who wrote it
+    assert form(w, "coach", f"/article-comments/{first}/unhide", csrf=False).status_code == 403
+    assert "Hidden by mistake" not in w["anon"].get("/articles/open").text
+    r = form(w, "coach", f"/article-comments/{first}/unhide")
+    assert r.status_code == 303 and r.headers["location"] == "/articles/open#comments"
+    assert w["db"].read(lambda s: s.get(ArticleComment, first).hidden) is False
+    for who in ("anon", "noa"):
+        c = w[who] if who == "anon" else w[who][0]
+        assert "Hidden by mistake" in c.get("/articles/open").text, who
+        listed = c.get("/api/articles/open").json()["comments"]
+        assert [x["text"] for x in listed] == ["Hidden by mistake"], who
+    page = w["admin"][0].get("/articles/open").text
+    assert "Hidden comments" not in page and f'action="/article-comments/{first}/hide"' in page
+    # an admin shows again too; showing a shown comment changes nothing
+    form(w, "coach", f"/article-comments/{first}/hide")
+    assert form(w, "admin", f"/article-comments/{first}/unhide").status_code == 303
+    assert form(w, "admin", f"/article-comments/{first}/unhide").status_code == 303
+    assert "Hidden by mistake" in w["anon"].get("/articles/open").text
+    assert form(w, "coach", "/article-comments/9999/unhide").status_code == 404
+
+
+def test_members_and_visitors_may_not_show_hidden_comments_again(w):
+    article(w, 1, "Open")
+    shown = comment(w, "mia", "open", "Still here")
+    hidden = comment(w, "mia", "open", "Gone for now")
+    api(w, "coach", "POST", f"/api/article-comments/{hidden}/hide")
+    r = w["anon"].post(f"/article-comments/{hidden}/unhide", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+    assert w["anon"].post(f"/api/article-comments/{hidden}/unhide").status_code == 401
+    for who in ("noa", "mia"):  # another member, and the author too
+        # refused on a comment they see, and a hidden one does not exist for them
+        assert form(w, who, f"/article-comments/{shown}/unhide").status_code == 403, who
+        assert api(w, who, "POST", f"/api/article-comments/{shown}/unhide").status_code == 403
+        assert form(w, who, f"/article-comments/{hidden}/unhide").status_code == 404, who
+        assert api(w, who, "POST", f"/api/article-comments/{hidden}/unhide").status_code == 404
+    assert w["db"].read(lambda s: s.get(ArticleComment, hidden).hidden) is True
+    assert "Hidden comments (1)" in w["coach"][0].get("/articles/open").text
+    for who in ("anon", "mia", "noa"):
+        c = w[who] if who == "anon" else w[who][0]
+        page = c.get("/articles/open").text
+        assert "Still here" in page, who
+        assert "Gone for now" not in page and "Hidden comments" not in page, who
+        assert "/unhide" not in page, who
+        assert "Gone for now" not in c.get("/api/articles/open").text, who
+
+
+def test_the_api_shows_a_hidden_comment_again(w):
+    article(w, 1, "Open")
+    first = comment(w, "noa", "open", "Back again")
+    api(w, "admin", "POST", f"/api/article-comments/{first}/hide")
+    refused = api(w, "coach", "POST", f"/api/article-comments/{first}/unhide", csrf=False)
+    assert refused.status_code == 403
+    assert w["db"].read(lambda s: s.get(ArticleComment, first).hidden) is True
+    r = api(w, "coach", "POST", f"/api/article-comments/{first}/unhide")
+    assert r.status_code == 200 and r.json() == {"id": first, "slug": "open", "hidden": False}
+    listed = w["anon"].get("/api/articles/open").json()["comments"]
+    assert [c["text"] for c in listed] == ["Back again"]
+    again = api(w, "admin", "POST", f"/api/article-comments/{first}/unhide")
+    assert again.status_code == 200 and again.json()["hidden"] is False
+    missing = api(w, "coach", "POST", "/api/article-comments/9999/unhide")
+    assert missing.status_code == 404 and missing.json() == {"detail": "No such comment."}
+
+
+def test_showing_a_picked_comment_again_does_not_pick_it_again(w):
+    """Hiding passed the pick over; showing again withdraws it, so the home page stays as it was."""
+    article(w, 1, "Open")
+    first = comment(w, "mia", "open", "Stairs without pain.")
+    assert api(w, "coach", "POST", f"/api/article-comments/{first}/pick").status_code == 200
+    api(w, "coach", "POST", f"/api/article-comments/{first}/hide")
+    page = w["coach"][0].get("/articles/open").text
+    assert "was comment of the week of" in page
+    assert api(w, "coach", "POST", f"/api/article-comments/{first}/unhide").status_code == 200
+    assert w["anon"].get("/api/comment-of-the-week").json() is None
+    assert "Comment of the week" not in w["anon"].get("/").text
+    listed = w["anon"].get("/api/articles/open").json()["comments"]
+    assert [(c["text"], c["picked_week"]) for c in listed] == [("Stairs without pain.", None)]
+    assert w["db"].read(lambda s: s.scalar(select(func.count()).select_from(CommentOfTheWeek))) == 0
+    # a coach may pick it again
+    assert api(w, "coach", "POST", f"/api/article-comments/{first}/pick").status_code == 200
+    assert w["anon"].get("/api/comment-of-the-week").json()["comment_id"] == first
+
+
 # ---- the comment of the week ---------------------------------------------------------------------
 
 
@@ -513,6 +602,7 @@ def test_nav_links_and_openapi_name_the_content_routes(w):
         "/api/articles/{slug}",
         "/api/articles/{slug}/comments",
         "/api/article-comments/{comment_id}/hide",
+        "/api/article-comments/{comment_id}/unhide",
         "/api/article-comments/{comment_id}/pick",
         "/api/comment-of-the-week",
     } <= set(paths)

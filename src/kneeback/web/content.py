@@ -4,9 +4,9 @@ An article comes with related articles, short-video links and (see :mod:`kneebac
 a podcast episode. Like :mod:`kneeback.web.review`, every function takes the asking
 :class:`~kneeback.web.accounts.Account` (None for a visitor) and treats what that account may not
 see exactly like what does not exist (None): an article dated in the future is a draft that only
-admins see, and a hidden comment is shown to nobody (only coaches and admins still reach it by id).
+admins see, and a hidden comment is shown to nobody but coaches and admins, who may show it again.
 Only an admin writes articles; any logged-in account comments on a published article; a coach or
-admin hides comments and picks a member's comment as the comment of the week.
+admin hides comments (and shows them again) and picks a member's comment as the comment of the week.
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ __all__ = [
     "pick_comment_of_the_week",
     "render_markdown",
     "slugify",
+    "unhide_article_comment",
     "update_article",
     "week_of",
 ]
@@ -331,7 +332,8 @@ def _comment_view(
     }
 
 
-def _comments(s: OrmSession, article_id: int) -> list[dict[str, Any]]:
+def _comments(s: OrmSession, article_id: int, /, *, hidden: bool = False) -> list[dict[str, Any]]:
+    """Return the article's comments, oldest first: the shown ones, or the hidden ones."""
     picks = (
         select(CommentOfTheWeek.comment_id, func.max(CommentOfTheWeek.week_of).label("week"))
         .group_by(CommentOfTheWeek.comment_id)
@@ -341,7 +343,7 @@ def _comments(s: OrmSession, article_id: int) -> list[dict[str, Any]]:
         select(ArticleComment, User.username, User.role, picks.c.week)
         .join(User, User.id == ArticleComment.author_id)
         .outerjoin(picks, picks.c.comment_id == ArticleComment.id)
-        .where(ArticleComment.article_id == article_id, ArticleComment.hidden.is_(False))
+        .where(ArticleComment.article_id == article_id, ArticleComment.hidden.is_(hidden))
         .order_by(ArticleComment.created_at, ArticleComment.id)
     )
     return [_comment_view(c, name, role, week) for c, name, role, week in s.execute(q)]
@@ -380,6 +382,7 @@ def _detail(s: OrmSession, account: Account | None, a: Article, today: dt.date) 
         "videos": [{"title": v.title, "url": v.url} for v in s.scalars(videos_q)],
         "episode": _episode(s, a.id),
         "comments": _comments(s, a.id),
+        "hidden_comments": _comments(s, a.id, hidden=True) if _may_moderate(account) else [],
     }
 
 
@@ -394,7 +397,8 @@ def get_article(
     ``slug``, ``title``), ``videos`` (``title``, ``url``), ``episode`` (None, or ``title``,
     ``audio_url``, ``audio_type``, ``duration_s``) and ``comments`` (the visible ones, oldest
     first: ``id``, ``author``, ``author_role``, ``text``, ``created_at`` and ``picked_week``, the
-    latest week it was comment of the week or None).
+    latest week it was comment of the week or None) and ``hidden_comments`` (the same for the
+    hidden ones, for a coach or admin; empty for anyone else).
     """
     day = _today(today)
 
@@ -565,7 +569,7 @@ def _comment(
     """Return the comment with its article and author, if the account sees it.
 
     It does when the account sees its article and the comment is not hidden (coaches and admins
-    see hidden comments too, to hide them again or be told they cannot be picked).
+    see hidden comments too, to show them again or be told they cannot be picked).
     """
     q = (
         select(ArticleComment, Article, User)
@@ -616,6 +620,39 @@ def hide_article_comment(
         c.hidden = True
         s.flush()
         return {"id": c.id, "slug": a.slug, "hidden": True}
+
+    return db.write(work)
+
+
+def unhide_article_comment(
+    db: Database, account: Account, comment_id: int, /, *, today: dt.date | None = None
+) -> dict[str, Any] | None:
+    """Show a hidden comment again (coach or admin), undoing :func:`hide_article_comment`.
+
+    Hiding kept the comment's comment-of-the-week picks but passed over them; showing it again
+    withdraws those picks, so that the comment of the week does not change by itself (a coach
+    picks it again if it should be). Returns ``{"id", "slug", "hidden": False}`` (showing a
+    shown comment changes nothing), or None when the account does not see the comment.
+
+    Raises
+    ------
+    NotAllowedError
+        When the account is a member.
+    """
+    day = _today(today)
+
+    def work(s: OrmSession) -> dict[str, Any] | None:
+        hit = _comment_to_moderate(
+            s, account, comment_id, day, refusal="Only coaches show hidden comments again."
+        )
+        if hit is None:
+            return None
+        c, a, _ = hit
+        if c.hidden:
+            s.execute(delete(CommentOfTheWeek).where(CommentOfTheWeek.comment_id == c.id))
+            c.hidden = False
+            s.flush()
+        return {"id": c.id, "slug": a.slug, "hidden": False}
 
     return db.write(work)
 

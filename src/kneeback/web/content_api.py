@@ -36,6 +36,7 @@ from kneeback.web.content import (
     get_article,
     hide_article_comment,
     pick_comment_of_the_week,
+    unhide_article_comment,
     update_article,
 )
 from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
@@ -127,7 +128,7 @@ class ArticleCommentIn(BaseModel):
 
 
 class HiddenOut(BaseModel):
-    """A hidden comment (kept, no longer shown) and the article it was under."""
+    """A comment hidden (kept, no longer shown) or shown again, and the article it is under."""
 
     id: int
     slug: str
@@ -221,6 +222,15 @@ def api_hide_comment(
     """Hide a comment (coaches and admins): kept, but no longer shown or pickable."""
     ctx.require_header_csrf(request)
     return _found(hide_article_comment(ctx.db, account, comment_id), "comment")
+
+
+@router.post("/article-comments/{comment_id}/unhide", response_model=HiddenOut)
+def api_unhide_comment(
+    request: Request, ctx: Web, account: LoggedIn, comment_id: RowId
+) -> dict[str, Any]:
+    """Show a hidden comment again (coaches and admins); its picks are withdrawn, not restored."""
+    ctx.require_header_csrf(request)
+    return _found(unhide_article_comment(ctx.db, account, comment_id), "comment")
 
 
 @router.post("/article-comments/{comment_id}/pick", response_model=CommentOfTheWeekOut)

@@ -2,8 +2,8 @@
 
 Anyone reads the published articles (``/articles``, ``/articles/<slug>``); an admin writes them
 (``/admin/articles/new``, ``/admin/articles/<slug>/edit``); a logged-in account comments; a coach
-or admin hides a comment or picks it as the comment of the week. The rules live in
-:mod:`kneeback.web.content`; these routes only read forms and choose what to show.
+or admin hides a comment (or shows it again) or picks it as the comment of the week. The rules
+live in :mod:`kneeback.web.content`; these routes only read forms and choose what to show.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from kneeback.web.content import (
     hide_article_comment,
     list_articles,
     pick_comment_of_the_week,
+    unhide_article_comment,
     update_article,
 )
 
@@ -289,6 +290,22 @@ def hide_form(
     if hidden is None:
         raise HTTPException(404, "No such comment.")
     return RedirectResponse(f"/articles/{hidden['slug']}#comments", status_code=303)
+
+
+@router.post("/article-comments/{comment_id}/unhide")
+def unhide_form(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    comment_id: RowId,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Show a hidden comment again (coaches and admins); it is not picked again by itself."""
+    ctx.require_form_csrf(request, csrf_token)
+    shown = unhide_article_comment(ctx.db, account, comment_id)
+    if shown is None:
+        raise HTTPException(404, "No such comment.")
+    return RedirectResponse(f"/articles/{shown['slug']}#comments", status_code=303)
 
 
 @router.post("/article-comments/{comment_id}/pick")
