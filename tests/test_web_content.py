@@ -471,23 +471,19 @@ def test_the_api_shows_a_hidden_comment_again(w):
     assert missing.status_code == 404 and missing.json() == {"detail": "No such comment."}
 
 
-def test_showing_a_picked_comment_again_does_not_pick_it_again(w):
-    """Hiding passed the pick over; showing again withdraws it, so the home page stays as it was."""
+def test_showing_a_picked_comment_again_undoes_the_hide_whole(w):
+    """Hiding passes the pick over and keeps it; showing the comment again brings it back."""
     article(w, 1, "Open")
     first = comment(w, "mia", "open", "Stairs without pain.")
     assert api(w, "coach", "POST", f"/api/article-comments/{first}/pick").status_code == 200
     api(w, "coach", "POST", f"/api/article-comments/{first}/hide")
-    page = w["coach"][0].get("/articles/open").text
-    assert "was comment of the week of" in page
-    assert api(w, "coach", "POST", f"/api/article-comments/{first}/unhide").status_code == 200
     assert w["anon"].get("/api/comment-of-the-week").json() is None
-    assert "Comment of the week" not in w["anon"].get("/").text
-    listed = w["anon"].get("/api/articles/open").json()["comments"]
-    assert [(c["text"], c["picked_week"]) for c in listed] == [("Stairs without pain.", None)]
-    assert w["db"].read(lambda s: s.scalar(select(func.count()).select_from(CommentOfTheWeek))) == 0
-    # a coach may pick it again
-    assert api(w, "coach", "POST", f"/api/article-comments/{first}/pick").status_code == 200
+    page = w["coach"][0].get("/articles/open").text
+    assert "comment of the week of" in page and "Show again" in page
+    assert api(w, "coach", "POST", f"/api/article-comments/{first}/unhide").status_code == 200
     assert w["anon"].get("/api/comment-of-the-week").json()["comment_id"] == first
+    assert "Stairs without pain." in w["anon"].get("/").text
+    assert w["db"].read(lambda s: s.scalar(select(func.count()).select_from(CommentOfTheWeek))) == 1
 
 
 # ---- the comment of the week ---------------------------------------------------------------------

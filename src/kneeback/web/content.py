@@ -630,9 +630,9 @@ def unhide_article_comment(
     """Show a hidden comment again (coach or admin), undoing :func:`hide_article_comment`.
 
     Hiding kept the comment's comment-of-the-week picks but passed over them; showing it again
-    withdraws those picks, so that the comment of the week does not change by itself (a coach
-    picks it again if it should be). Returns ``{"id", "slug", "hidden": False}`` (showing a
-    shown comment changes nothing), or None when the account does not see the comment.
+    undoes the hide whole: a pick that is still its week's is shown again, and nothing stored is
+    lost. Returns ``{"id", "slug", "hidden": False}`` (showing a shown comment changes nothing),
+    or None when the account does not see the comment.
 
     Raises
     ------
@@ -649,7 +649,6 @@ def unhide_article_comment(
             return None
         c, a, _ = hit
         if c.hidden:
-            s.execute(delete(CommentOfTheWeek).where(CommentOfTheWeek.comment_id == c.id))
             c.hidden = False
             s.flush()
         return {"id": c.id, "slug": a.slug, "hidden": False}
