@@ -608,20 +608,7 @@ def hide_article_comment(
     NotAllowedError
         When the account is a member.
     """
-    day = _today(today)
-
-    def work(s: OrmSession) -> dict[str, Any] | None:
-        hit = _comment_to_moderate(
-            s, account, comment_id, day, refusal="Only coaches hide comments."
-        )
-        if hit is None:
-            return None
-        c, a, _ = hit
-        c.hidden = True
-        s.flush()
-        return {"id": c.id, "slug": a.slug, "hidden": True}
-
-    return db.write(work)
+    return _set_hidden(db, account, comment_id, True, "Only coaches hide comments.", today)
 
 
 def unhide_article_comment(
@@ -639,19 +626,32 @@ def unhide_article_comment(
     NotAllowedError
         When the account is a member.
     """
+    return _set_hidden(
+        db, account, comment_id, False, "Only coaches show hidden comments again.", today
+    )
+
+
+def _set_hidden(
+    db: Database,
+    account: Account,
+    comment_id: int,
+    hidden: bool,
+    refusal: str,
+    today: dt.date | None,
+    /,
+) -> dict[str, Any] | None:
+    """Hide or show a comment the account moderates (see the two callers)."""
     day = _today(today)
 
     def work(s: OrmSession) -> dict[str, Any] | None:
-        hit = _comment_to_moderate(
-            s, account, comment_id, day, refusal="Only coaches show hidden comments again."
-        )
+        hit = _comment_to_moderate(s, account, comment_id, day, refusal=refusal)
         if hit is None:
             return None
         c, a, _ = hit
-        if c.hidden:
-            c.hidden = False
+        if c.hidden != hidden:
+            c.hidden = hidden
             s.flush()
-        return {"id": c.id, "slug": a.slug, "hidden": False}
+        return {"id": c.id, "slug": a.slug, "hidden": hidden}
 
     return db.write(work)
 

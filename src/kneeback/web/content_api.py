@@ -228,7 +228,7 @@ def api_hide_comment(
 def api_unhide_comment(
     request: Request, ctx: Web, account: LoggedIn, comment_id: RowId
 ) -> dict[str, Any]:
-    """Show a hidden comment again (coaches and admins); its picks are withdrawn, not restored."""
+    """Show a hidden comment again (coaches and admins), undoing the hide, its pick included."""
     ctx.require_header_csrf(request)
     return _found(unhide_article_comment(ctx.db, account, comment_id), "comment")
 

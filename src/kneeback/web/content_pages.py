@@ -300,7 +300,7 @@ def unhide_form(
     comment_id: RowId,
     csrf_token: Annotated[str, Form()] = "",
 ) -> Response:
-    """Show a hidden comment again (coaches and admins); it is not picked again by itself."""
+    """Show a hidden comment again (coaches and admins), undoing the hide, its pick included."""
     ctx.require_form_csrf(request, csrf_token)
     shown = unhide_article_comment(ctx.db, account, comment_id)
     if shown is None:
