@@ -68,22 +68,24 @@ def enqueue_job(db: Database, user_id: int, upload: Path, /, *, movement: str = 
     """Queue an uploaded clip for analysis; return the job's uid."""
     uid = secrets.token_hex(16)
 
-    def work(s: OrmSession) -> None:
-        now = utcnow()
-        s.add(
-            Job(
-                uid=uid,
-                user_id=user_id,
-                upload_path=str(upload),
-                movement=movement,
-                state="queued",
-                created_at=now,
-                updated_at=now,
-            )
-        )
-
-    db.write(work)
+    db.write(lambda s: s.add(_queued_job(uid, user_id, upload, movement, utcnow())))
     return uid
+
+
+def _queued_job(
+    uid: str, user_id: int, upload: Path, movement: str, at: dt.datetime, /, **extra: Any
+) -> Job:
+    """Return a new job in the queue, created at ``at`` (``extra``: further columns)."""
+    return Job(
+        uid=uid,
+        user_id=user_id,
+        upload_path=str(upload),
+        movement=movement,
+        state="queued",
+        created_at=at,
+        updated_at=at,
+        **extra,
+    )
 
 
 #: How long an upload's Idempotency-Key names its job; a key sent later starts a new job.
@@ -196,16 +198,8 @@ def enqueue_keyed_job(
         )
         uid = secrets.token_hex(16)
         s.add(
-            Job(
-                uid=uid,
-                user_id=user_id,
-                upload_path=str(upload),
-                movement=movement,
-                state="queued",
-                created_at=at,
-                updated_at=at,
-                idempotency_key=key,
-                upload_sha256=upload_sha256,
+            _queued_job(
+                uid, user_id, upload, movement, at, idempotency_key=key, upload_sha256=upload_sha256
             )
         )
         return KeyedJob(uid=uid, upload_sha256=upload_sha256, created=True)
