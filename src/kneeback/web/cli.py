@@ -25,6 +25,7 @@ from kneeback.errors import BadValueError
 
 if TYPE_CHECKING:
     from kneeback.settings import ModelVariant
+    from kneeback.store.db import Database
     from kneeback.web.settings import WebSettings
 
 __all__ = [
@@ -285,6 +286,27 @@ def users_assign(
     out.print(f"{member} is now a member of {coach}'s group.", highlight=False)
 
 
+def _follow_data_folder(database: Database, data_dir: Path, /) -> None:
+    """Point stored paths of a data folder restored elsewhere into ``data_dir``, and say so."""
+    from kneeback.web.relocate import follow_data_folder
+
+    for r in follow_data_folder(database, data_dir):
+        if r.rewritten:
+            out.print(
+                f"The data folder was moved from {r.old}: {r.rewritten} stored paths now point "
+                f"into {data_dir}.",
+                highlight=False,
+            )
+        else:
+            out.print(
+                f"Warning: the database names {r.missing} uploads and analyses in {r.old}, and "
+                f"{data_dir} holds none of them: restore the data folder there (README, backup "
+                "and restore), or their reports and videos stay missing.",
+                style="red",
+                highlight=False,
+            )
+
+
 def _check_listen(host: str, port: int, /) -> None:
     """Refuse, before anything starts, an address this machine cannot listen on.
 
@@ -357,6 +379,10 @@ def serve(
         fields["data_dir"] = data_dir
     settings = _web_settings(fields)
     _check_listen(host, port)
+    from kneeback.store import open_database
+
+    with open_database(settings.database_url) as database:
+        _follow_data_folder(database, settings.data_dir)
     app = create_app(settings)
     if settings.run_worker:
         _check_models(settings.pose_variant)
@@ -404,6 +430,7 @@ def worker(
         _sigterm_as_interrupt(),
         open_database(settings.database_url) as database,
     ):
+        _follow_data_folder(database, settings.data_dir)
         jobs = JobWorker(
             database,
             analysis_dir=settings.analysis_dir,
