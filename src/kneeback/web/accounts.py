@@ -195,7 +195,9 @@ def authenticate(db: Database, username: str, password: str, /) -> Account | Non
     return account
 
 
-def set_password(db: Database, username: str, password: str, /) -> int:
+def set_password(
+    db: Database, username: str, password: str, /, *, keep_token: str | None = None
+) -> int:
     """Give an account a new password and end its login sessions (e.g. a forgotten password).
 
     Parameters
@@ -204,6 +206,9 @@ def set_password(db: Database, username: str, password: str, /) -> int:
         The open database.
     username, password
         The account and its new password (see :func:`check_password`).
+    keep_token
+        The session token of a login to keep (the one changing its own password); every
+        other login of the account ends. None ends them all.
 
     Returns
     -------
@@ -223,7 +228,10 @@ def set_password(db: Database, username: str, password: str, /) -> int:
         if user is None:
             raise BadValueError(f"No account named {username!r}.")
         user.password_hash = hashed
-        ended = s.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+        ending = delete(LoginSession).where(LoginSession.user_id == user.id)
+        if keep_token:
+            ending = ending.where(LoginSession.token_hash != _token_hash(keep_token))
+        ended = s.execute(ending)
         return int(getattr(ended, "rowcount", 0) or 0)
 
     return db.write(work)

@@ -35,6 +35,7 @@ __all__ = [
     "client_ip",
     "log_in",
     "register_member",
+    "verify_password",
 ]
 
 #: Room for the form fields and multipart boundaries around the file itself.
@@ -66,21 +67,57 @@ def log_in(
         429 (with Retry-After) when too many logins failed lately for this account or address;
         400 when the username or password is wrong.
     """
+    account = verify_password(
+        ctx, request, username, password, wrong="The username or password is wrong."
+    )
+    token = start_session(ctx.db, account, max_age_s=ctx.settings.session_max_age_s)
+    return account, token
+
+
+def verify_password(
+    ctx: WebContext, request: Request, username: str, password: str, /, *, wrong: str
+) -> Account:
+    """Check an account's password under the rate limit of failed logins.
+
+    Logging in and the account page's changes (a new password, deleting the account) share
+    one count: a wrong password in either counts against the account and the client's address.
+
+    Parameters
+    ----------
+    ctx
+        The app's context (its database and login rate limiter).
+    request
+        The request (for the client's address).
+    username, password
+        The credentials to check.
+    wrong
+        What the client is told when they are wrong.
+
+    Returns
+    -------
+    Account
+        The account (its failures are cleared).
+
+    Raises
+    ------
+    fastapi.HTTPException
+        429 (with Retry-After) when too many passwords failed lately for this account or
+        address; 400 with ``wrong`` when the username or password is wrong.
+    """
     ip = client_ip(request)
     wait = ctx.limiter.retry_after(username, ip)
     if wait is not None:
         raise HTTPException(
             429,
-            "Too many failed logins; try again in a few minutes.",
+            "Too many wrong passwords lately; try again in a few minutes.",
             headers={"Retry-After": str(max(1, math.ceil(wait)))},
         )
     account = authenticate(ctx.db, username, password)
     if account is None:
         ctx.limiter.failed(username, ip)
-        raise HTTPException(400, "The username or password is wrong.")
+        raise HTTPException(400, wrong)
     ctx.limiter.succeeded(username)
-    token = start_session(ctx.db, account, max_age_s=ctx.settings.session_max_age_s)
-    return account, token
+    return account
 
 
 def register_member(
