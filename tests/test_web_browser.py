@@ -5,8 +5,9 @@ registers on a phone, uploads a front-view clip of three squats, follows the job
 reads the session and its full report and shares it for review before any coach is assigned (the
 page says who will see it); the coach (made and assigned with the CLI) logs in on a desktop, finds
 the session in the review queue and comments at a moment of the video; the member sees the
-comment and its time link seeks the video there. No page may log a console error, throw or
-violate its Content-Security-Policy. Screenshots go to ``test-artifacts/web-*.png``.
+comment and its time link seeks the video there; both open their account page from the header.
+No page may log a console error, throw or violate its Content-Security-Policy. Screenshots go
+to ``test-artifacts/web-*.png``.
 """
 
 from __future__ import annotations
@@ -370,6 +371,15 @@ def _member_uploads_a_clip_with_nobody(server: LiveServer, page: Any, folder: Pa
     screenshot(page, "web-job-failed-phone.png")
 
 
+def _account_page(page: Any, *, width: int | None = None) -> None:
+    """Open the account page from the header's link; check it as every page."""
+    page.get_by_role("link", name="Account", exact=True).click()
+    page.wait_for_url(re.compile(r"/account$"))
+    assert page.get_by_role("heading", name="Change your password").is_visible()
+    assert page.get_by_label("Current password").is_visible()
+    _check_page(page, width=width)
+
+
 def test_member_and_coach_in_chromium(browser: Any, tmp_path: Path, model_dir_full: Path) -> None:
     with (
         live_server(tmp_path / "server", env={"KNEEBACK_MODEL_DIR": str(model_dir_full)}) as server,
@@ -383,9 +393,14 @@ def test_member_and_coach_in_chromium(browser: Any, tmp_path: Path, model_dir_fu
 
         server.add_user(COACH, COACH_PASSWORD, role="coach")
         server.cli("users", "assign", COACH, MEMBER)
-        _coach_comments(server, coach_ctx.new_page(), session_url)
+        coach = coach_ctx.new_page()
+        _coach_comments(server, coach, session_url)
+        _account_page(coach)
 
         _member_sees_comment(member, session_url)
+        _account_page(member, width=PHONE_WIDTH)
+        assert member.get_by_role("button", name="Delete my account and data").is_visible()
+        screenshot(member, "web-account-phone.png")
         _member_uploads_a_clip_with_nobody(server, member, tmp_path)
 
         member_problems.check()

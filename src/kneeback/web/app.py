@@ -292,6 +292,8 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
         When the database cannot be opened or upgraded.
     """
     from kneeback.store import open_database
+    from kneeback.web.account_api import router as account_api_router
+    from kneeback.web.account_pages import router as account_page_router
     from kneeback.web.api import router as api_router
     from kneeback.web.content import current_comment_of_the_week
     from kneeback.web.content_api import router as content_api_router
@@ -436,6 +438,8 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     app.include_router(podcast_page_router)
     app.include_router(people_api_router)
     app.include_router(people_page_router)
+    app.include_router(account_api_router)
+    app.include_router(account_page_router)
     # home.html and welcome.html show the comment of the week: read when they are rendered
     ctx.templates.env.globals["comment_of_the_week"] = lambda: current_comment_of_the_week(db)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")

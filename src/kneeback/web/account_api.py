@@ -1,0 +1,95 @@
+"""The account's own JSON API under ``/api/me``: a new password, a member's data, deletion.
+
+The twins of the account page's forms (:mod:`kneeback.web.account_pages`), with the CSRF token
+in the ``X-CSRF-Token`` header (``GET /api/me`` returns it).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from kneeback.web.account_flows import change_own_password, delete_own_account, export_download
+from kneeback.web.app import LoggedIn, Web
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/api/me", tags=["account"])
+
+#: The responses these routes document besides their success.
+_REFUSALS: dict[int | str, dict[str, str]] = {
+    400: {"description": "The password is wrong (or the new one not acceptable)."},
+    401: {"description": "Not logged in."},
+    403: {"description": "A missing or wrong CSRF header."},
+    429: {"description": "Too many wrong passwords lately (Retry-After says how long to wait)."},
+}
+
+
+class PasswordChange(BaseModel):
+    """The account's current password and the new one."""
+
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+class PasswordIn(BaseModel):
+    """The account's password, to confirm a deletion."""
+
+    password: str = Field(max_length=1024)
+
+
+@router.post("/password", status_code=204, responses=_REFUSALS)
+def api_change_password(
+    request: Request, ctx: Web, account: LoggedIn, body: PasswordChange
+) -> Response:
+    """Change the account's password; its other logins end, this one stays.
+
+    400 when the current password is wrong or the new one too short or too long; a wrong one
+    counts against the same limit as failed logins (429 past it).
+    """
+    ctx.require_header_csrf(request)
+    change_own_password(ctx, request, account, body.current_password, body.new_password)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/export",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/json": {}},
+            "description": "The file `kneeback export` writes for the member's person.",
+        },
+        403: {"description": "Not a member's account."},
+        404: {"description": "No history is stored for this account."},
+    },
+)
+def api_export(ctx: Web, account: LoggedIn) -> Response:
+    """Download the member's data as ``kneeback-<username>-<YYYY-MM-DD>.json`` (members).
+
+    The same JSON ``kneeback export`` writes, which ``kneeback import`` reads.
+    """
+    return export_download(ctx, account)
+
+
+@router.delete(
+    "",
+    status_code=204,
+    responses=_REFUSALS
+    | {
+        403: {"description": "A coach's or admin's account, or a missing or wrong CSRF header."},
+        409: {"description": "An analysis of the member's is running; nothing was deleted."},
+    },
+)
+def api_delete_me(request: Request, ctx: Web, account: LoggedIn, body: PasswordIn) -> Response:
+    """Delete the member's account, history, uploads and files, and end the login (members).
+
+    400 when the password is wrong (it counts against the limit of failed logins, 429 past it);
+    409 while one of the member's analyses is running; 403 for a coach or an admin.
+    """
+    ctx.require_header_csrf(request)
+    delete_own_account(ctx, request, account, body.password)
+    response = Response(status_code=204)
+    ctx.delete_cookie(response, ctx.session_cookie)
+    return response
