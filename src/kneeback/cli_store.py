@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -547,45 +548,72 @@ def _stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
+def _ask(question: str, refusal: str, /) -> bool:
+    """Ask on a terminal; without one refuse (exit 2): only --yes deletes then."""
+    if not _stdin_is_terminal():
+        raise BadValueError(
+            f"{refusal}: there is no terminal to ask on, so pass --yes to delete without asking."
+        )
+    return typer.confirm(question, default=False)
+
+
 @user_errors
 def forget(
     name: NameArg,
+    session: Annotated[
+        int | None,
+        typer.Option(
+            "--session",
+            help="Delete only this session of theirs (its id: `kneeback history NAME`).",
+            min=1,
+            max=2**63 - 1,
+            show_default=False,
+        ),
+    ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Delete a person's history and the files analyze wrote for them.
+    """Delete a person's history, or one session of theirs, and the files analyze wrote for it.
 
     Their sessions, reps, findings, outcomes and program rows go, and the files of their
     sessions (a file another person's session uses, or an output folder written again since,
-    is kept). A web account linked to them stays, unlinked, with its uploads. Asks first on a
-    terminal; elsewhere (a script, a pipe) it deletes only with --yes.
+    is kept). A web account linked to them stays, unlinked, with its uploads. With --session
+    only that session goes (with its reps, findings, the outcome entries it created and its
+    files); their program's stage changes stay, and progress and the program stop counting
+    it. Asks first on a terminal; elsewhere (a script, a pipe) it deletes only with --yes.
     """
+    if session is not None:
+        _forget_session(name, session, yes=yes, db=db, as_json=as_json)
+        return
     from kneeback.store import forget_person
     from kneeback.store.sessions import find_person
 
     with _open(db) as database:
         who = database.read(lambda s: find_person(s, name).name)
-        if not yes:
-            if not _stdin_is_terminal():
-                raise BadValueError(
-                    f"Not forgetting {who}: there is no terminal to ask on, so pass --yes to "
-                    "delete without asking."
-                )
-            if not typer.confirm(
-                f"Delete {who} and all their sessions, outcomes and files? This cannot be undone",
-                default=False,
-            ):
-                out.print(f"Kept {who}; nothing was deleted.")
-                return
+        if not yes and not _ask(
+            f"Delete {who} and all their sessions, outcomes and files? This cannot be undone",
+            f"Not forgetting {who}",
+        ):
+            out.print(f"Kept {who}; nothing was deleted.")
+            return
         res = forget_person(database, who)
     if as_json:
         _print_json(res)
         return
-    rows = ", ".join(
-        _plural(n, *_ROW_NAMES.get(t, (_words(t), _words(t)))) for t, n in res["rows"].items() if n
+    out.print(f"Forgot {res['name']}: deleted {_rows_text(res['rows'])}.")
+    _print_files(res)
+
+
+def _rows_text(rows: dict[str, int]) -> str:
+    """``1 session, 3 reps, 9 rep measurements``: the rows deleted, in words."""
+    return ", ".join(
+        _plural(n, *_ROW_NAMES.get(t, (_words(t), _words(t)))) for t, n in rows.items() if n
     )
-    out.print(f"Forgot {res['name']}: deleted {rows}.")
+
+
+def _print_files(res: dict[str, Any]) -> None:
+    """Print the files a forget deleted, found gone, kept (and why) and left in place."""
     n_missing = len(res["files_missing"])
     out.print(
         f"Deleted {_plural(len(res['files_deleted']), 'file')}"
@@ -602,6 +630,47 @@ def forget(
         out.print(
             "Your own clips were not written by kneeback and were left in place: "
             + ", ".join(res["source_files_left"])
+        )
+
+
+def _session_text(s: dict[str, Any]) -> str:
+    """``session #12 of Ana (squat, 2026-03-01, 5 reps)``."""
+    return (
+        f"session #{s['id']} of {s['name']} ({_words(s['movement'])}, {_day(s['recorded_at'])}, "
+        f"{_plural(s['reps'], 'rep')})"
+    )
+
+
+def _forget_session(
+    name: str, session_id: int, *, yes: bool, db: str | None, as_json: bool
+) -> None:
+    """``forget NAME --session ID``: delete one session of the person, after asking."""
+    from kneeback.store import forget_session, session_to_forget
+
+    with _open(db) as database:
+        plan = session_to_forget(database, session_id, person=name)
+        what = _session_text(plan["session"])
+        if not yes and not _ask(
+            f"Delete {what} with its reps, findings and files? This cannot be undone",
+            f"Not deleting {what}",
+        ):
+            out.print(f"Kept {what}; nothing was deleted.")
+            return
+        res = forget_session(database, session_id, person=name)
+    if as_json:
+        _print_json(res)
+        return
+    out.print(f"Deleted {_session_text(res['session'])}: {_rows_text(res['rows'])}.")
+    _print_files(res)
+    prog = _default_program()
+    for c in res["program_changes_kept"]:
+        verb = "moved up" if c["kind"] == "advance" else "moved back"
+        out.print(
+            f"Kept in the program: on {_day(c['at'])} this session {verb} "
+            f"{res['session']['name']} from '{prog.stage_title(c['from'])}' to "
+            f"'{prog.stage_title(c['to'])}'. That change stays; to undo it, set the stage with "
+            f"`kneeback program {shlex.quote(res['session']['name'])} --override STAGE "
+            "--reason TEXT`."
         )
 
 

@@ -13,7 +13,7 @@ code  meaning
 5     the pose model could not be provisioned
 6     the output folder cannot be written or replaced
 7     the database cannot be opened, upgraded or written
-8     no person of that name is stored
+8     no person of that name is stored, or no such session of theirs
 9     a person of that name already exists (import)
 10    a batch finished but some of its inputs failed
 ====  ==========================================================
@@ -36,6 +36,7 @@ __all__ = [
     "SchemaError",
     "StoreError",
     "UnknownPersonError",
+    "UnknownSessionError",
 ]
 
 
@@ -101,6 +102,12 @@ class UnknownPersonError(StoreError):
     exit_code = 8
 
 
+class UnknownSessionError(StoreError):
+    """No session of that id is stored, or it is not the named person's."""
+
+    exit_code = 8
+
+
 class PersonExistsError(StoreError):
     """A person of that name already exists."""
 
@@ -113,6 +120,6 @@ BATCH_FAILURES_EXIT = 10
 EXIT_CODES_HELP = (
     "Exit codes: 0 success; 1 internal error; 2 wrong usage; 3 unusable input file; "
     "4 nobody detected; 5 pose model unavailable; 6 output folder cannot be written; "
-    "7 database error; 8 unknown person; 9 person already exists; "
+    "7 database error; 8 unknown person or session; 9 person already exists; "
     f"{BATCH_FAILURES_EXIT} a batch finished but some of its inputs failed."
 )

@@ -2,7 +2,8 @@
 
 SQLAlchemy 2 models (:mod:`kneeback.store.models`), Alembic migrations run on open
 (:mod:`kneeback.store.db`), and units of work, each one transaction
-(:mod:`kneeback.store.sessions`, :mod:`kneeback.store.program_state`).
+(:mod:`kneeback.store.sessions`, :mod:`kneeback.store.program_state`,
+:mod:`kneeback.store.forget`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from kneeback.store.db import (
     open_database,
     resolve_database_url,
 )
+from kneeback.store.forget import forget_person, forget_session, session_to_forget
 from kneeback.store.program_state import override_stage, program_status
 from kneeback.store.sessions import (
     artifact_paths,
     export_person,
-    forget_person,
     import_person,
     list_people,
     person_history,
@@ -33,6 +34,7 @@ __all__ = [
     "default_database_url",
     "export_person",
     "forget_person",
+    "forget_session",
     "import_person",
     "list_people",
     "open_database",
@@ -41,5 +43,6 @@ __all__ = [
     "program_status",
     "record_outcome",
     "resolve_database_url",
+    "session_to_forget",
     "store_session",
 ]

@@ -1,11 +1,11 @@
-"""Storing and reading people, sessions and outcomes; export, import and forget.
+"""Storing and reading people, sessions and outcomes; export and import.
 
 The functions that take a :class:`~kneeback.store.db.Database` (:func:`store_session`,
 :func:`list_people`, :func:`person_history`, :func:`record_outcome`, :func:`export_person`,
-:func:`import_person`, :func:`forget_person`) are each one unit of work on it: one transaction,
-whose writes commit whole or not at all (:func:`forget_person` deletes the files after it
-commits). :func:`find_person` and :func:`load_session_metrics` take an ORM session and work
-inside the caller's transaction; :func:`artifact_paths` is pure (no database).
+:func:`import_person`) are each one unit of work on it: one transaction, whose writes commit
+whole or not at all. :func:`find_person` and :func:`load_session_metrics` take an ORM session
+and work inside the caller's transaction; :func:`artifact_paths` is pure (no database).
+Forgetting a person or a session is in :mod:`kneeback.store.forget`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
@@ -54,7 +54,6 @@ __all__ = [
     "artifact_paths",
     "export_person",
     "find_person",
-    "forget_person",
     "import_person",
     "list_people",
     "load_session_metrics",
@@ -912,143 +911,3 @@ def import_person(
         }
 
     return db.write(work)
-
-
-# ---- forget --------------------------------------------------------------------------------
-
-
-def _replaced_artifacts(s: OrmSession, person_id: int, /) -> set[str]:
-    """Artifact paths of the person's sessions whose output folder now holds another analysis.
-
-    An output folder can be written again later (``kneeback analyze ... -o`` the same folder,
-    for someone else or for no one): its ``result.json`` then differs from the result stored
-    with the session, and none of that session's files are the person's any more.
-    """
-    out: set[str] = set()
-    q = select(Session.id, Session.result_json).where(Session.person_id == person_id)
-    for sid, stored in s.execute(q):
-        arts = dict(
-            s.execute(select(Artifact.kind, Artifact.path).where(Artifact.session_id == sid)).all()
-        )
-        on_disk = arts.get("result_json")
-        if on_disk is None:
-            continue
-        try:
-            current = json.loads(Path(on_disk).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue  # gone or unreadable: nothing there to protect
-        try:
-            same = current == json.loads(stored)
-        except ValueError:
-            same = False
-        if not same:
-            out.update(arts.values())
-    return out
-
-
-def forget_person(db: Database, name: str, /) -> dict[str, Any]:
-    """Delete a person, every row that belongs to them and every artifact file of theirs.
-
-    The rows go in one transaction; the files are deleted after it commits (a file shared with
-    another person's session is kept). The analysed source clips were not written by kneeback
-    and are not deleted; they are listed.
-
-    Returns
-    -------
-    dict
-        Rows deleted per table, files deleted, files already missing, files kept and why, and
-        the source clips left in place.
-    """
-
-    def work(s: OrmSession) -> dict[str, Any]:
-        p = find_person(s, name)
-        sids = select(Session.id).where(Session.person_id == p.id).scalar_subquery()
-        rids = select(Rep.id).where(Rep.session_id.in_(sids)).scalar_subquery()
-
-        def count(q: Any) -> int:
-            return int(s.scalar(select(func.count()).select_from(q.subquery())) or 0)
-
-        rows = {
-            "people": 1,
-            "sessions": count(select(Session.id).where(Session.person_id == p.id)),
-            "reps": count(select(Rep.id).where(Rep.session_id.in_(sids))),
-            "rep_metrics": count(select(RepMetric.id).where(RepMetric.rep_id.in_(rids))),
-            "findings": count(select(Finding.id).where(Finding.session_id.in_(sids))),
-            "artifacts": count(select(Artifact.id).where(Artifact.session_id.in_(sids))),
-            "outcomes": count(select(OutcomeEntry.id).where(OutcomeEntry.person_id == p.id)),
-            "program_states": count(select(ProgramState.id).where(ProgramState.person_id == p.id)),
-            "program_events": count(select(ProgramEvent.id).where(ProgramEvent.person_id == p.id)),
-        }
-        paths = sorted(set(s.scalars(select(Artifact.path).where(Artifact.session_id.in_(sids)))))
-        replaced = _replaced_artifacts(s, p.id)
-        shared = set(
-            s.scalars(
-                select(Artifact.path)
-                .join(Session)
-                .where(Session.person_id != p.id, Artifact.path.in_(paths))
-            )
-        )
-        sources = sorted(
-            {
-                sp
-                for sp in s.scalars(select(Session.source_path).where(Session.person_id == p.id))
-                if sp
-            }
-        )
-        # Children first: the same on every backend, with or without ON DELETE CASCADE.
-        s.execute(delete(RepMetric).where(RepMetric.rep_id.in_(rids)))
-        s.execute(delete(Rep).where(Rep.session_id.in_(sids)))
-        s.execute(delete(Finding).where(Finding.session_id.in_(sids)))
-        s.execute(delete(Artifact).where(Artifact.session_id.in_(sids)))
-        s.execute(delete(OutcomeEntry).where(OutcomeEntry.person_id == p.id))
-        s.execute(delete(ProgramEvent).where(ProgramEvent.person_id == p.id))
-        s.execute(delete(ProgramState).where(ProgramState.person_id == p.id))
-        s.execute(delete(Session).where(Session.person_id == p.id))
-        s.execute(delete(Person).where(Person.id == p.id))
-        return {
-            "name": p.name,
-            "rows": rows,
-            "paths": paths,
-            "shared": sorted(shared),
-            "replaced": replaced,
-            "sources": sources,
-        }
-
-    done = db.write(work)
-    deleted, missing, kept = [], [], []
-    replaced = done.pop("replaced")
-    for path in done.pop("paths"):
-        if path in done["shared"]:
-            kept.append({"path": path, "why": "also an artifact of another person's session"})
-            continue
-        if path in replaced:
-            kept.append({"path": path, "why": "its folder now holds a later analysis"})
-            continue
-        f = Path(path)
-        try:
-            if f.is_dir():
-                f.rmdir()  # only when empty: a folder may hold files kneeback did not write
-            else:
-                f.unlink()
-            deleted.append(path)
-        except FileNotFoundError:
-            missing.append(path)
-        except OSError as exc:
-            kept.append({"path": path, "why": exc.strerror or str(exc)})
-    folders = []
-    for parent in sorted(
-        {Path(p).parent for p in deleted}, key=lambda q: len(q.parts), reverse=True
-    ):
-        try:
-            if parent.is_dir() and not any(parent.iterdir()):
-                parent.rmdir()  # an output folder that held only this person's files
-                folders.append(str(parent))
-        except OSError:
-            pass
-    done.pop("shared")
-    done["files_deleted"] = deleted
-    done["folders_deleted"] = folders
-    done["files_missing"] = missing
-    done["files_kept"] = kept
-    done["source_files_left"] = done.pop("sources")
-    return done
