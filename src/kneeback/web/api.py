@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import LoggedIn, RowId, Web, WebContext
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage
+from kneeback.web.deletion import SessionBusyError, delete_session
 from kneeback.web.flows import (
     IDEMPOTENCY_HEADER,
     MAX_IDEMPOTENCY_KEY_CHARS,
@@ -216,6 +217,33 @@ def api_session(ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any
     if session is None:
         raise HTTPException(404, "No such session.")
     return session
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=204,
+    responses={
+        204: {"description": "Deleted, with its files, share, comments and uploaded clip."},
+        403: {"description": "A coach: only the member or an admin deletes a session."},
+        404: {"description": "No such session, or not the account's to see."},
+        409: {"description": "Its analysis job has not finished yet."},
+    },
+)
+def api_delete_session(
+    request: Request, ctx: Web, account: LoggedIn, session_id: RowId
+) -> Response:
+    """Delete one of the member's sessions (an admin: anyone's); progress stops counting it.
+
+    Stage changes that the session already led to stay in the program (its history; a coach
+    can set the stage again); its analysis job stays, without a session.
+    """
+    ctx.require_header_csrf(request)
+    try:
+        done = delete_session(ctx.db, account, session_id, upload_dir=ctx.settings.upload_dir)
+    except SessionBusyError as exc:
+        raise HTTPException(409, str(exc)) from None
+    _found(done)
+    return Response(status_code=204)
 
 
 _UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {

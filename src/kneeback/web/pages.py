@@ -1,7 +1,8 @@
 """Server-rendered pages: home, login, register, logout, upload, jobs, reports and coach review.
 
 The review flow: a member shares a session, coaches see their queue, comment at moments of the
-video and mark the session reviewed.
+video and mark the session reviewed. A member (or an admin) deletes a session after a
+confirmation page that says what goes with it.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from kneeback.web.app import (
 )
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage, stage_choices
 from kneeback.web.content import render_markdown
+from kneeback.web.deletion import SessionBusyError, delete_session, deletion_preview
 from kneeback.web.flows import accept_upload, log_in, register_member
 from kneeback.web.queries import (
     get_job,
@@ -247,6 +249,7 @@ def _session_response(
             "share": share_state(ctx.db, account, session_id),
             "comments": list_comments(ctx.db, account, session_id) or [],
             "may_review": account.role in ("coach", "admin"),
+            "may_delete": account.role in ("member", "admin"),
             "max_comment": MAX_COMMENT_CHARS,
             "severity_labels": SEVERITY_LABELS,
         },
@@ -354,6 +357,34 @@ def reviewed_form(
     return RedirectResponse("/review", status_code=303)
 
 
+@router.get("/sessions/{session_id}/delete")
+def delete_page(request: Request, ctx: Web, account: LoggedIn, session_id: RowId) -> Response:
+    """Ask before deleting a session: what goes with it, and what stays (its member or an admin)."""
+    preview = deletion_preview(ctx.db, account, session_id, upload_dir=ctx.settings.upload_dir)
+    if preview is None:
+        raise HTTPException(404, "No such session.")
+    return ctx.render(request, "session_delete.html", {"d": preview}, account=account)
+
+
+@router.post("/sessions/{session_id}/delete")
+def delete_form(
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    session_id: RowId,
+    csrf_token: Annotated[str, Form()] = "",
+) -> Response:
+    """Delete a session and go to its member's page, which says that it was deleted."""
+    ctx.require_form_csrf(request, csrf_token)
+    try:
+        done = delete_session(ctx.db, account, session_id, upload_dir=ctx.settings.upload_dir)
+    except SessionBusyError as exc:
+        raise HTTPException(409, str(exc)) from None
+    if done is None:
+        raise HTTPException(404, "No such session.")
+    return RedirectResponse(f"/members/{quote(done['owner'])}?deleted=1", status_code=303)
+
+
 @router.get("/review")
 def review_page(request: Request, ctx: Web, account: LoggedIn) -> Response:
     """Show the coach's review queue: members' shared, unreviewed sessions, oldest first."""
@@ -390,9 +421,14 @@ def _member(ctx: Web, account: Account, username: str) -> str:
 
 
 @router.get("/members/{username}")
-def member_page(request: Request, ctx: Web, account: LoggedIn, username: str) -> Response:
-    """Show a member's program stage with this week's plan, progress and sessions."""
-    return _member_response(request, ctx, account, username)
+def member_page(
+    request: Request, ctx: Web, account: LoggedIn, username: str, deleted: bool = False
+) -> Response:
+    """Show a member's program stage with this week's plan, progress and sessions.
+
+    ``?deleted=1``: a session was just deleted (the page says so).
+    """
+    return _member_response(request, ctx, account, username, deleted=deleted)
 
 
 def _member_response(
@@ -404,6 +440,7 @@ def _member_response(
     stage_error: str | None = None,
     stage_form: dict[str, str] | None = None,
     status_code: int = 200,
+    deleted: bool = False,
 ) -> Response:
     """Render a member's page; a refused stage move comes back with its reason and its text."""
     from kneeback.progress.report import person_progress
@@ -427,6 +464,7 @@ def _member_response(
             "max_reason": MAX_REASON_CHARS,
             "stage_error": stage_error,
             "stage_form": stage_form or {},
+            "deleted": deleted,
         },
         account=account,
         status_code=status_code,
