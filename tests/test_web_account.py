@@ -26,9 +26,15 @@ pytest.importorskip("python_multipart")
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
+from kneeback.store import (
+    export_person,
+    forget_person,
+    import_person,
+    open_database,
+    store_session,
+)
 from kneeback.store.models import Person
 from kneeback.store.models import Session as StoredSession
-from kneeback.store.sessions import export_person, import_person, store_session
 from kneeback.web import create_app
 from kneeback.web.accounts import assign_member
 from kneeback.web.app import CSRF_HEADER
@@ -382,8 +388,6 @@ def test_the_download_is_what_kneeback_export_writes_and_imports_back(tmp_path, 
 
 
 def test_a_member_with_nothing_stored_gets_a_valid_export(w, tmp_path):
-    from kneeback.store import open_database
-
     r = w["ben"].get("/account/export")
     assert r.status_code == 200
     data = r.json()
@@ -401,8 +405,6 @@ def test_the_download_is_a_members_and_says_when_there_is_nothing(w):
         assert w[who].get("/api/me/export").status_code == 403
     assert w["anon"].get("/api/me/export").status_code == 401
     # ben's person forgotten on the command line: his account stays, unlinked
-    from kneeback.store import forget_person
-
     forget_person(w["app"].state.web.db, "ben")
     r = w["ben"].get("/account/export")
     assert r.status_code == 404 and "nothing to download" in r.text

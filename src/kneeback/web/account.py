@@ -2,9 +2,9 @@
 
 Every function takes the asking :class:`~kneeback.web.accounts.Account` and acts on that account
 only. A member downloads what ``kneeback export`` writes for their person
-(:func:`~kneeback.store.sessions.export_person`) and may delete their account with everything
+(:func:`~kneeback.store.export_person`) and may delete their account with everything
 kept for it: the person and history with the files written for them
-(:func:`~kneeback.store.sessions.forget_person`), the account's analysis jobs with their
+(:func:`~kneeback.store.forget_person`), the account's analysis jobs with their
 uploaded clips and output folders (inside the service's data folder only), and the account row,
 whose login sessions, coaches' groups and comments go with it (``ON DELETE CASCADE``). Coaches
 and admins do not delete themselves here, so the last admin is never deleted this way.
@@ -143,7 +143,7 @@ def member_export(db: Database, account: Account, /) -> dict[str, Any] | None:
     Returns
     -------
     dict or None
-        The export (:func:`kneeback.store.sessions.export_person`; with empty lists when
+        The export (:func:`kneeback.store.export_person`; with empty lists when
         nothing is stored yet), or None when the account has no stored person (it was
         forgotten with ``kneeback forget``).
 
@@ -186,7 +186,7 @@ def delete_member(
 
     First, in one transaction, the account row and with it (``ON DELETE CASCADE``) its login
     sessions, analysis jobs, coaches' groups and comments; then the person with their history
-    and the files written for them (:func:`~kneeback.store.sessions.forget_person`); then the
+    and the files written for them (:func:`~kneeback.store.forget_person`); then the
     jobs' uploaded clips and output folders. Deleting the jobs in the same transaction as the
     account means that no worker can take one of them afterwards.
 
