@@ -373,3 +373,39 @@ def test_a_stopping_worker_puts_the_job_it_could_not_finish_back_in_the_queue(
         release.set()
         worker.join()
         db.close()
+
+
+@needs_uiprmd
+def test_an_attempt_that_lost_its_job_stores_no_session(tmp_path, monkeypatch, caplog):
+    """A worker stalled past the lease finishes after another attempt took the job: one session."""
+    from kneeback.web.jobs import run_job
+
+    app = create_app(make_settings(tmp_path))
+    db = app.state.web.db
+    try:
+        c, csrf = api_user(app, "ria")
+        clip, ds = squat_clip(tmp_path, reps=1)
+        replay = replaying_pose_video(ds)
+        job = upload(c, csrf, clip.read_bytes(), movement="squat").json()
+
+        def stalled_then_replaced(*args, **kwargs):
+            out = replay(*args, **kwargs)
+            # While this attempt stalled, its lease ran out and another attempt claimed the job.
+            assert resume_unfinished(db, stale_after_s=-1) == 1
+            assert claim_next_job(db) == job["id"]
+            return out
+
+        monkeypatch.setattr("kneeback.pipeline.pose_video", stalled_then_replaced)
+        assert claim_next_job(db) == job["id"]
+        with caplog.at_level(logging.INFO, logger=JOBS_LOG):
+            run_job(db, job["id"], analysis_dir=app.state.web.settings.analysis_dir)
+        assert f"job {job['id']}: attempt 1 no longer holds the job" in " ".join(_messages(caplog))
+        assert c.get("/api/sessions").json() == []  # the stalled attempt stored nothing
+        seen = c.get(f"/api/jobs/{job['id']}").json()
+        assert seen["state"] == "running" and seen["session_id"] is None  # attempt 2's to finish
+        monkeypatch.setattr("kneeback.pipeline.pose_video", replay)
+        run_job(db, job["id"], analysis_dir=app.state.web.settings.analysis_dir)
+        assert len(c.get("/api/sessions").json()) == 1
+        assert c.get(f"/api/jobs/{job['id']}").json()["state"] == "done"
+    finally:
+        db.close()

@@ -16,7 +16,7 @@ import json
 import math
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -275,6 +275,7 @@ def store_session(
     artifacts: Mapping[str, str | Path] | None = None,
     recorded_at: dt.datetime | None = None,
     source_path: str | Path | None = None,
+    then: Callable[[OrmSession, int], None] | None = None,
 ) -> int:
     """Store one analysed clip for a person (created if new), in one transaction.
 
@@ -293,6 +294,9 @@ def store_session(
         When the clip was recorded (naive times are UTC); defaults to now.
     source_path
         The analysed video or pose file.
+    then
+        Called in the same transaction with the new session's id, e.g. to mark the job that
+        analysed the clip done; an exception it raises stores nothing.
 
     Returns
     -------
@@ -311,6 +315,9 @@ def store_session(
     def work(s: OrmSession) -> int:
         p = _get_or_create_person(s, person)
         row = _add_session_rows(s, p, result, artifacts=paths, recorded_at=when, source_path=src)
+        if then is not None:
+            s.flush()
+            then(s, row.id)
         return row.id
 
     return db.write(work)

@@ -18,6 +18,7 @@ import secrets
 import shutil
 import threading
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -346,6 +347,35 @@ def _plain_reason(exc: BaseException, clip: Path, /) -> str:
     return "Something went wrong on our side while analysing the clip; please try again later."
 
 
+class _LostJobError(Exception):
+    """The attempt storing a job's session no longer holds the job."""
+
+
+def _mark_done(
+    s: OrmSession, session_id: int, /, *, uid: str, attempt: int, output_dir: Path
+) -> None:
+    """Mark a job done with its session, in the transaction storing the session.
+
+    Raises :class:`_LostJobError` (which stores nothing) when ``attempt`` no longer holds the job.
+    """
+    marked = s.execute(
+        update(Job)
+        .where(Job.uid == uid, Job.state == "running", Job.attempts == attempt)
+        .values(
+            state="done",
+            stage="done",
+            done=1,
+            total=1,
+            session_id=session_id,
+            output_dir=str(output_dir),
+            error=None,
+            updated_at=utcnow(),
+        )
+    )
+    if marked.rowcount != 1:  # type: ignore[attr-defined]
+        raise _LostJobError(uid)
+
+
 def run_job(
     db: Database, uid: str, /, *, analysis_dir: Path, pose_variant: ModelVariant = "full"
 ) -> None:
@@ -443,7 +473,15 @@ def run_job(
             artifacts=artifact_paths(files),
             recorded_at=done.recorded_at,
             source_path=clip,
+            then=partial(_mark_done, uid=uid, attempt=attempts, output_dir=files.folder),
         )
+    except _LostJobError:
+        # This attempt stopped holding the job (its worker was stopped or stalled past the
+        # lease) and another attempt has it: storing its session too would count the clip twice.
+        log.warning(
+            "job %s: attempt %d no longer holds the job; its result is dropped", uid, attempts
+        )
+        return
     except (ModelUnavailableError, DatabaseError) as exc:
         # The service's fault, not the clip's: back in the queue without using an attempt (a
         # database that does not take even that write hands it back after the job's lease), and
@@ -472,18 +510,6 @@ def run_job(
         shutil.rmtree(target, ignore_errors=True)
         _set(db, uid, attempt=attempts, state="failed", error=_plain_reason(exc, clip))
         return
-    _set(
-        db,
-        uid,
-        attempt=attempts,
-        state="done",
-        stage="done",
-        done=1,
-        total=1,
-        session_id=session_id,
-        output_dir=str(files.folder),
-        error=None,
-    )
     log.info("job %s: done, session %s", uid, session_id)
 
 
