@@ -8,6 +8,7 @@ and analysis made (videos posed by replaying a known pose).
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -151,10 +152,14 @@ def test_delete_answers_like_reading(w):  # noqa: F811
     assert w["anon"].delete(f"/api/sessions/{w['a2']}").status_code == 401
 
 
-def test_an_admin_deletes_any_members_session(w):  # noqa: F811
+def test_an_admin_deletes_any_members_session(w, caplog):  # noqa: F811
     app, root, e1 = w["app"], w["root"], w["e1"]
     token = form_token(root, f"/sessions/{e1}/delete")
-    r = root.post(f"/sessions/{e1}/delete", data={"csrf_token": token}, follow_redirects=False)
+    with caplog.at_level(logging.INFO, logger="kneeback.web.deletion"):
+        r = root.post(f"/sessions/{e1}/delete", data={"csrf_token": token}, follow_redirects=False)
+    assert [rec.getMessage().split(":")[0] for rec in caplog.records] == [
+        f"session {e1} of erin deleted by root"
+    ]
     assert r.status_code == 303 and r.headers["location"] == "/members/erin?deleted=1"
     assert not stored(app, e1)
     assert delete(w, "root", w["a1"]).status_code == 204

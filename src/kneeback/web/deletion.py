@@ -15,6 +15,7 @@ is in the clip (the wrong clip, someone else in the frame).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,8 @@ from kneeback.web.queries import session_summary
 from kneeback.web.review import NotAllowedError
 
 __all__ = ["SessionBusyError", "delete_session", "deletion_preview"]
+
+log = logging.getLogger(__name__)
 
 #: Job states of an analysis that has not finished.
 _UNFINISHED = ("queued", "running")
@@ -193,4 +196,12 @@ def delete_session(
         done = forget_session(db, session_id, delete_sources_in=upload_dir, check=check)
     except UnknownSessionError:
         return None
+    log.info(
+        "session %d of %s deleted by %s: %d files deleted, %d kept",
+        session_id,
+        found["owner"],
+        account.username,
+        len(done["files_deleted"]),
+        len(done["files_kept"]),
+    )
     return done | found
