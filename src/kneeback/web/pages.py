@@ -13,7 +13,7 @@ from functools import cache
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from kneeback.errors import BadValueError
@@ -35,13 +35,14 @@ from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage, stage
 from kneeback.web.content import render_markdown
 from kneeback.web.deletion import SessionBusyError, delete_session, deletion_preview
 from kneeback.web.flows import accept_upload, log_in, register_member
+from kneeback.web.paging import MAX_OFFSET, Window
 from kneeback.web.queries import (
     get_job,
     get_session,
-    list_jobs,
-    list_sessions,
+    jobs_page,
     member_person,
     session_file,
+    sessions_page,
     visible_members,
 )
 from kneeback.web.review import (
@@ -57,6 +58,12 @@ from kneeback.web.review import (
 __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
+
+#: Uploads and sessions the home page lists (the newest; a member's page lists all of theirs).
+HOME_JOBS = 10
+HOME_SESSIONS = 20
+#: Sessions a member's page lists at a time.
+MEMBER_SESSIONS = 25
 
 
 def _safe_next(target: str | None) -> str:
@@ -75,8 +82,8 @@ def home(request: Request, ctx: Web, account: MaybeLoggedIn) -> Response:
         request,
         "home.html",
         {
-            "jobs": list_jobs(ctx.db, account)[:10],
-            "sessions": list_sessions(ctx.db, account),
+            "jobs": jobs_page(ctx.db, account, window=Window(HOME_JOBS)).items,
+            "sessions": sessions_page(ctx.db, account, window=Window(HOME_SESSIONS)),
             "movements": MOVEMENT_NAMES,
             "max_mb": ctx.settings.max_upload_bytes // (1024 * 1024),
             "members": visible_members(ctx.db, account) if account.role != "member" else [],
@@ -422,13 +429,20 @@ def _member(ctx: Web, account: Account, username: str) -> str:
 
 @router.get("/members/{username}")
 def member_page(
-    request: Request, ctx: Web, account: LoggedIn, username: str, deleted: bool = False
+    request: Request,
+    ctx: Web,
+    account: LoggedIn,
+    username: str,
+    deleted: bool = False,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Response:
     """Show a member's program stage with this week's plan, progress and sessions.
 
-    ``?deleted=1``: a session was just deleted (the page says so).
+    The sessions come :data:`MEMBER_SESSIONS` at a time, newest first; ``?offset=`` skips that
+    many (the page links the older and newer ones). ``?deleted=1``: a session was just deleted
+    (the page says so).
     """
-    return _member_response(request, ctx, account, username, deleted=deleted)
+    return _member_response(request, ctx, account, username, deleted=deleted, offset=offset)
 
 
 def _member_response(
@@ -441,6 +455,7 @@ def _member_response(
     stage_form: dict[str, str] | None = None,
     status_code: int = 200,
     deleted: bool = False,
+    offset: int = 0,
 ) -> Response:
     """Render a member's page; a refused stage move comes back with its reason and its text."""
     from kneeback.progress.report import person_progress
@@ -449,7 +464,9 @@ def _member_response(
     person = _member(ctx, account, username)
     program = program_status(ctx.db, person)
     progress = person_progress(ctx.db, person)
-    sessions = [s for s in list_sessions(ctx.db, account) if s["owner"] == username]
+    sessions = sessions_page(
+        ctx.db, account, owner=username, window=Window(MEMBER_SESSIONS, offset)
+    )
     may_override = account.role in ("coach", "admin")
     return ctx.render(
         request,
@@ -459,6 +476,8 @@ def _member_response(
             "program": program,
             "trends": progress.trends,
             "sessions": sessions,
+            "offset": offset,
+            "per_page": MEMBER_SESSIONS,
             "may_override": may_override,
             "choices": stage_choices() if may_override else [],
             "max_reason": MAX_REASON_CHARS,

@@ -28,8 +28,6 @@ __all__ = [
     "get_job",
     "get_session",
     "jobs_page",
-    "list_jobs",
-    "list_sessions",
     "member_person",
     "members_page",
     "session_file",
@@ -61,24 +59,29 @@ def session_summary(row: StoredSession, owner: str, /) -> dict[str, Any]:
 
 
 def sessions_page(
-    db: Database, account: Account, /, *, window: Window = EVERYTHING
+    db: Database,
+    account: Account,
+    /,
+    *,
+    window: Window = EVERYTHING,
+    owner: str | None = None,
 ) -> Page[dict[str, Any]]:
-    """Return a window of the sessions the account may see, newest first (ties: newest id)."""
+    """Return a window of the sessions the account may see, newest first (ties: newest id).
+
+    With ``owner``, only that member's (an owner the account may not see has none).
+    """
     visible = visible_user_ids(db, account)
 
     def work(s: OrmSession) -> Page[dict[str, Any]]:
         q = _sessions_query(visible).order_by(
             StoredSession.recorded_at.desc(), StoredSession.id.desc()
         )
+        if owner is not None:
+            q = q.where(User.username == owner)
         rows, total = select_page(s, q, window)
         return Page([session_summary(row, owner) for row, owner in rows], total)
 
     return db.read(work)
-
-
-def list_sessions(db: Database, account: Account, /) -> list[dict[str, Any]]:
-    """Sessions the account may see, newest first."""
-    return sessions_page(db, account).items
 
 
 def get_session(db: Database, account: Account, session_id: int, /) -> dict[str, Any] | None:
@@ -163,11 +166,6 @@ def jobs_page(
         return Page([job_view(j) | {"owner": owner} for j, owner in rows], total)
 
     return db.read(work)
-
-
-def list_jobs(db: Database, account: Account, /) -> list[dict[str, Any]]:
-    """Jobs the account may see, newest first."""
-    return jobs_page(db, account).items
 
 
 def get_job(db: Database, account: Account, uid: str, /) -> dict[str, Any] | None:
