@@ -466,13 +466,13 @@ def export(
     An existing output file is replaced only when it is an earlier export (or empty), or with
     --force.
     """
-    from kneeback.store import export_person
+    from kneeback.store import export_person, export_text
 
     if output is not None:
         _check_export_target(output, force=force)
     with _open(db) as database:
         data = export_person(database, name)
-    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    text = export_text(data)
     if output is None:
         sys.stdout.write(text)
         return

@@ -15,6 +15,7 @@ from kneeback.store.db import (
     open_database,
     resolve_database_url,
 )
+from kneeback.store.export_file import export_text
 from kneeback.store.forget import forget_person, forget_session, session_to_forget
 from kneeback.store.program_state import override_stage, program_status
 from kneeback.store.sessions import (
@@ -33,6 +34,7 @@ __all__ = [
     "artifact_paths",
     "default_database_url",
     "export_person",
+    "export_text",
     "forget_person",
     "forget_session",
     "import_person",

@@ -27,11 +27,21 @@ __all__ = [
     "ExportProgramState",
     "ExportSession",
     "PersonExport",
+    "export_text",
     "read_export",
 ]
 
 EXPORT_FORMAT = "kneeback.person"
 EXPORT_FORMAT_VERSION = 1
+
+
+def export_text(data: Mapping[str, Any], /) -> str:
+    """Return an export as the text of its file: indented JSON (UTF-8 as is), ending in a newline.
+
+    ``kneeback export`` writes this and the web app's download (``/account/export``) serves it,
+    byte for byte the same.
+    """
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
 def _iso_time(text: str) -> str:

@@ -7,14 +7,15 @@ kept for it: the person and history with the files written for them
 (:func:`~kneeback.store.forget_person`), the account's analysis jobs with their
 uploaded clips and output folders (inside the service's data folder only), and the account row,
 whose login sessions, coaches' groups and comments go with it (``ON DELETE CASCADE``). Coaches
-and admins do not delete themselves here, so the last admin is never deleted this way.
+and admins do not delete themselves here, so the last admin is never deleted this way: the
+operator removes their accounts (``kneeback users remove``, :mod:`kneeback.web.removal`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,18 +27,20 @@ from kneeback.store.db import Database
 from kneeback.store.models import Person
 from kneeback.store.models import Session as StoredSession
 from kneeback.web.accounts import Account
-from kneeback.web.models import ArticleComment, CoachMember, Job, LoginSession, User
+from kneeback.web.models import ArticleComment, CoachMember, Comment, Job, LoginSession, User
 from kneeback.web.review import NotAllowedError
 
 __all__ = [
     "AnalysisRunningError",
     "DeletedAccount",
     "account_details",
+    "cascading_rows",
+    "count_rows",
     "delete_member",
     "deleted_rows",
     "export_filename",
-    "export_text",
     "member_export",
+    "row_phrases",
 ]
 
 log = logging.getLogger(__name__)
@@ -45,7 +48,7 @@ log = logging.getLogger(__name__)
 #: Why a coach or an admin cannot delete their own account on its page.
 STAFF_DELETE_TEXT = (
     "A coach's or admin's account is not deleted from its own page; ask the operator of the "
-    "service to remove it."
+    "service to remove it (kneeback users remove USERNAME)."
 )
 
 
@@ -60,8 +63,10 @@ ROW_WORDS = {
     "program_states": ("program stage", "program stages"),
     "program_events": ("program change", "program changes"),
     "jobs": ("upload and its analysis job", "uploads and their analysis jobs"),
+    "session_comments": ("comment on a member's session", "comments on members' sessions"),
     "article_comments": ("comment on an article", "comments on articles"),
     "coach_groups": ("place in a coach's group", "places in coaches' groups"),
+    "group_members": ("member assigned to them", "members assigned to them"),
     "logins": ("login", "logins"),
 }
 
@@ -119,17 +124,38 @@ def account_details(db: Database, account: Account, /) -> dict[str, Any]:
             person = None if account.person_id is None else s.get(Person, account.person_id)
             out["person"] = None if person is None else person.name
             out["sessions"] = (
-                0 if person is None else _count(s, StoredSession.person_id == person.id)
+                0 if person is None else count_rows(s, StoredSession.person_id == person.id)
             )
-            out["jobs"] = _count(s, Job.user_id == account.id)
+            out["jobs"] = count_rows(s, Job.user_id == account.id)
         return out
 
     return db.read(work)
 
 
-def _count(s: OrmSession, where: Any) -> int:
+def count_rows(s: OrmSession, where: Any) -> int:
     """How many rows the condition ``where`` (on one table) selects."""
     return int(s.scalar(select(func.count()).where(where)) or 0)
+
+
+def cascading_rows(s: OrmSession, user_id: int, /) -> dict[str, int]:
+    """Count the rows that go with an account when its row is deleted (``ON DELETE CASCADE``).
+
+    Returns
+    -------
+    dict
+        By kind (see :data:`ROW_WORDS`): its ``logins``, ``jobs`` (uploads), ``coach_groups``
+        (a member's places in coaches' groups), ``group_members`` (a coach's assignments of
+        members: the members stay), ``session_comments`` (a coach's comments on members'
+        sessions) and ``article_comments``.
+    """
+    return {
+        "logins": count_rows(s, LoginSession.user_id == user_id),
+        "jobs": count_rows(s, Job.user_id == user_id),
+        "coach_groups": count_rows(s, CoachMember.member_id == user_id),
+        "group_members": count_rows(s, CoachMember.coach_id == user_id),
+        "session_comments": count_rows(s, Comment.author_id == user_id),
+        "article_comments": count_rows(s, ArticleComment.author_id == user_id),
+    }
 
 
 def _require_member(account: Account, what: str) -> None:
@@ -174,13 +200,14 @@ def export_filename(account: Account, /, *, today: dt.date | None = None) -> str
     return f"kneeback-{account.username}-{(today or dt.date.today()).isoformat()}.json"
 
 
-def export_text(data: dict[str, Any], /) -> str:
-    """Return an export as the text of its file (indented JSON, as ``kneeback export`` writes)."""
-    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
 def delete_member(
-    db: Database, account: Account, /, *, upload_dir: Path, analysis_dir: Path
+    db: Database,
+    account: Account,
+    /,
+    *,
+    upload_dir: Path,
+    analysis_dir: Path,
+    by: str = "its member",
 ) -> DeletedAccount:
     """Delete a member's account and everything kept for it.
 
@@ -199,6 +226,9 @@ def delete_member(
     upload_dir, analysis_dir
         The service's folders of uploads and analyses: a job's file outside them is never
         deleted.
+    by
+        Who deletes it, for the log line: the member on the account page, or ``"the
+        operator"`` (``kneeback users remove``).
 
     Returns
     -------
@@ -226,12 +256,7 @@ def delete_member(
                 "An analysis of yours is running; try again when it has finished."
             )
         person = None if user.person_id is None else s.get(Person, user.person_id)
-        rows = {
-            "logins": _count(s, LoginSession.user_id == user.id),
-            "jobs": len(jobs),
-            "coach_groups": _count(s, CoachMember.member_id == user.id),
-            "article_comments": _count(s, ArticleComment.author_id == user.id),
-        }
+        rows = cascading_rows(s, user.id)
         s.delete(user)  # the rows above go with it (ON DELETE CASCADE)
         files = [(j.uid, j.upload_path, j.output_dir) for j in jobs]
         return (None if person is None else person.name), files, rows
@@ -254,8 +279,9 @@ def delete_member(
         files_kept=kept,
     )
     log.info(
-        "account %s: deleted by its member, with person %s (%s), %d files deleted, %d kept",
+        "account %s: deleted by %s, with person %s (%s), %d files deleted, %d kept",
         done.username,
+        by,
         person,
         ", ".join(f"{n} {k}" for k, n in done.rows.items()) or "no rows",
         done.files_deleted,
@@ -266,11 +292,22 @@ def delete_member(
 
 def deleted_rows(done: DeletedAccount, /) -> list[str]:
     """Say what :func:`delete_member` deleted, one phrase per kind of row ("3 findings")."""
-    kinds = [k for k in ROW_WORDS if k in done.rows] + [k for k in done.rows if k not in ROW_WORDS]
+    return row_phrases(done.rows)
+
+
+def row_phrases(
+    rows: Mapping[str, int], /, *, words: Mapping[str, tuple[str, str]] = ROW_WORDS
+) -> list[str]:
+    """Say how many rows of each kind there are, one phrase per kind ("3 findings").
+
+    ``words`` names each kind (one, many); its kinds come first, in its order, then any other
+    (named by its key), in their own.
+    """
+    kinds = [k for k in words if k in rows] + [k for k in rows if k not in words]
     out = []
     for kind in kinds:
-        n = done.rows[kind]
-        one, many = ROW_WORDS.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
+        n = rows[kind]
+        one, many = words.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
         out.append(f"{n} {one if n == 1 else many}")
     return out
 

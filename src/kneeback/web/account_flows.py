@@ -12,13 +12,13 @@ import logging
 from fastapi import HTTPException, Request
 from fastapi.responses import Response
 
+from kneeback.store import export_text
 from kneeback.web.account import (
     STAFF_DELETE_TEXT,
     AnalysisRunningError,
     DeletedAccount,
     delete_member,
     export_filename,
-    export_text,
     member_export,
 )
 from kneeback.web.accounts import Account, check_password, set_password
