@@ -35,6 +35,7 @@ __all__ = [
     "csrf_token",
     "csrf_valid",
     "end_session",
+    "find_account",
     "session_account",
     "set_password",
     "start_session",
@@ -268,6 +269,16 @@ def session_account(db: Database, token: str | None, /) -> Account | None:
         if row is None or row.expires_at <= utcnow():
             return None
         user = s.get(User, row.user_id)
+        return None if user is None else _account(user)
+
+    return db.read(work)
+
+
+def find_account(db: Database, username: str, /) -> Account | None:
+    """Return the account of a username, or None when there is none."""
+
+    def work(s: OrmSession) -> Account | None:
+        user = s.scalar(select(User).where(User.username == username))
         return None if user is None else _account(user)
 
     return db.read(work)

@@ -35,6 +35,7 @@ __all__ = [
     "users_app",
     "users_assign",
     "users_password",
+    "users_remove",
     "worker",
 ]
 
@@ -62,14 +63,21 @@ _SETTING_HINTS = {
 }
 
 
-def _web_settings(fields: dict[str, object]) -> WebSettings:
-    """Validate the web settings given on the command line; a bad value is a usage error."""
+def _web_settings(db: str | None, data_dir: Path | None, /, **fields: object) -> WebSettings:
+    """Validate the web settings given on the command line; a bad value is a usage error.
+
+    ``db`` and ``data_dir`` are ``--db`` and ``--data-dir`` (None: the default database and
+    data folder), ``fields`` any other settings.
+    """
     from pydantic import ValidationError
 
     from kneeback.web.settings import WebSettings
 
+    given = {"database_url": db, **fields}
+    if data_dir is not None:
+        given["data_dir"] = data_dir
     try:
-        return WebSettings.model_validate(fields)
+        return WebSettings.model_validate(given)
     except ValidationError as exc:
         first = exc.errors()[0]
         field = "_".join(str(part) for part in first["loc"])
@@ -286,6 +294,65 @@ def users_assign(
     out.print(f"{member} is now a member of {coach}'s group.", highlight=False)
 
 
+@users_app.command("remove")
+@user_errors
+def users_remove(
+    username: Annotated[str, typer.Argument(help="The account's username.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    db: DbOption = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="The data folder of the web app, where a member's uploads and analyses are "
+            "deleted (default: user data)."
+        ),
+    ] = None,
+) -> None:
+    """Remove an account; a member's with everything deleting it on its account page deletes.
+
+    A member's person and history, uploads and analysis files (inside the data folder) go with
+    it; nothing goes while an analysis of theirs runs. A coach's or admin's account goes with
+    its logins, its group (the members and their data stay) and the comments it wrote; sessions
+    it reviewed stay reviewed, articles it wrote stay, and a person linked to it stays with their
+    history (kneeback forget removes that). The last admin is not removed. Says what goes and
+    asks first on a terminal; elsewhere (a script, a pipe) it removes only with --yes.
+    """
+    try:
+        from kneeback.web.account import row_phrases
+        from kneeback.web.removal import plan_removal, removal_lines, remove_account
+    except ModuleNotFoundError as exc:
+        raise _missing_extra(exc) from None
+    from kneeback.cli_store import _ask
+    from kneeback.store import open_database
+
+    settings = _web_settings(db, data_dir)
+    with open_database(settings.database_url) as database:
+        _follow_data_folder(database, settings.data_dir)
+        plan = plan_removal(database, username)
+        if not yes:
+            for line in removal_lines(plan):
+                out.print(line, highlight=False)
+            if not _ask(f"Remove {username}? This cannot be undone", f"Not removing {username}"):
+                out.print(f"Kept {username}; nothing was deleted.", highlight=False)
+                return
+        done = remove_account(
+            database,
+            username,
+            upload_dir=settings.upload_dir,
+            analysis_dir=settings.analysis_dir,
+        )
+    rows = ", ".join(row_phrases(done.rows))
+    rows = f" with {rows}" if rows else ""
+    files = done.files_deleted
+    out.print(
+        f"Removed the {plan.account.role} account {username}{rows}; {files} "
+        f"file{'' if files == 1 else 's'} deleted.",
+        highlight=False,
+    )
+    for k in done.files_kept:
+        out.print(f"  kept {k['path']}: {k['why']}", highlight=False)
+
+
 def _follow_data_folder(database: Database, data_dir: Path, /) -> None:
     """Point stored paths of a data folder restored elsewhere into ``data_dir``, and say so."""
     from kneeback.web.relocate import follow_data_folder
@@ -368,16 +435,14 @@ def serve(
     except ModuleNotFoundError as exc:
         raise _missing_extra(exc) from None
 
-    fields: dict[str, object] = {
-        "database_url": db,
-        "cookie_secure": not insecure_cookies,
-        "run_worker": worker,
-        "public_url": public_url,
-        "podcast_email": podcast_email,
-    }
-    if data_dir is not None:
-        fields["data_dir"] = data_dir
-    settings = _web_settings(fields)
+    settings = _web_settings(
+        db,
+        data_dir,
+        cookie_secure=not insecure_cookies,
+        run_worker=worker,
+        public_url=public_url,
+        podcast_email=podcast_email,
+    )
     _check_listen(host, port)
     from kneeback.store import open_database
 
@@ -419,10 +484,7 @@ def worker(
         raise _missing_extra(exc) from None
     from kneeback.store import open_database
 
-    fields: dict[str, object] = {"database_url": db}
-    if data_dir is not None:
-        fields["data_dir"] = data_dir
-    settings = _web_settings(fields)
+    settings = _web_settings(db, data_dir)
     settings.make_folders(uploads=False)
     _check_models(settings.pose_variant)
     with (
