@@ -129,13 +129,19 @@ def _logging_to_stderr() -> Iterator[TextIO]:
 
 
 def _uvicorn_log_config(stream: TextIO, /) -> dict[str, object]:
-    """Uvicorn's default logging, with its stderr lines on ``stream`` (see :func:`_log_stream`)."""
+    """Return uvicorn's default logging, with times, its stderr lines on ``stream``.
+
+    Its lines are stamped like kneeback's (the default has no time); ``stream`` is the copy of
+    stderr of :func:`_log_stream`.
+    """
     import copy
 
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
     config["handlers"]["default"]["stream"] = stream
+    for formatter in config["formatters"].values():
+        formatter["fmt"] = "%(asctime)s " + formatter["fmt"]
     return config
 
 
