@@ -1,7 +1,8 @@
 """``kneeback users remove``: the operator removes an account (mounted as in test_web_cli).
 
 A member's account goes as deleting it on the account page does (its person, history, uploads
-and files); a coach's goes without any member's data; the last admin stays.
+and files); a coach's goes without any member's data (their comments on members' sessions stay,
+by "a former coach"); the last admin stays.
 """
 
 from __future__ import annotations
@@ -113,18 +114,25 @@ def test_a_coach_goes_and_their_members_data_stays(cli, tmp_path, monkeypatch): 
     assert r.exit_code == 0, r.output
     text = said(r.output)
     for line in (
-        "Removing the coach account cora deletes: 2 comments on members' sessions 2 members "
-        "assigned to them 1 login",
+        "Removing the coach account cora deletes: 2 members assigned to them 1 login",
         "The members assigned to them keep their accounts and data; only the assignment goes.",
-        "Kept, without their name: 1 session they marked reviewed.",
-        "Removed the coach account cora with 2 comments on members' sessions, 2 members "
-        "assigned to them, 1 login; 0 files deleted.",
+        "Kept, without their name: 2 comments on members' sessions, 1 session they marked "
+        "reviewed.",
+        "Removed the coach account cora with 2 members assigned to them, 1 login; 0 files deleted.",
     ):
         assert line in text, text
     assert user_id(app, "cora") is None
     assert w["cora"].get("/api/me").status_code == 401
     assert count(app, Comment.author_id == cora_id) == 0
     assert count(app, CoachMember.coach_id == cora_id) == 0
+    # her comments stay on the members' sessions, by no one named
+    for who, s in (("ana", ana), ("ben", ben)):
+        assert count(app, Comment.session_id == s["session"]) == 1
+        comments = w[who].get(f"/api/sessions/{s['session']}/comments").json()
+        assert [(c["author"], c["text"]) for c in comments] == [(None, f"Well done, {who}")]
+        page = w[who].get(f"/sessions/{s['session']}").text
+        assert '<span class="muted">a former coach</span><br>Well done, ' + who in page
+        assert "cora" not in page
     # the members: accounts, logins, sessions, files, shares and the review mark all stay
     for who, s in (("ana", ana), ("ben", ben)):
         assert _kept_of(app, who) == before[who] | {"coach": 0}

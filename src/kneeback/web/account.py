@@ -27,7 +27,7 @@ from kneeback.store.db import Database
 from kneeback.store.models import Person
 from kneeback.store.models import Session as StoredSession
 from kneeback.web.accounts import Account
-from kneeback.web.models import ArticleComment, CoachMember, Comment, Job, LoginSession, User
+from kneeback.web.models import ArticleComment, CoachMember, Job, LoginSession, User
 from kneeback.web.review import NotAllowedError
 
 __all__ = [
@@ -63,7 +63,6 @@ ROW_WORDS = {
     "program_states": ("program stage", "program stages"),
     "program_events": ("program change", "program changes"),
     "jobs": ("upload and its analysis job", "uploads and their analysis jobs"),
-    "session_comments": ("comment on a member's session", "comments on members' sessions"),
     "article_comments": ("comment on an article", "comments on articles"),
     "coach_groups": ("place in a coach's group", "places in coaches' groups"),
     "group_members": ("member assigned to them", "members assigned to them"),
@@ -145,15 +144,14 @@ def cascading_rows(s: OrmSession, user_id: int, /) -> dict[str, int]:
     dict
         By kind (see :data:`ROW_WORDS`): its ``logins``, ``jobs`` (uploads), ``coach_groups``
         (a member's places in coaches' groups), ``group_members`` (a coach's assignments of
-        members: the members stay), ``session_comments`` (a coach's comments on members'
-        sessions) and ``article_comments``.
+        members: the members stay) and ``article_comments``. A coach's comments on members'
+        sessions stay, without an author (``ON DELETE SET NULL``).
     """
     return {
         "logins": count_rows(s, LoginSession.user_id == user_id),
         "jobs": count_rows(s, Job.user_id == user_id),
         "coach_groups": count_rows(s, CoachMember.member_id == user_id),
         "group_members": count_rows(s, CoachMember.coach_id == user_id),
-        "session_comments": count_rows(s, Comment.author_id == user_id),
         "article_comments": count_rows(s, ArticleComment.author_id == user_id),
     }
 

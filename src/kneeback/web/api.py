@@ -156,7 +156,7 @@ class CommentOut(BaseModel):
 
     id: int
     session_id: int
-    author: str
+    author: str | None = Field(description="None: the coach's account was removed.")
     time_s: float
     text: str
     created_at: str

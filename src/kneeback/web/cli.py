@@ -318,9 +318,10 @@ def users_remove(
 
     A member's person and history, uploads and analysis files (inside the data folder) go with
     it; nothing goes while an analysis of theirs runs. A coach's or admin's account goes with
-    its logins, its group (the members and their data stay) and the comments it wrote; sessions
-    it reviewed stay reviewed, articles it wrote stay, and a person linked to it stays with their
-    history (kneeback forget removes that). The last admin is not removed. Says what goes and
+    its logins, its group (the members and their data stay) and its comments under articles;
+    its comments on members' sessions stay (by "a former coach"), sessions it reviewed stay
+    reviewed, articles it wrote stay, and a person linked to it stays with their history
+    (kneeback forget removes that). The last admin is not removed. Says what goes and
     asks first on a terminal; elsewhere (a script, a pipe) it removes only with --yes.
     """
     try:

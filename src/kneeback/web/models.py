@@ -153,7 +153,11 @@ class Share(WebBase):
 
 
 class Comment(WebBase):
-    """A coach's comment on a session at a moment (``time_s``) of its video."""
+    """A coach's comment on a session at a moment (``time_s``) of its video.
+
+    The comment is the member's as much as the coach's: it goes with the session, and stays
+    without an author (``author_id`` None) when the coach's account is removed.
+    """
 
     __tablename__ = "web_comments"
 
@@ -161,7 +165,9 @@ class Comment(WebBase):
     session_id: Mapped[int] = mapped_column(
         ForeignKey(StoredSession.id, ondelete="CASCADE"), index=True
     )
-    author_id: Mapped[int] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("web_users.id", ondelete="SET NULL"), nullable=True
+    )
     time_s: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -7,14 +7,14 @@ account with its logins, places in coaches' groups and comments on articles. Whi
 of theirs is running, nothing is deleted.
 
 A coach's or an admin's account goes with what the database deletes with its row (``ON DELETE
-CASCADE`` in :mod:`kneeback.web.models`): its logins, the assignments of members to it (the
-members and their data stay), and the comments it wrote on members' sessions and under
-articles. What it did to others' data stays, without its name (``ON DELETE SET NULL``): a
-session it marked reviewed stays reviewed, an article it wrote stays published, a comment of
-the week it picked stays picked. A stored person linked to a coach's or admin's account stays
-with their history too: that is a person's history, not the account's (``kneeback forget``
-removes it). The last admin is never removed. Coaches and admins never upload, so they have no
-files in the data folder.
+CASCADE`` in :mod:`kneeback.web.models`): its logins, the assignments of members to it (the members
+and their data stay), and the comments it wrote under articles. What it did to others' data stays,
+without its name (``ON DELETE SET NULL``): its comments on members' sessions stay on them (the pages
+say "a former coach"), a session it marked reviewed stays reviewed, an article it wrote stays
+published, a comment of the week it picked stays picked. A stored person linked to a coach's or
+admin's account stays with their history too: that is a person's history, not the account's
+(``kneeback forget`` removes it). The last admin is never removed. Coaches and admins never upload,
+so they have no files in the data folder.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from kneeback.web.account import (
     row_phrases,
 )
 from kneeback.web.accounts import Account, find_account
-from kneeback.web.models import Article, CommentOfTheWeek, Job, Share, User
+from kneeback.web.models import Article, Comment, CommentOfTheWeek, Job, Share, User
 from kneeback.web.review import NotAllowedError
 
 __all__ = [
@@ -56,6 +56,7 @@ log = logging.getLogger(__name__)
 
 #: What a removed coach or admin did that stays (without their name), in words (one, many).
 KEPT_WORDS = {
+    "comments": ("comment on a member's session", "comments on members' sessions"),
     "reviews": ("session they marked reviewed", "sessions they marked reviewed"),
     "articles": ("article they wrote", "articles they wrote"),
     "picks": ("comment of the week they picked", "comments of the week they picked"),
@@ -154,6 +155,7 @@ def plan_removal(db: Database, username: str, /) -> RemovalPlan:
             goes = {"sessions": sessions} | goes
         else:
             kept = {
+                "comments": count_rows(s, Comment.author_id == account.id),
                 "reviews": count_rows(s, Share.reviewed_by == account.id),
                 "articles": count_rows(s, Article.author_id == account.id),
                 "picks": count_rows(s, CommentOfTheWeek.picked_by == account.id),

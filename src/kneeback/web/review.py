@@ -211,7 +211,8 @@ def review_queue(db: Database, account: Account, /) -> list[dict[str, Any]]:
     return review_page(db, account).items
 
 
-def _comment_view(c: Comment, author: str) -> dict[str, Any]:
+def _comment_view(c: Comment, author: str | None) -> dict[str, Any]:
+    """Return a comment as the API and pages show it (``author`` None: the coach was removed)."""
     return {
         "id": c.id,
         "session_id": c.session_id,
@@ -227,7 +228,8 @@ def comments_page(
 ) -> Page[dict[str, Any]] | None:
     """Return a window of the comments on a visible session, by moment of the video (then id).
 
-    None when the session is not visible.
+    None when the session is not visible. A comment whose coach's account was removed has the
+    ``author`` None.
     """
     visible = visible_user_ids(db, account)
 
@@ -236,7 +238,7 @@ def comments_page(
             return None
         q = (
             select(Comment, User.username)
-            .join(User, User.id == Comment.author_id)
+            .outerjoin(User, User.id == Comment.author_id)
             .where(Comment.session_id == session_id)
             .order_by(Comment.time_s, Comment.id)
         )
