@@ -138,9 +138,8 @@ def test_comments_survive_the_upgrade_and_their_coach_and_the_downgrade_drops_th
     assert current_revision(engine) == "0004"
     assert _author_rule(engine) == (False, "CASCADE")
     with open_database(db_url, upgrade=False) as db:
-        assert _authors(db) == {
-            "carol at 1 s": carol
-        }  # dave's had no author to keep under NOT NULL
+        # dave's comment had no author to keep under NOT NULL
+        assert _authors(db) == {"carol at 1 s": carol}
         db.write(lambda s: s.delete(s.get(User, carol)))
         assert _authors(db) == {}  # CASCADE again
 
