@@ -2,7 +2,8 @@
 
 Every function takes the asking :class:`~kneeback.web.accounts.Account` and acts on that account
 only. A member downloads what ``kneeback export`` writes for their person
-(:func:`~kneeback.store.export_person`) and may delete their account with everything
+(:func:`~kneeback.store.export_person`), alone or in a zip with the rest of what is kept for
+them (:mod:`kneeback.web.account_zip`), and may delete their account with everything
 kept for it: the person and history with the files written for them
 (:func:`~kneeback.store.forget_person`), the account's analysis jobs with their
 uploaded clips and output folders (inside the service's data folder only), and the account row,
@@ -189,13 +190,16 @@ def _person_name(db: Database, account: Account) -> str | None:
     return db.read(lambda s: s.scalar(select(Person.name).where(Person.id == account.person_id)))
 
 
-def export_filename(account: Account, /, *, today: dt.date | None = None) -> str:
-    """Return the download's file name, ``kneeback-<username>-<YYYY-MM-DD>.json``.
+def export_filename(
+    account: Account, /, *, today: dt.date | None = None, suffix: str = "json"
+) -> str:
+    """Return a download's file name, ``kneeback-<username>-<YYYY-MM-DD>.<suffix>``.
 
-    A username holds only letters, digits, ``.``, ``_`` and ``-``, so the name is safe in a
+    ``suffix`` is ``json`` for the export file, ``zip`` for the whole download. A username
+    holds only letters, digits, ``.``, ``_`` and ``-``, so the name is safe in a
     ``Content-Disposition`` header.
     """
-    return f"kneeback-{account.username}-{(today or dt.date.today()).isoformat()}.json"
+    return f"kneeback-{account.username}-{(today or dt.date.today()).isoformat()}.{suffix}"
 
 
 def delete_member(

@@ -10,7 +10,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from kneeback.web.account_flows import change_own_password, delete_own_account, export_download
+from kneeback.web.account_flows import (
+    change_own_password,
+    delete_own_account,
+    export_download,
+    zip_download,
+)
 from kneeback.web.app import LoggedIn, Web
 
 __all__ = ["router"]
@@ -71,6 +76,30 @@ def api_export(ctx: Web, account: LoggedIn) -> Response:
     The same JSON ``kneeback export`` writes, which ``kneeback import`` reads.
     """
     return export_download(ctx, account)
+
+
+@router.get(
+    "/export.zip",
+    response_class=Response,
+    responses={
+        200: {
+            "content": {"application/zip": {}},
+            "description": (
+                "`kneeback-export.json` (the file of `GET /api/me/export`), `account.json` (the "
+                "account, its coaches, uploads, share state of and coaches' comments on each "
+                "session, comments under articles), each session's report, annotated video and "
+                "uploaded clip, and `README.txt`."
+            ),
+        },
+        403: {"description": "Not a member's account."},
+    },
+)
+def api_export_zip(ctx: Web, account: LoggedIn) -> Response:
+    """Download all kept for the member as ``kneeback-<username>-<YYYY-MM-DD>.zip`` (members).
+
+    Sent while it is written (no ``Content-Length``): videos as they are, the rest deflated.
+    """
+    return zip_download(ctx, account)
 
 
 @router.delete(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 
 from fastapi import HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from kneeback.store import export_text
 from kneeback.web.account import (
@@ -21,12 +21,14 @@ from kneeback.web.account import (
     export_filename,
     member_export,
 )
+from kneeback.web.account_zip import member_archive, zip_chunks
 from kneeback.web.accounts import Account, check_password, set_password
 from kneeback.web.app import WebContext
 from kneeback.web.flows import verify_password
 from kneeback.web.review import NotAllowedError
+from kneeback.web.uploads import size_text
 
-__all__ = ["change_own_password", "delete_own_account", "export_download"]
+__all__ = ["change_own_password", "delete_own_account", "export_download", "zip_download"]
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +106,42 @@ def export_download(ctx: WebContext, account: Account, /) -> Response:
         media_type="application/json",
         headers={
             "Content-Disposition": f'attachment; filename="{export_filename(account)}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def zip_download(ctx: WebContext, account: Account, /) -> StreamingResponse:
+    """Return all kept for a member as a zip, ``kneeback-<username>-<YYYY-MM-DD>.zip``.
+
+    See :mod:`kneeback.web.account_zip`: the database is read now, the files while the zip is
+    sent, so that it starts at once and is never held whole in memory or on disk.
+
+    Raises
+    ------
+    NotAllowedError
+        For a coach or an admin (403).
+    """
+    archive = member_archive(
+        ctx.db,
+        account,
+        upload_dir=ctx.settings.upload_dir,
+        analysis_dir=ctx.settings.analysis_dir,
+    )
+    log.info(
+        "account %s: downloading their data as a zip (%d sessions, %d files, %s)",
+        account.username,
+        archive.sessions,
+        len(archive.files),
+        size_text(archive.files_bytes),
+    )
+    return StreamingResponse(
+        zip_chunks(archive),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{export_filename(account, suffix="zip")}"'
+            ),
             "Cache-Control": "private, no-store",
         },
     )

@@ -14,9 +14,16 @@ from fastapi.responses import RedirectResponse, Response
 
 from kneeback.errors import BadValueError
 from kneeback.web.account import STAFF_DELETE_TEXT, account_details, deleted_rows
-from kneeback.web.account_flows import change_own_password, delete_own_account, export_download
+from kneeback.web.account_flows import (
+    change_own_password,
+    delete_own_account,
+    export_download,
+    zip_download,
+)
+from kneeback.web.account_zip import member_files_bytes
 from kneeback.web.accounts import MIN_PASSWORD_LENGTH, Account
 from kneeback.web.app import LoggedIn, Web, WebContext
+from kneeback.web.uploads import size_text
 
 __all__ = ["router"]
 
@@ -35,11 +42,20 @@ def _page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
+    files = None
+    if account.role == "member":
+        files = member_files_bytes(
+            ctx.db,
+            account,
+            upload_dir=ctx.settings.upload_dir,
+            analysis_dir=ctx.settings.analysis_dir,
+        )
     return ctx.render(
         request,
         "account.html",
         {
             "details": account_details(ctx.db, account),
+            "files_size": None if not files else size_text(files),
             "ended": ended,
             "errors": errors or {},
             "min_password": MIN_PASSWORD_LENGTH,
@@ -107,6 +123,12 @@ def password_form(
 def export_page(ctx: Web, account: LoggedIn) -> Response:
     """Download the member's data: the JSON file ``kneeback export`` writes for them."""
     return export_download(ctx, account)
+
+
+@router.get("/account/export.zip")
+def export_zip_page(ctx: Web, account: LoggedIn) -> Response:
+    """Download all kept for the member as one zip (see :mod:`kneeback.web.account_zip`)."""
+    return zip_download(ctx, account)
 
 
 @router.post("/account/delete")

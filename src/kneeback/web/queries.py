@@ -25,6 +25,7 @@ from kneeback.web.paging import EVERYTHING, Page, Window, select_page
 
 __all__ = [
     "SERVED_FILES",
+    "file_inside",
     "get_job",
     "get_session",
     "jobs_page",
@@ -137,12 +138,18 @@ def session_file(
             return None
         return next((a.path for a in hit[0].artifacts if a.kind == kind), None)
 
-    stored = db.read(work)
+    return file_inside(db.read(work), root)
+
+
+def file_inside(stored: str | None, root: Path, /) -> Path | None:
+    """Return a stored path, resolved, when it names a file strictly inside ``root``; else None.
+
+    Links are resolved first, so a link inside ``root`` to a file elsewhere is refused too.
+    """
     if stored is None:
         return None
     path = Path(stored).resolve()
-    base = root.resolve()
-    if base not in path.parents or not path.is_file():
+    if root.resolve() not in path.parents or not path.is_file():
         return None
     return path
 
