@@ -160,6 +160,26 @@ def test_reviewed_sessions_say_by_whom(w):
     assert session["reviewed_at"] and session["comments"] == []
 
 
+@needs_data
+def test_a_removed_coachs_comments_are_kept_without_an_author(w):
+    from kneeback.web.removal import remove_account
+
+    app = w["app"]
+    ana = analysed(app, "ana")
+    _comments_and_shares(w, ana, analysed(app, "ben", n=1))
+    settings = app.state.web.settings
+    remove_account(
+        app.state.web.db,
+        "cora",
+        upload_dir=settings.upload_dir,
+        analysis_dir=settings.analysis_dir,
+    )
+    account = json.loads(unzip(w["ana"].get("/account/export.zip").content).read("account.json"))
+    assert account["coaches"] == []
+    (comment,) = account["sessions"][0]["comments"]
+    assert comment["author"] is None and comment["text"] == "Well done, ana"
+
+
 def test_the_zip_of_a_real_job_names_the_clip_by_its_content(world):  # noqa: F811
     """alice's clip went through the upload and a job: it is kept without a suffix."""
     app, sid = world["app"], world["session"]
