@@ -625,3 +625,13 @@ def test_files_outside_the_data_folder_are_never_deleted(w, tmp_path):
     )
     assert delete_form(w["ana"], form_csrf(w["ana"])).status_code == 200
     assert clip.exists() and (outside / "keep.txt").exists()
+
+
+def test_a_username_ending_in_a_newline_is_refused(w):
+    """``$`` also matches before a final newline: "eve\\n" was taken, and its downloads failed
+    (its person is found by the stripped name) with a newline meant for the
+    Content-Disposition header and the log's lines."""
+    for name in ("eve\n", "eve\r\n", "eve\nx"):
+        r = client(w["app"]).post("/api/register", json={"username": name, "password": PASSWORD})
+        assert r.status_code == 400, (name, r.text)
+    assert user_id(w["app"], "eve\n") is None

@@ -83,7 +83,7 @@ def _token_hash(token: str) -> str:
 
 def check_username(username: str, /) -> str:
     """Return the username if valid (2-32 letters, digits, ``_.-``), else raise BadValueError."""
-    if not _USERNAME.match(username):
+    if not _USERNAME.fullmatch(username):  # match() would let "$" take a final newline
         raise BadValueError(
             "A username is 2 to 32 letters, digits, dots, dashes or underscores, "
             "starting with a letter or digit."
