@@ -600,6 +600,8 @@ def test_failed_job_says_why_in_plain_words(app, tmp_path, monkeypatch):
     page = c.get(f"/jobs/{job['id']}")
     assert "Nobody was detected in your clip" in page.text
     assert 'http-equiv="refresh"' not in page.text
+    # The clip, of no more use (the member uploads again), does not stay on the server.
+    assert list(app.state.web.settings.upload_dir.iterdir()) == []
 
 
 def test_unexpected_job_error_is_not_leaked(app, tmp_path, monkeypatch):

@@ -323,6 +323,7 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
             poll_s=settings.worker_poll_s,
             pose_variant=settings.pose_variant,
             lease_s=settings.job_lease_s,
+            upload_dir=settings.upload_dir,
         ),
         register_limiter=RegistrationRateLimiter(
             max_per_ip=settings.register_max_per_ip, window_s=settings.register_window_s

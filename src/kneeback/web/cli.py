@@ -506,6 +506,7 @@ def worker(
             poll_s=settings.worker_poll_s,
             pose_variant=settings.pose_variant,
             lease_s=settings.job_lease_s,
+            upload_dir=settings.upload_dir,
         )
         if once:
             resume_unfinished(database, stale_after_s=settings.job_lease_s)

@@ -319,17 +319,37 @@ def claim_next_job(db: Database, /) -> str | None:
     return db.write(work)
 
 
-def _set(db: Database, uid: str, /, *, attempt: int | None = None, **values: Any) -> None:
+def _set(db: Database, uid: str, /, *, attempt: int | None = None, **values: Any) -> bool:
     """Update a job; with ``attempt``, only while that attempt still holds it (running).
 
     A worker that stopped put its job back in the queue, where another may have claimed it
     (a later attempt): what the stopped attempt's thread writes afterwards changes nothing.
+    Returns whether the job was updated.
     """
     values["updated_at"] = utcnow()
     query = update(Job).where(Job.uid == uid)
     if attempt is not None:
         query = query.where(Job.state == "running", Job.attempts == attempt)
-    db.write(lambda s: s.execute(query.values(**values)))
+    done = db.write(lambda s: s.execute(query.values(**values)))
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def _fail(
+    db: Database, uid: str, attempt: int, clip: Path, upload_dir: Path | None, error: str
+) -> None:
+    """Fail a job for good; its uploaded clip, of no further use, is deleted.
+
+    The member is asked to upload again, and the clip would otherwise stay on the server with no
+    way for them to remove it but deleting their account. Only a clip inside ``upload_dir`` is
+    deleted, and only when this attempt still held the job.
+    """
+    if not _set(db, uid, attempt=attempt, state="failed", error=error) or upload_dir is None:
+        return
+    if clip.resolve().is_relative_to(upload_dir.resolve()):
+        try:
+            clip.unlink(missing_ok=True)
+        except OSError as exc:  # e.g. a worker that may read the uploads but not delete them
+            log.warning("job %s: its clip could not be deleted: %s", uid, exc.strerror or exc)
 
 
 def _plain_reason(exc: BaseException, clip: Path, /) -> str:
@@ -377,7 +397,13 @@ def _mark_done(
 
 
 def run_job(
-    db: Database, uid: str, /, *, analysis_dir: Path, pose_variant: ModelVariant = "full"
+    db: Database,
+    uid: str,
+    /,
+    *,
+    analysis_dir: Path,
+    pose_variant: ModelVariant = "full",
+    upload_dir: Path | None = None,
 ) -> None:
     """Run one claimed job to the end: analyse the clip, write the outputs, store the session.
 
@@ -396,6 +422,8 @@ def run_job(
         Parent folder of the output folders (one per job, named by its uid).
     pose_variant
         Pose model variant.
+    upload_dir
+        The upload folder: the clip of a job that fails is deleted when it lies there.
 
     Raises
     ------
@@ -427,12 +455,13 @@ def run_job(
         _set(db, uid, state="failed", error=str(exc))
         return
     if attempts > MAX_ATTEMPTS:
-        _set(
+        _fail(
             db,
             uid,
-            attempt=attempts,
-            state="failed",
-            error="The analysis was interrupted several times; please upload the clip again.",
+            attempts,
+            Path(upload_path),
+            upload_dir,
+            "The analysis was interrupted several times; please upload the clip again.",
         )
         return
     log.info("job %s: started (attempt %d)", uid, attempts)
@@ -508,7 +537,7 @@ def run_job(
     except Exception as exc:
         log.warning("job %s failed: %r", uid, exc)
         shutil.rmtree(target, ignore_errors=True)
-        _set(db, uid, attempt=attempts, state="failed", error=_plain_reason(exc, clip))
+        _fail(db, uid, attempts, clip, upload_dir, _plain_reason(exc, clip))
         return
     log.info("job %s: done, session %s", uid, session_id)
 
@@ -582,6 +611,8 @@ class JobWorker:
     lease_s
         A running job without a heartbeat for this long is taken back into the queue; the
         worker refreshes the heartbeat of its own job four times per lease.
+    upload_dir
+        The upload folder, where a failed job's clip is deleted (see :func:`run_job`).
     max_backoff_s
         While the database cannot be reached or the pose model is unavailable, the worker waits
         twice as long after each failed look at the queue, from ``2 * poll_s`` up to this many
@@ -598,8 +629,10 @@ class JobWorker:
         pose_variant: ModelVariant = "full",
         lease_s: float = 60.0,
         max_backoff_s: float = 30.0,
+        upload_dir: Path | None = None,
     ) -> None:
         self.db = db
+        self.upload_dir = upload_dir
         self.lease_s = lease_s
         self.max_backoff_s = max_backoff_s
         self.analysis_dir = analysis_dir
@@ -640,7 +673,11 @@ class JobWorker:
             self._current = uid
             try:
                 run_job(
-                    self.db, uid, analysis_dir=self.analysis_dir, pose_variant=self.pose_variant
+                    self.db,
+                    uid,
+                    analysis_dir=self.analysis_dir,
+                    pose_variant=self.pose_variant,
+                    upload_dir=self.upload_dir,
                 )
             except KeyboardInterrupt:  # Ctrl-C or SIGTERM while this (main) thread runs it
                 self._put_back(uid)
