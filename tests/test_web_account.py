@@ -635,3 +635,34 @@ def test_a_username_ending_in_a_newline_is_refused(w):
         r = client(w["app"]).post("/api/register", json={"username": name, "password": PASSWORD})
         assert r.status_code == 400, (name, r.text)
     assert user_id(w["app"], "eve\n") is None
+
+
+def test_a_deleted_accounts_files_outside_the_data_folder_stay(w, tmp_path):
+    """Deleting an account deletes its person's files in the data folder only: not those a
+    session stored on the command line names elsewhere, nor any reached through a link."""
+    app = w["app"]
+    mine = analysed(app, "ana")
+    outside = tmp_path / "operator"
+    outside.mkdir()
+    (outside / "report.html").write_text("the operator's")
+    link = app.state.web.settings.analysis_dir / "link-out"
+    link.symlink_to(outside)
+    person = app.state.web.db.read(
+        lambda s: s.scalar(
+            select(Person.name)
+            .join(User, User.person_id == Person.id)
+            .where(User.username == "ana")
+        )
+    )
+    store_session(
+        app.state.web.db,
+        person,
+        result(1, 1, (4, 5, 6)),
+        artifacts={"report_html": outside / "report.html", "annotated_mp4": link / "video.mp4"},
+        recorded_at=day(5),
+    )
+    (outside / "video.mp4").write_bytes(b"the operator's")
+    assert delete_form(w["ana"], form_csrf(w["ana"])).status_code == 200
+    assert not mine["report_html"].exists() and not mine["clip"].exists()
+    assert sorted(p.name for p in outside.iterdir()) == ["report.html", "video.mp4"]
+    assert link.is_symlink()

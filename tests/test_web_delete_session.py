@@ -238,3 +238,29 @@ def test_deleting_an_analysed_session_leaves_its_job_saying_so(analysed):  # noq
     history = alice.get("/api/members/alice/history").json()
     assert history["sessions"] == []
     assert alice.get("/members/alice").status_code == 200
+
+
+def test_files_outside_the_data_folder_stay(w, tmp_path):  # noqa: F811
+    """A session stored on the command line for the member may name files anywhere, and a
+    folder of the data folder may be a link out of it: deleting the session on the web deletes
+    its rows but never a file outside the data folder."""
+    app, a1 = w["app"], w["a1"]
+    outside = tmp_path / "operator"
+    (outside / "run").mkdir(parents=True)
+    report, video = outside / "report.html", outside / "run" / "annotated.mp4"
+    report.write_text("the operator's")
+    video.write_bytes(b"the operator's")
+    link = app.state.web.settings.analysis_dir / "link-out"
+    link.symlink_to(outside / "run")
+    app.state.web.db.write(
+        lambda s: s.add_all(
+            [
+                Artifact(session_id=a1, kind="report_html", path=str(report)),
+                Artifact(session_id=a1, kind="landmarks_csv", path=str(link / "annotated.mp4")),
+            ]
+        )
+    )
+    inside = video_of(app, a1)
+    assert delete(w, "alice", a1).status_code == 204
+    assert not stored(app, a1) and not inside.exists()  # its file in the data folder went
+    assert report.read_text() == "the operator's" and video.exists() and link.is_symlink()

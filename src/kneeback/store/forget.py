@@ -44,6 +44,7 @@ __all__ = ["forget_person", "forget_session", "session_to_forget"]
 _WHY_REPLACED = "its folder now holds a later analysis"
 _WHY_OTHER_PERSON = "also an artifact of another person's session"
 _WHY_OTHER_SESSION = "also an artifact of another session"
+_WHY_OUTSIDE = "outside the data folder"
 
 
 def _count(s: OrmSession, q: Any) -> int:
@@ -81,7 +82,15 @@ def _replaced_artifacts(s: OrmSession, session_ids: Iterable[int], /) -> set[str
     return out
 
 
-def _delete_files(paths: Iterable[str], /, *, keep: dict[str, str]) -> dict[str, Any]:
+def _inside(path: Path, root: Path, /) -> bool:
+    """Whether ``path`` lies strictly inside ``root``, links resolved (a link out is outside)."""
+    inner, outer = path.resolve(), root.resolve()
+    return inner != outer and inner.is_relative_to(outer)
+
+
+def _delete_files(
+    paths: Iterable[str], /, *, keep: dict[str, str], inside: str | Path | None = None
+) -> dict[str, Any]:
     """Delete the files of forgotten sessions (after the rows are gone), then emptied folders.
 
     Parameters
@@ -90,6 +99,9 @@ def _delete_files(paths: Iterable[str], /, *, keep: dict[str, str]) -> dict[str,
         The artifact paths of the forgotten sessions.
     keep
         Paths not to delete, each with the reason (listed as kept).
+    inside
+        When given, only files and folders strictly inside this folder are deleted (links
+        resolved); the others are kept, listed as outside the data folder.
 
     Returns
     -------
@@ -105,6 +117,9 @@ def _delete_files(paths: Iterable[str], /, *, keep: dict[str, str]) -> dict[str,
             kept.append({"path": path, "why": keep[path]})
             continue
         f = Path(path)
+        if inside is not None and not _inside(f, Path(inside)):
+            kept.append({"path": path, "why": _WHY_OUTSIDE})
+            continue
         try:
             if f.is_dir():
                 f.rmdir()  # only when empty: a folder may hold files kneeback did not write
@@ -119,6 +134,8 @@ def _delete_files(paths: Iterable[str], /, *, keep: dict[str, str]) -> dict[str,
     for parent in sorted(
         {Path(p).parent for p in deleted}, key=lambda q: len(q.parts), reverse=True
     ):
+        if inside is not None and not _inside(parent, Path(inside)):
+            continue
         try:
             if parent.is_dir() and not any(parent.iterdir()):
                 parent.rmdir()  # an output folder that held only the forgotten files
@@ -147,12 +164,25 @@ def _keep_reasons(
     return {p: why for p, why in keep.items() if p in paths}
 
 
-def forget_person(db: Database, name: str, /) -> dict[str, Any]:
+def forget_person(
+    db: Database, name: str, /, *, delete_files_in: str | Path | None = None
+) -> dict[str, Any]:
     """Delete a person, every row that belongs to them and every artifact file of theirs.
 
     The rows go in one transaction; the files are deleted after it commits (a file shared with
     another person's session is kept). The analysed source clips were not written by kneeback
     and are not deleted; they are listed.
+
+    Parameters
+    ----------
+    db
+        The database.
+    name
+        The person.
+    delete_files_in
+        When given (the web app's analyses), only artifact files inside this folder are deleted,
+        links resolved: a file that a session stored on the command line keeps elsewhere, or a
+        link out of the folder, is kept and listed.
 
     Returns
     -------
@@ -209,7 +239,7 @@ def forget_person(db: Database, name: str, /) -> dict[str, Any]:
 
     done = db.write(work)
     sources = done.pop("sources")
-    files = _delete_files(done.pop("paths"), keep=done.pop("keep"))
+    files = _delete_files(done.pop("paths"), keep=done.pop("keep"), inside=delete_files_in)
     return done | files | {"source_files_left": sources}
 
 
@@ -330,6 +360,7 @@ def forget_session(
     *,
     person: str | None = None,
     delete_sources_in: str | Path | None = None,
+    delete_files_in: str | Path | None = None,
     check: Callable[[OrmSession, Session], None] | None = None,
 ) -> dict[str, Any]:
     """Delete one session, its rows and the files kneeback wrote for it.
@@ -413,7 +444,7 @@ def forget_session(
         return plan
 
     done = db.write(work)
-    files = _delete_files(done.pop("paths"), keep=done.pop("keep"))
+    files = _delete_files(done.pop("paths"), keep=done.pop("keep"), inside=delete_files_in)
     src, shared = done.pop("source"), done.pop("source_shared")
     left, gone = ([src] if src else []), []
     if src and not shared and sources_root is not None:

@@ -3,11 +3,12 @@
 Every function takes the asking :class:`~kneeback.web.accounts.Account` and acts on that account
 only. A member downloads what ``kneeback export`` writes for their person
 (:func:`~kneeback.store.export_person`), alone or in a zip with the rest of what is kept for
-them (:mod:`kneeback.web.account_zip`), and may delete their account with everything
-kept for it: the person and history with the files written for them
-(:func:`~kneeback.store.forget_person`), the account's analysis jobs with their
-uploaded clips and output folders (inside the service's data folder only), and the account row,
-whose login sessions, coaches' groups and comments go with it (``ON DELETE CASCADE``). Coaches
+them (:mod:`kneeback.web.account_zip`), and may delete their account with everything kept for
+it: the person and history with the files written for them
+(:func:`~kneeback.store.forget_person`), the account's analysis jobs with their uploaded clips
+and output folders, and the account row, whose login sessions, coaches' groups and comments go
+with it (``ON DELETE CASCADE``). Only files inside the service's data folder are deleted, links
+resolved: a session stored on the command line may name files anywhere, and those stay. Coaches
 and admins do not delete themselves here, so the last admin is never deleted this way: the
 operator removes their accounts (``kneeback users remove``, :mod:`kneeback.web.removal`).
 """
@@ -264,7 +265,7 @@ def delete_member(
         return (None if person is None else person.name), files, rows
 
     person, jobs, rows = db.write(work)
-    forgotten = _forget(db, account, person)
+    forgotten = _forget(db, account, person, analysis_dir=analysis_dir)
     kept = list(forgotten.get("files_kept", []))
     removed = _remove_job_files(
         jobs,
@@ -314,15 +315,22 @@ def row_phrases(
     return out
 
 
-def _forget(db: Database, account: Account, person: str | None) -> dict[str, Any]:
-    """Forget the deleted account's person; the log says how to finish when that fails."""
+def _forget(
+    db: Database, account: Account, person: str | None, *, analysis_dir: Path
+) -> dict[str, Any]:
+    """Forget the deleted account's person; the log says how to finish when that fails.
+
+    Only files inside ``analysis_dir`` are deleted: a session stored on the command line for
+    the person may name files anywhere, and a copy of the service whose data folder was not
+    relocated would name the original's.
+    """
     from kneeback.errors import UnknownPersonError
     from kneeback.store import forget_person
 
     if person is None:
         return {}
     try:
-        return forget_person(db, person)
+        return forget_person(db, person, delete_files_in=analysis_dir)
     except UnknownPersonError:
         return {}  # forgotten on the command line meanwhile
     except Exception:

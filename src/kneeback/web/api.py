@@ -239,7 +239,13 @@ def api_delete_session(
     """
     ctx.require_header_csrf(request)
     try:
-        done = delete_session(ctx.db, account, session_id, upload_dir=ctx.settings.upload_dir)
+        done = delete_session(
+            ctx.db,
+            account,
+            session_id,
+            upload_dir=ctx.settings.upload_dir,
+            analysis_dir=ctx.settings.analysis_dir,
+        )
     except SessionBusyError as exc:
         raise HTTPException(409, str(exc)) from None
     _found(done)

@@ -7,10 +7,11 @@ sees their members' sessions but may not delete them (:class:`~kneeback.web.revi
 409): the job is about to link it, and the link would name a deleted session.
 
 The deletion itself is :func:`kneeback.store.forget_session`: the session's rows and the files
-the analysis wrote go; the database's foreign keys delete its share and the coaches' comments
-and unlink its job (whose page then says that the session was deleted). The clip the member
-uploaded is deleted too: the web app wrote it, and a member deletes a session above all for what
-is in the clip (the wrong clip, someone else in the frame).
+the analysis wrote go (those inside the data folder only, links resolved: a session stored on
+the command line may name files anywhere, and those stay); the database's foreign keys delete
+its share and the coaches' comments and unlink its job (whose page then says that the session
+was deleted). The clip the member uploaded is deleted too: the web app wrote it, and a member
+deletes a session above all for what is in the clip (the wrong clip, someone else in the frame).
 """
 
 from __future__ import annotations
@@ -150,7 +151,7 @@ def deletion_preview(
 
 
 def delete_session(
-    db: Database, account: Account, session_id: int, /, *, upload_dir: Path
+    db: Database, account: Account, session_id: int, /, *, upload_dir: Path, analysis_dir: Path
 ) -> dict[str, Any] | None:
     """Delete a session the account owns (an admin: any member's), with its files.
 
@@ -164,6 +165,9 @@ def delete_session(
         The session.
     upload_dir
         The web app's upload folder: the session's uploaded clip there is deleted too.
+    analysis_dir
+        The web app's analyses: only the session's files inside it are deleted (one stored on
+        the command line may name files anywhere; they stay).
 
     Returns
     -------
@@ -193,7 +197,13 @@ def delete_session(
         found.update(owner=hit[1].username, web_rows=_web_rows(s, row.id))
 
     try:
-        done = forget_session(db, session_id, delete_sources_in=upload_dir, check=check)
+        done = forget_session(
+            db,
+            session_id,
+            delete_sources_in=upload_dir,
+            delete_files_in=analysis_dir,
+            check=check,
+        )
     except UnknownSessionError:
         return None
     log.info(

@@ -384,7 +384,13 @@ def delete_form(
     """Delete a session and go to its member's page, which says that it was deleted."""
     ctx.require_form_csrf(request, csrf_token)
     try:
-        done = delete_session(ctx.db, account, session_id, upload_dir=ctx.settings.upload_dir)
+        done = delete_session(
+            ctx.db,
+            account,
+            session_id,
+            upload_dir=ctx.settings.upload_dir,
+            analysis_dir=ctx.settings.analysis_dir,
+        )
     except SessionBusyError as exc:
         raise HTTPException(409, str(exc)) from None
     if done is None:
