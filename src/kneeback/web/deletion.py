@@ -29,7 +29,7 @@ from kneeback.store.db import Database
 from kneeback.store.models import Session as StoredSession
 from kneeback.web.accounts import Account, visible_user_ids
 from kneeback.web.models import Comment, Job, Share, User
-from kneeback.web.queries import session_summary
+from kneeback.web.queries import file_inside, session_summary
 from kneeback.web.review import NotAllowedError
 
 __all__ = ["SessionBusyError", "delete_session", "deletion_preview"]
@@ -90,7 +90,7 @@ def _web_rows(s: OrmSession, session_id: int) -> dict[str, int]:
 
 
 def deletion_preview(
-    db: Database, account: Account, session_id: int, /, *, upload_dir: Path
+    db: Database, account: Account, session_id: int, /, *, upload_dir: Path, analysis_dir: Path
 ) -> dict[str, Any] | None:
     """Describe what deleting a session would delete, for the confirmation page.
 
@@ -104,12 +104,15 @@ def deletion_preview(
         The session.
     upload_dir
         The web app's upload folder (an uploaded clip there is deleted with the session).
+    analysis_dir
+        The web app's analysis folder: only the analysis's files there are deleted.
 
     Returns
     -------
     dict or None
         ``session`` (as listed), ``findings``, ``outcomes`` (those the clip gave),
-        ``program_changes_kept``, ``files`` (how many files of the analysis), ``comments``,
+        ``program_changes_kept``, ``files`` (how many files of the analysis are deleted: those
+        inside ``analysis_dir``), ``comments``,
         ``shared``, ``upload`` (whether the uploaded clip goes too) and ``busy`` (an unfinished
         job: it cannot be deleted yet); None when the account does not see the session.
 
@@ -146,7 +149,7 @@ def deletion_preview(
         "findings": plan["rows"]["findings"],
         "outcomes": plan["outcomes"],
         "program_changes_kept": plan["program_changes_kept"],
-        "files": len(plan["files"]),
+        "files": sum(file_inside(p, analysis_dir) is not None for p in plan["files"]),
     }
 
 

@@ -367,7 +367,13 @@ def reviewed_form(
 @router.get("/sessions/{session_id}/delete")
 def delete_page(request: Request, ctx: Web, account: LoggedIn, session_id: RowId) -> Response:
     """Ask before deleting a session: what goes with it, and what stays (its member or an admin)."""
-    preview = deletion_preview(ctx.db, account, session_id, upload_dir=ctx.settings.upload_dir)
+    preview = deletion_preview(
+        ctx.db,
+        account,
+        session_id,
+        upload_dir=ctx.settings.upload_dir,
+        analysis_dir=ctx.settings.analysis_dir,
+    )
     if preview is None:
         raise HTTPException(404, "No such session.")
     return ctx.render(request, "session_delete.html", {"d": preview}, account=account)
