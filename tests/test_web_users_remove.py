@@ -170,6 +170,26 @@ def test_the_last_admin_stays(cli, tmp_path):  # noqa: F811
     assert r.exit_code == 2 and "boss is the last admin account" in said(r.output)
 
 
+def test_a_role_changed_while_removing_is_not_removed(cli, tmp_path, monkeypatch):  # noqa: F811
+    """The account was read as a coach, then made the last admin: its checks no longer hold."""
+    import dataclasses
+
+    from kneeback.web import removal
+
+    w = team_app(tmp_path)
+    app = w["app"]
+    found = removal.find_account
+    monkeypatch.setattr(
+        removal,
+        "find_account",
+        lambda db, name: dataclasses.replace(found(db, name), role="coach"),
+    )
+    r = cli("users", "remove", "root", "--yes", *where(tmp_path))
+    assert r.exit_code == 2
+    assert "root became admin while it was being removed, so it was not removed" in said(r.output)
+    assert user_id(app, "root") is not None
+
+
 def test_an_unknown_name_is_refused_like_users_password_refuses_it(cli, tmp_path):  # noqa: F811
     team_app(tmp_path)
     r = cli("users", "remove", "nobody", "--yes", *where(tmp_path))

@@ -251,6 +251,11 @@ def remove_account(
         user = s.scalar(select(User).where(User.id == account.id).with_for_update())
         if user is None:
             raise _unknown(username)
+        if user.role != account.role:  # changed since it was read: the checks were for another
+            raise BadValueError(
+                f"{username} became {user.role} while it was being removed, so it was not "
+                "removed; run the command again."
+            )
         _refuse(s, account, lock=True)
         rows = cascading_rows(s, user.id)
         s.delete(user)  # the rows above go with it (ON DELETE CASCADE)
