@@ -741,6 +741,8 @@ def test_job_runs_to_a_stored_session_with_report(world):
     assert video.content[4:8] == b"ftyp"
     part = alice.get(f"/sessions/{sid}/annotated.mp4", headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and len(part.content) == 100
+    # Personal: not kept in a shared computer's browser cache after logging out.
+    assert report.headers["cache-control"] == video.headers["cache-control"] == "private, no-store"
     assert alice.get(f"/sessions/{sid}/pose.nc").status_code == 404
     assert alice.get(f"/sessions/{sid}/..%2F..%2Fkneeback.db").status_code == 404
     home = alice.get("/")

@@ -419,17 +419,22 @@ def review_page(request: Request, ctx: Web, account: LoggedIn) -> Response:
 
 @router.get("/sessions/{session_id}/{name}")
 def session_file_page(ctx: Web, account: LoggedIn, session_id: RowId, name: str) -> Response:
-    """Serve a file of one session's analysis: ``report.html`` or ``annotated.mp4``."""
+    """Serve a file of one session's analysis: ``report.html`` or ``annotated.mp4``.
+
+    Not kept in the browser's cache (``no-store``), like the other personal pages and the
+    downloads: a member's video stays off a shared computer's disk after they log out.
+    """
     path = session_file(ctx.db, account, session_id, name, root=ctx.settings.analysis_dir)
     if path is None:
         raise HTTPException(404, "No such file.")
+    headers = {"Cache-Control": "private, no-store"}
     if name == "report.html":
         return FileResponse(
             path,
             media_type="text/html; charset=utf-8",
-            headers={"Content-Security-Policy": REPORT_CSP, "Cache-Control": "private"},
+            headers={"Content-Security-Policy": REPORT_CSP, **headers},
         )
-    return FileResponse(path, media_type="video/mp4", headers={"Cache-Control": "private"})
+    return FileResponse(path, media_type="video/mp4", headers=headers)
 
 
 def _member(ctx: Web, account: Account, username: str) -> str:
