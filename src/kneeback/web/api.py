@@ -16,7 +16,6 @@ from pydantic import BaseModel, Field
 from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import LoggedIn, RowId, Web, WebContext
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage
-from kneeback.web.deletion import SessionBusyError, delete_session
 from kneeback.web.flows import (
     IDEMPOTENCY_HEADER,
     MAX_IDEMPOTENCY_KEY_CHARS,
@@ -24,6 +23,7 @@ from kneeback.web.flows import (
     accept_upload,
     log_in,
     register_member,
+    remove_session,
 )
 from kneeback.web.member_schemas import MemberHistory, MemberProgram, MemberProgress
 from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
@@ -238,17 +238,7 @@ def api_delete_session(
     can set the stage again); its analysis job stays, without a session.
     """
     ctx.require_header_csrf(request)
-    try:
-        done = delete_session(
-            ctx.db,
-            account,
-            session_id,
-            upload_dir=ctx.settings.upload_dir,
-            analysis_dir=ctx.settings.analysis_dir,
-        )
-    except SessionBusyError as exc:
-        raise HTTPException(409, str(exc)) from None
-    _found(done)
+    _found(remove_session(ctx, account, session_id))
     return Response(status_code=204)
 
 

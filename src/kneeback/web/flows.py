@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from functools import partial
+from typing import Any
 
 from fastapi import HTTPException, Request
 from starlette.concurrency import run_in_threadpool
@@ -15,6 +16,7 @@ from kneeback.errors import BadValueError
 from kneeback.movements.specs import MOVEMENT_NAMES
 from kneeback.web.accounts import Account, authenticate, create_user, start_session
 from kneeback.web.app import WebContext
+from kneeback.web.deletion import SessionBusyError, delete_session
 from kneeback.web.jobs import KeyedJob, enqueue_job, enqueue_keyed_job, find_keyed_job
 from kneeback.web.uploads import (
     BadUploadError,
@@ -35,6 +37,7 @@ __all__ = [
     "client_ip",
     "log_in",
     "register_member",
+    "remove_session",
     "verify_password",
 ]
 
@@ -334,3 +337,21 @@ async def accept_keyed_upload(
             "last 24 hours; send a new key with this clip.",
         )
     return job
+
+
+def remove_session(ctx: WebContext, account: Account, session_id: int, /) -> dict[str, Any] | None:
+    """Delete a session for the page and the API alike (see :mod:`kneeback.web.deletion`).
+
+    Returns what was deleted, or None when the account does not see the session; an unfinished
+    analysis job is a 409.
+    """
+    try:
+        return delete_session(
+            ctx.db,
+            account,
+            session_id,
+            upload_dir=ctx.settings.upload_dir,
+            analysis_dir=ctx.settings.analysis_dir,
+        )
+    except SessionBusyError as exc:
+        raise HTTPException(409, str(exc)) from None

@@ -33,8 +33,8 @@ from kneeback.web.app import (
 )
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage, stage_choices
 from kneeback.web.content import render_markdown
-from kneeback.web.deletion import SessionBusyError, delete_session, deletion_preview
-from kneeback.web.flows import accept_upload, log_in, register_member
+from kneeback.web.deletion import deletion_preview
+from kneeback.web.flows import accept_upload, log_in, register_member, remove_session
 from kneeback.web.paging import MAX_OFFSET, Window
 from kneeback.web.queries import (
     get_job,
@@ -389,16 +389,7 @@ def delete_form(
 ) -> Response:
     """Delete a session and go to its member's page, which says that it was deleted."""
     ctx.require_form_csrf(request, csrf_token)
-    try:
-        done = delete_session(
-            ctx.db,
-            account,
-            session_id,
-            upload_dir=ctx.settings.upload_dir,
-            analysis_dir=ctx.settings.analysis_dir,
-        )
-    except SessionBusyError as exc:
-        raise HTTPException(409, str(exc)) from None
+    done = remove_session(ctx, account, session_id)
     if done is None:
         raise HTTPException(404, "No such session.")
     return RedirectResponse(f"/members/{quote(done['owner'])}?deleted=1", status_code=303)
