@@ -16,7 +16,7 @@ import json
 import math
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import defer, selectinload
 
 from kneeback.errors import (
     BadValueError,
@@ -383,16 +384,65 @@ def _median(values: list[float]) -> float | None:
     return float(np.median(values)) if values else None
 
 
-def person_history(db: Database, name: str, /, *, movement: str | None = None) -> dict[str, Any]:
-    """Return a person's sessions (oldest first) with key values, outcomes and program changes."""
+def person_history(
+    db: Database,
+    name: str,
+    /,
+    *,
+    movement: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Return a person's sessions (oldest first) with key values, outcomes and program changes.
+
+    Parameters
+    ----------
+    db
+        The open database.
+    name
+        The person's name.
+    movement
+        Only the sessions of this movement.
+    limit, offset
+        A window of the sessions, counted back from the newest: the ``limit`` sessions before
+        the ``offset`` newest ones (``limit`` None: all of them). The database does the limiting,
+        and only the window's rep values are read. Outcomes and program changes stay whole.
+
+    Returns
+    -------
+    dict
+        ``name``; ``sessions`` (the window's, oldest first, each with its findings, rep values,
+        source path and artifact paths); ``outcomes`` and ``program_events`` (oldest first).
+        When ``limit`` or ``offset`` is given, also ``session_total``: how many sessions (of the
+        movement) the person has in all.
+    """
+    windowed = limit is not None or offset > 0
 
     def work(s: OrmSession) -> dict[str, Any]:
         p = find_person(s, name)
-        q = select(Session).where(Session.person_id == p.id)
+        which = [Session.person_id == p.id]
         if movement:
-            q = q.where(Session.movement == movement)
-        sessions = list(s.scalars(q.order_by(Session.recorded_at, Session.id)))
-        metrics = load_session_metrics(s, p.id, movement=movement)
+            which.append(Session.movement == movement)
+        # the findings and artifacts of all the sessions in two queries; not the stored result
+        q = (
+            select(Session)
+            .where(*which)
+            .options(
+                defer(Session.result_json),
+                selectinload(Session.findings),
+                selectinload(Session.artifacts),
+            )
+        )
+        if windowed:
+            total = s.scalar(select(func.count()).select_from(Session).where(*which)) or 0
+            newest = q.order_by(Session.recorded_at.desc(), Session.id.desc())
+            sessions = list(s.scalars(newest.limit(limit).offset(offset)))[::-1]
+            ids = [row.id for row in sessions]
+            metrics = load_session_metrics(s, p.id, movement=movement, session_ids=ids)
+        else:
+            sessions = list(s.scalars(q.order_by(Session.recorded_at, Session.id)))
+            total = len(sessions)
+            metrics = load_session_metrics(s, p.id, movement=movement)
         out_sessions = []
         for row in sessions:
             m = metrics.get(row.id)
@@ -449,12 +499,15 @@ def person_history(db: Database, name: str, /, *, movement: str | None = None) -
                 .order_by(ProgramEvent.at, ProgramEvent.id)
             )
         ]
-        return {
+        history: dict[str, Any] = {
             "name": p.name,
             "sessions": out_sessions,
             "outcomes": outcomes,
             "program_events": events,
         }
+        if windowed:
+            history["session_total"] = int(total)
+        return history
 
     return db.read(work)
 
@@ -492,6 +545,7 @@ def load_session_metrics(
     *,
     movement: str | None = None,
     metric: str | None = None,
+    session_ids: Collection[int] | None = None,
 ) -> dict[int, SessionMetrics]:
     """Read every numeric rep metric of a person's sessions in one query.
 
@@ -503,6 +557,8 @@ def load_session_metrics(
         The person.
     movement, metric
         Optional filters.
+    session_ids
+        Only these sessions (of the person): the database reads no other session's reps.
 
     Returns
     -------
@@ -514,6 +570,8 @@ def load_session_metrics(
     )
     if movement:
         q = q.where(Session.movement == movement)
+    if session_ids is not None:
+        q = q.where(Session.id.in_(session_ids))
     out: dict[int, SessionMetrics] = {}
     for sid, at, mov, meas in session.execute(q.order_by(Session.recorded_at, Session.id)):
         out[sid] = SessionMetrics(session_id=sid, recorded_at=at, movement=mov, measurement=meas)
@@ -522,6 +580,8 @@ def load_session_metrics(
         .join(Session)
         .where(Session.person_id == person_id, Rep.partial.is_(False))
     )
+    if session_ids is not None:
+        counts = counts.where(Rep.session_id.in_(session_ids))
     for sid, n in session.execute(counts.group_by(Rep.session_id)):
         if sid in out:
             out[sid].full_rep_count = int(n)
@@ -540,6 +600,8 @@ def load_session_metrics(
         mq = mq.where(Session.movement == movement)
     if metric:
         mq = mq.where(RepMetric.name == metric)
+    if session_ids is not None:
+        mq = mq.where(Rep.session_id.in_(session_ids))
     for sid, name, value in session.execute(mq):
         if sid in out and value is not None:
             out[sid].full.setdefault(name, []).append(float(value))

@@ -26,7 +26,7 @@ from kneeback.web.flows import (
     remove_session,
 )
 from kneeback.web.member_schemas import MemberHistory, MemberProgram, MemberProgress
-from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
+from kneeback.web.paging import PAGED_RESPONSES, Page, PageWindow, paged
 from kneeback.web.queries import (
     get_job,
     get_session,
@@ -330,16 +330,37 @@ def api_members(
 
 
 @router.get(
-    "/members/{username}/history", response_model=MemberHistory, response_model_exclude_unset=True
+    "/members/{username}/history",
+    response_model=MemberHistory,
+    response_model_exclude_unset=True,
+    responses={
+        200: PAGED_RESPONSES[200]
+        | {"description": "The history with one page of its sessions (X-Total-Count: all)."}
+    },
 )
-def api_history(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
-    """Return a member's sessions (oldest first) with key values, outcomes and program changes."""
+def api_history(
+    request: Request,
+    response: Response,
+    ctx: Web,
+    account: LoggedIn,
+    username: str,
+    window: PageWindow,
+) -> dict[str, Any]:
+    """Return a member's sessions with key values, outcomes and program changes; sessions paged.
+
+    The window counts back from the newest session, as ``/api/sessions`` does: the first page
+    holds the newest sessions and ``rel="next"`` goes back in time. A page's sessions are listed
+    oldest first, ready to plot. Outcomes and program changes come whole with every page.
+    """
     from kneeback.store import person_history
 
-    history = person_history(ctx.db, _person(ctx, account, username))
+    person = _person(ctx, account, username)
+    history = person_history(ctx.db, person, limit=window.limit, offset=window.offset)
+    total = history.pop("session_total")
     for s in history["sessions"]:  # server paths are not for the browser
         s.pop("source_path", None)
         s.pop("artifacts", None)
+    paged(request, response, Page(history["sessions"], total), window)
     return history | {"name": username}
 
 

@@ -91,12 +91,19 @@ class ProgramEventOut(_Out):
 
 
 class MemberHistory(_Out):
-    """A member's sessions (oldest first), outcome measures and program changes."""
+    """A page of a member's sessions (oldest first), their outcome measures and program changes."""
 
     name: str = Field(description="The member's username.")
-    sessions: list[HistorySession]
-    outcomes: list[HistoryOutcome] = Field(description="Oldest first.")
-    program_events: list[ProgramEventOut] = Field(description="Oldest first.")
+    sessions: list[HistorySession] = Field(
+        description=(
+            "One page, oldest first: the `limit` sessions before the `offset` newest ones "
+            "(X-Total-Count: how many there are in all)."
+        )
+    )
+    outcomes: list[HistoryOutcome] = Field(description="All of them on every page; oldest first.")
+    program_events: list[ProgramEventOut] = Field(
+        description="All of them on every page; oldest first."
+    )
 
 
 # ---- progress ------------------------------------------------------------------------------------
