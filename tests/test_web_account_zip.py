@@ -27,10 +27,14 @@ pytest.importorskip("python_multipart")
 from sqlalchemy import select
 
 from kneeback.store import forget_person, store_session
+from kneeback.store.models import Session as StoredSession
+from kneeback.web.account import account_details
 from kneeback.web.account_zip import clip_suffix, member_archive, zip_chunks
 from kneeback.web.accounts import find_account
 from kneeback.web.app import CSRF_HEADER
-from kneeback.web.models import ArticleComment
+from kneeback.web.models import Article, ArticleComment, Comment
+from kneeback.web.queries import jobs_page
+from kneeback.web.review import comments_page, share_state
 from store_support import day, needs_data, result
 from test_web import world  # noqa: F401  (alice's session from a real job)
 from test_web_account import _comments_and_shares, analysed, team_app, user_id
@@ -53,8 +57,6 @@ def unzip(content: bytes) -> zipfile.ZipFile:
 
 def folder_of(app, session_id: int) -> str:
     """The session's folder in the zip, from its recorded date."""
-    from kneeback.store.models import Session as StoredSession
-
     at = app.state.web.db.read(
         lambda s: s.scalar(select(StoredSession.recorded_at).where(StoredSession.id == session_id))
     )
@@ -231,6 +233,116 @@ def test_coaches_and_admins_get_403_and_visitors_log_in_first(w):
     assert w["anon"].get("/api/me/export.zip").status_code == 401
     r = w["anon"].get("/account/export.zip", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
+
+
+# ---- account.json: what the per-session readers say ----------------------------------------------
+
+
+def post(w, who: str, path: str, **kw):
+    r = w[who].post(path, headers={CSRF_HEADER: w[who + "_csrf"]}, **kw)
+    assert r.is_success, r.text
+    return r
+
+
+def reader_record(db, account) -> dict:
+    """``account.json`` as the per-session readers give it (what the zip wrote before batching).
+
+    Each session's share state and comments are what ``share_state`` and ``comments_page`` give
+    the member for it, and the coaches those ``share_state`` names (the member has sessions).
+    Without ``format``, ``written_at``, and each session's ``movement`` and ``folder``.
+    """
+    details = account_details(db, account)
+    stored = db.read(
+        lambda s: s.execute(
+            select(StoredSession.id, StoredSession.uid, StoredSession.recorded_at)
+            .where(StoredSession.person_id == account.person_id)
+            .order_by(StoredSession.recorded_at, StoredSession.id)
+        ).all()
+    )
+    sessions, coaches = [], []
+    for sid, uid, recorded_at in stored:
+        share = share_state(db, account, sid)
+        coaches = share["coaches"]
+        sessions.append(
+            {
+                "id": sid,
+                "uid": uid,
+                "recorded_at": recorded_at.isoformat(),
+                "shared": share["shared"],
+                "shared_at": share["shared_at"],
+                "reviewed_at": share["reviewed_at"],
+                "reviewed_by": share["reviewed_by"],
+                "comments": [
+                    {k: c[k] for k in ("time_s", "text", "author", "created_at")}
+                    for c in comments_page(db, account, sid).items
+                ],
+            }
+        )
+    said = db.read(
+        lambda s: [
+            {
+                "article": {"title": title, "slug": slug},
+                "text": c.text,
+                "created_at": c.created_at.isoformat(),
+                "hidden": c.hidden,
+            }
+            for c, title, slug in s.execute(
+                select(ArticleComment, Article.title, Article.slug)
+                .join(Article, Article.id == ArticleComment.article_id)
+                .where(ArticleComment.author_id == account.id)
+                .order_by(ArticleComment.created_at, ArticleComment.id)
+            )
+        ]
+    )
+    return {
+        "account": {k: details[k] for k in ("username", "role", "created_at")},
+        "coaches": coaches,
+        "uploads": [
+            {k: j[k] for k in ("id", "created_at", "state", "movement", "error", "session_id")}
+            for j in jobs_page(db, account).items
+        ],
+        "sessions": sessions,
+        "article_comments": said,
+    }
+
+
+@needs_data
+def test_account_json_says_what_the_per_session_readers_say(w):
+    """Shared, reviewed, reshared and unshared sessions, comments out of order, one coachless."""
+    app = w["app"]
+    db = app.state.web.db
+    ana = [analysed(app, "ana", n=n) for n in (2, 0, 3, 1)]  # stored out of date order
+    ben = analysed(app, "ben", n=1)
+    _comments_and_shares(w, ana[0], ben)
+    sids = [a["session"] for a in ana]
+    for sid in sids[1:3]:
+        post(w, "ana", f"/api/sessions/{sid}/share")
+    post(w, "cora", f"/api/sessions/{sids[1]}/reviewed")
+    post(w, "cora", f"/api/sessions/{sids[2]}/reviewed")
+    post(w, "ana", f"/api/sessions/{sids[2]}/share")  # back in the queue
+    for time_s, text in ((1.5, "later"), (0.2, "first"), (1.5, "later, again")):
+        post(w, "cora", f"/api/sessions/{sids[1]}/comments", json={"time_s": time_s, "text": text})
+    db.write(lambda s: s.add(Comment(session_id=sids[3], author_id=None, time_s=0.7, text="gone")))
+    account = find_account(db, "ana")
+    settings = app.state.web.settings
+    archive = member_archive(
+        db, account, upload_dir=settings.upload_dir, analysis_dir=settings.analysis_dir
+    )
+    (entry,) = [e for e in archive.entries if e.name == "account.json"]
+    got = json.loads(entry.data)
+    expected = reader_record(db, account)
+    for mine in got["sessions"]:
+        assert mine.pop("folder") == folder_of(app, mine["id"])
+        assert mine.pop("movement") == "squat"
+    written = ("format", "format_version", "written_at")
+    assert {k: v for k, v in got.items() if k not in written} == expected
+    # what the readers say is what was done
+    by_id = {s["id"]: s for s in got["sessions"]}
+    assert [s["id"] for s in got["sessions"]] == [sids[1], sids[3], sids[0], sids[2]]
+    assert [by_id[sid]["shared"] for sid in sids] == [True, True, True, False]
+    assert by_id[sids[1]]["reviewed_by"] == "cora" and by_id[sids[2]]["reviewed_by"] is None
+    assert [c["text"] for c in by_id[sids[1]]["comments"]] == ["first", "later", "later, again"]
+    assert by_id[sids[3]]["comments"][0]["author"] is None
 
 
 # ---- only files inside the data folder -----------------------------------------------------------
