@@ -69,3 +69,19 @@ def result(
 def day(n: int) -> dt.datetime:
     """Midday UTC, ``n`` days after 2026-01-05."""
     return dt.datetime(2026, 1, 5, 12, tzinfo=dt.UTC) + dt.timedelta(days=n)
+
+
+def output_folder(folder: Path, res: AnalysisResult, /, *names: str) -> dict[str, Path]:
+    """Write an output folder as ``kneeback analyze`` leaves one; return its artifacts by kind.
+
+    ``result.json`` holds ``res``; each of ``names`` (``report.html``, ``annotated.mp4``, ...)
+    holds its own name. Kinds are the names with ``_`` for ``.`` (``report_html``), as
+    :func:`kneeback.store.artifact_paths` names them.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "result.json").write_text(res.to_json() + "\n", encoding="utf-8")
+    arts = {"result_json": folder / "result.json"}
+    for name in names:
+        (folder / name).write_text(name, encoding="utf-8")
+        arts[name.replace(".", "_")] = folder / name
+    return arts

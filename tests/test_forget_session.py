@@ -30,7 +30,7 @@ from kneeback.store import (
 )
 from kneeback.store.db import Database
 from kneeback.store.models import Person, Session
-from store_support import day, needs_data, result
+from store_support import day, needs_data, output_folder, result
 from test_program import _coach_copy
 from test_store import ALL_TABLES
 from test_store_cli_refusals import run
@@ -57,20 +57,22 @@ def _store(
 ) -> tuple[int, Path]:
     """Store a session of ``name`` recorded on day ``n`` whose files lie in their own folder."""
     folder = tmp_path / f"{name}-{n}"
-    folder.mkdir()
-    plot = folder / "plot.png"
-    plot.write_bytes(b"\x89PNG")
+    arts = output_folder(folder, res, "report.html")
     clip = tmp_path / f"{name}-{n}.mp4"
     clip.write_bytes(b"clip")
     sid = store_session(
         database,
         name,
         res,
-        artifacts={"plot": plot, **files},
+        artifacts={**arts, **files},
         recorded_at=day(n),
         source_path=clip,
     )
     return sid, folder
+
+
+#: The files :func:`_store` writes, in the order forgetting lists them.
+OURS = ("report.html", "result.json")
 
 
 def _sids(database: Database, name: str) -> list[int]:
@@ -97,7 +99,7 @@ def test_forget_one_session_deletes_its_rows_and_files_only(db: Database, tmp_pa
         "reps": len(res.reps),
         "rep_metrics": sum(len(r.metrics) for r in res.reps),
         "findings": len(res.findings),
-        "artifacts": 1,
+        "artifacts": 2,
         "outcomes": 0,
     }
     assert done["rows"] == asked["rows"] == expected
@@ -107,8 +109,9 @@ def test_forget_one_session_deletes_its_rows_and_files_only(db: Database, tmp_pa
     assert {k: before[k] - after[k] for k in before} == {k: expected.get(k, 0) for k in before}, (
         "only the session's own rows go"
     )
-    # its file and the folder it emptied are gone; the clip it was analysed from stays
-    assert done["files_deleted"] == [str((folder / "plot.png").resolve())]
+    # its files and the folder they emptied are gone; the clip it was analysed from stays
+    assert done["files_deleted"] == [str((folder / n).resolve()) for n in OURS]
+    assert asked["files"] == done["files_deleted"]
     assert done["folders_deleted"] == [str(folder.resolve())] and not folder.exists()
     assert done["files_kept"] == [] and done["files_missing"] == []
     clip = tmp_path / "Ana-7.mp4"
@@ -116,7 +119,7 @@ def test_forget_one_session_deletes_its_rows_and_files_only(db: Database, tmp_pa
     assert done["source_files_deleted"] == []
     # the other sessions, Ana's ODI entry and Bob are untouched
     assert _sids(db, "Ana") == [ana[0][0], ana[2][0]]
-    assert all((f / "plot.png").exists() for _, f in (ana[0], ana[2], (bob, bob_folder)))
+    assert all((f / n).exists() for _, f in (ana[0], ana[2], (bob, bob_folder)) for n in OURS)
     assert [o["kind"] for o in person_history(db, "Ana")["outcomes"]] == ["odi"]
     assert {p["name"]: p["sessions"] for p in list_people(db)} == {"Ana": 2, "Bob": 1}
     with pytest.raises(UnknownSessionError):
@@ -139,8 +142,7 @@ def test_a_sit_to_stand_session_takes_the_outcome_its_clip_gave(db: Database) ->
 
 
 def test_shared_and_replaced_files_are_kept(db: Database, tmp_path: Path) -> None:
-    shared = tmp_path / "shared.png"
-    shared.write_bytes(b"\x89PNG")
+    shared = output_folder(tmp_path / "shared", result(1, 3, (1, 2, 3)), "pose.nc")["pose_nc"]
     a, folder_a = _store(db, tmp_path, "Ana", result(1, 1, (1, 2, 3)), 0, extra=shared)
     b, _ = _store(db, tmp_path, "Ana", result(1, 1, (4, 5, 6)), 7, extra=shared)
     # a folder holding a file kneeback did not write is not removed
@@ -150,7 +152,7 @@ def test_shared_and_replaced_files_are_kept(db: Database, tmp_path: Path) -> Non
         {"path": str(shared.resolve()), "why": "also an artifact of another session"}
     ]
     assert shared.exists() and done["folders_deleted"] == []
-    assert (folder_a / "notes.txt").exists() and not (folder_a / "plot.png").exists()
+    assert (folder_a / "notes.txt").exists() and not (folder_a / "report.html").exists()
     done = forget_session(db, b)  # now nobody else names it
     assert str(shared.resolve()) in done["files_deleted"] and not shared.exists()
 
@@ -167,6 +169,24 @@ def test_shared_and_replaced_files_are_kept(db: Database, tmp_path: Path) -> Non
     assert done["files_deleted"] == [] and len(done["files_kept"]) == 2
     assert {k["why"] for k in done["files_kept"]} == {"its folder now holds a later analysis"}
     assert (folder / "report.html").read_text() == "Zed's report"
+
+
+def test_only_kneebacks_own_output_files_are_deleted(db: Database, tmp_path: Path) -> None:
+    """A stored path that is not a kneeback output file (an edited export) is never deleted."""
+    mine = tmp_path / "home"
+    mine.mkdir()
+    notes = mine / "notes.txt"  # not a name kneeback writes
+    notes.write_text("mine")
+    report = mine / "report.html"  # kneeback's name, but no kneeback result beside it
+    report.write_text("my own report")
+    (mine / "result.json").write_text('{"mine": true}')
+    sid, folder = _store(db, tmp_path, "Ana", result(1, 1, (1, 2, 3)), 0, a=notes, b=report)
+    assert session_to_forget(db, sid)["files"] == [str((folder / n).resolve()) for n in OURS]
+    done = forget_session(db, sid)
+    why = "not a file kneeback writes in an output folder"
+    assert done["files_kept"] == [{"path": str(p.resolve()), "why": why} for p in (notes, report)]
+    assert notes.read_text() == "mine" and report.read_text() == "my own report"
+    assert done["files_deleted"] == [str((folder / n).resolve()) for n in OURS]
 
 
 def test_unknown_ids_and_other_peoples_sessions_are_refused(db: Database, tmp_path: Path) -> None:
@@ -189,7 +209,7 @@ def test_unknown_ids_and_other_peoples_sessions_are_refused(db: Database, tmp_pa
     with pytest.raises(RuntimeError, match="not now"):
         forget_session(db, ana, check=refuse)
     assert _counts(db) == before
-    assert (tmp_path / "Ana-0" / "plot.png").exists()
+    assert (tmp_path / "Ana-0" / "report.html").exists()
 
 
 def test_a_clip_kneeback_wrote_goes_with_its_session(db: Database, tmp_path: Path) -> None:
@@ -362,7 +382,7 @@ def test_forget_session_asks_first(
     code, out, _ = run("forget", "Ana", "--session", str(second), "--db", cli_db, input="y\n")
     assert code == 0, out
     assert f"Deleted session #{second} of Ana (squat, 2026-01-12, 3 reps): 1 session, 3 reps" in out
-    assert "Deleted 1 file." in out and "deleted the emptied folder" in out
+    assert "Deleted 2 files." in out and "deleted the emptied folder" in out
     assert "Your own clips were not written by kneeback and were left in place" in out
     assert (tmp_path / "Ana-7.mp4").exists() and not (tmp_path / "Ana-7").exists()
     assert _history_ids(cli_db, "Ana") == [first] and len(_history_ids(cli_db, "Bob")) == 1
@@ -374,7 +394,7 @@ def test_forget_session_with_yes_and_json(cli_db: str) -> None:
     assert code == 0, err
     done = json.loads(out)
     assert done["session"]["id"] == first and done["rows"]["sessions"] == 1
-    assert done["program_changes_kept"] == [] and len(done["files_deleted"]) == 1
+    assert done["program_changes_kept"] == [] and len(done["files_deleted"]) == 2
 
 
 def test_forget_session_refuses_unknown_and_other_peoples_ids(cli_db: str) -> None:

@@ -44,7 +44,7 @@ from kneeback.store.models import (
     RepMetric,
     Session,
 )
-from store_support import day, needs_data, result
+from store_support import day, needs_data, output_folder, result
 
 pytestmark = needs_data
 
@@ -352,14 +352,13 @@ def _fill(database: Database, tmp_path: Path) -> list[Path]:
 
     files = []
     for i, res in enumerate(_squats()):
-        f = tmp_path / f"art-{i}.png"
-        f.write_bytes(b"\x89PNG")
-        files.append(f)
+        arts = output_folder(tmp_path / f"out-{i}", res, "report.html")
+        files.extend(arts.values())
         store_session(
             database,
             "Ana",
             res,
-            artifacts={"plot": f},
+            artifacts=arts,
             recorded_at=day(7 * i),
             source_path=tmp_path / f"clip-{i}.mp4",
         )
@@ -434,13 +433,13 @@ def test_import_checks_everything_before_writing(
 
 
 def test_forget_removes_rows_and_files(db: Database, tmp_path: Path) -> None:
-    shared = tmp_path / "shared.png"
-    shared.write_bytes(b"\x89PNG")
-    store_session(db, "Other", result(1, 2, (1, 2, 3)), artifacts={"plot": shared})
+    other = result(1, 2, (1, 2, 3))
+    shared = output_folder(tmp_path / "other", other, "report.html")["report_html"]
+    store_session(db, "Other", other, artifacts={"report_html": shared})
     only_other = {m.__name__: _count(db, m) for m in ALL_TABLES}
     files = _fill(db, tmp_path)
     store_session(
-        db, "Ana", result(1, 1, (1, 2, 3)), artifacts={"plot": shared}, recorded_at=day(40)
+        db, "Ana", result(1, 1, (1, 2, 3)), artifacts={"report_html": shared}, recorded_at=day(40)
     )
     assert all(f.exists() for f in files)
     done = forget_person(db, "Ana")

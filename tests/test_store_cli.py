@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from kneeback.cli_store import register
-from store_support import day, needs_data, result
+from store_support import day, needs_data, output_folder, result
 
 pytestmark = needs_data
 
@@ -41,13 +41,12 @@ def person(db_url: str, tmp_path: Path) -> str:
 
     with open_database(db_url) as database:
         for i, eps in enumerate(((1, 2, 3), (4, 5, 6), (7, 8, 9))):
-            art = tmp_path / f"report-{i}.html"
-            art.write_text("report")
+            res = result(1, 1, eps)
             store_session(
                 database,
                 "Ana",
-                result(1, 1, eps),
-                artifacts={"report": art},
+                res,
+                artifacts=output_folder(tmp_path / f"out-{i}", res, "report.html"),
                 recorded_at=day(7 * i),
             )
         for i, eps in enumerate(((1, 2, 3), (4, 5, 6), (7, 8, 9), (10, 1, 2))):
@@ -201,12 +200,42 @@ def test_export_import_forget(person: str, db_factory: Callable[[], str], tmp_pa
     assert code == 9 and "--name" in err
     code, out, _ = run("forget", "Ana", "--db", person, "--yes")
     assert code == 0 and "Forgot Ana: deleted 1 person, 7 sessions" in out
-    assert "Deleted 3 files" in out
-    assert not list(tmp_path.glob("report-*.html"))
+    assert "Deleted 6 files" in out and out.count("deleted the emptied folder") == 3
+    assert not list(tmp_path.glob("out-*"))
     code, _, err = run("history", "Ana", "--db", person)
     assert code == 8
     code, _, err = run("import", str(tmp_path / "missing.json"), "--db", other)
     assert code == 3
+
+
+def test_an_edited_export_cannot_make_forget_delete_other_files(
+    person: str, db_factory: Callable[[], str], tmp_path: Path
+) -> None:
+    """Import restores artifact paths as given; forget still deletes only kneeback's files."""
+    dump = tmp_path / "ana.json"
+    assert run("export", "Ana", "--db", person, "-o", str(dump))[0] == 0
+    precious = tmp_path / "thesis"
+    precious.mkdir()
+    (precious / "report.html").write_text("chapter 1")
+    (precious / "notes.txt").write_text("notes")
+    data = json.loads(dump.read_text())
+    data["sessions"][0]["artifacts"] += [
+        {"kind": "report_html", "path": str(precious / "report.html")},
+        {"kind": "notes", "path": str(precious / "notes.txt")},
+        {"kind": "folder", "path": str(precious)},
+    ]
+    dump.write_text(json.dumps(data))
+    other = db_factory()
+    code, _, err = run("import", str(dump), "--db", other)
+    assert code == 0, err
+    code, out, err = run("forget", "Ana", "--db", other, "--yes", "--json")
+    assert code == 0, err
+    kept = {k["path"]: k["why"] for k in json.loads(out)["files_kept"]}
+    assert kept == dict.fromkeys(
+        [str(precious / "notes.txt"), str(precious / "report.html"), str(precious)],
+        "not a file kneeback writes in an output folder",
+    )
+    assert sorted(p.name for p in precious.iterdir()) == ["notes.txt", "report.html"]
 
 
 def test_bad_database_url() -> None:

@@ -105,7 +105,8 @@ def analysed(app, username: str, *, n: int = 0) -> dict:
     """Store a session of ``username`` as the worker does after an upload; return its paths.
 
     The clip is in the upload folder; the job's output folder holds the session's files (its
-    artifacts) and one file no artifact names; the job is done with the session.
+    artifacts), its ``result.json`` and one file no artifact names; the job is done with the
+    session.
     """
     ctx = app.state.web
     uid = secrets.token_hex(16)
@@ -117,6 +118,8 @@ def analysed(app, username: str, *, n: int = 0) -> dict:
     for path in artifacts.values():
         path.write_text(path.name)
     (folder / "pose.nc").write_text("not an artifact")
+    res = result(1, 1, (1 + n, 2 + n, 3 + n))
+    (folder / "result.json").write_text(res.to_json() + "\n")  # what makes it kneeback's folder
     person = ctx.db.read(
         lambda s: s.scalar(
             select(Person.name)
@@ -127,7 +130,7 @@ def analysed(app, username: str, *, n: int = 0) -> dict:
     sid = store_session(
         ctx.db,
         person,
-        result(1, 1, (1 + n, 2 + n, 3 + n)),
+        res,
         artifacts=artifacts,
         recorded_at=day(n),
         source_path=clip,
@@ -492,7 +495,7 @@ def test_a_member_deletes_their_account_and_only_theirs(tmp_path, db_url):
         "1 comment on an article",
         "1 place in a coach&#39;s group",
         "2 logins",
-        "5 files on the server",
+        "6 files on the server",
     ]
     for line in said:
         assert line in r.text, line

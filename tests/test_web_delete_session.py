@@ -40,7 +40,11 @@ def stored(app, session_id: int) -> bool:
 
 def video_of(app, session_id: int) -> Path:
     def work(s):
-        return s.scalar(select(Artifact.path).where(Artifact.session_id == session_id))
+        return s.scalar(
+            select(Artifact.path).where(
+                Artifact.session_id == session_id, Artifact.kind == "annotated_mp4"
+            )
+        )
 
     return Path(app.state.web.db.read(work))
 
@@ -263,7 +267,7 @@ def test_files_outside_the_data_folder_stay(w, tmp_path):  # noqa: F811
     inside = video_of(app, a1)
     # The confirmation counts only the file inside the data folder among those that go.
     page = " ".join(w["alice"].get(f"/sessions/{a1}/delete").text.split())
-    assert "the report and annotated video (1 file)" in page
+    assert "the report and annotated video (2 files)" in page
     assert delete(w, "alice", a1).status_code == 204
     assert not stored(app, a1) and not inside.exists()  # its file in the data folder went
     assert report.read_text() == "the operator's" and video.exists() and link.is_symlink()

@@ -27,11 +27,17 @@ from test_web import PASSWORD, api_user, client, make_settings
 
 
 def add_session(app, username: str, *, day: int = 0) -> int:
-    """Store a finished session of ``username`` with findings and an annotated video file."""
+    """Store a finished session of ``username`` with findings, its result and annotated video.
+
+    The files lie in an output folder as the worker leaves one (beside a ``result.json``, which
+    forgetting the session checks before deleting anything).
+    """
     ctx = app.state.web
     video = ctx.settings.analysis_dir / secrets.token_hex(8) / "annotated.mp4"
     video.parent.mkdir(parents=True)
     video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    stored_result = '{"schema_version": 1}'
+    (video.parent / "result.json").write_text(stored_result)
 
     def work(s):
         person_id = s.scalar(select(User.person_id).where(User.username == username))
@@ -47,7 +53,7 @@ def add_session(app, username: str, *, day: int = 0) -> int:
             verdict="needs_work",
             rep_count=3,
             result_schema_version=1,
-            result_json="{}",
+            result_json=stored_result,
         )
         row.findings = [
             Finding(
@@ -70,7 +76,10 @@ def add_session(app, username: str, *, day: int = 0) -> int:
                 text="You reach parallel.",
             ),
         ]
-        row.artifacts = [Artifact(kind="annotated_mp4", path=str(video.resolve()))]
+        row.artifacts = [
+            Artifact(kind="annotated_mp4", path=str(video.resolve())),
+            Artifact(kind="result_json", path=str(video.parent.resolve() / "result.json")),
+        ]
         s.add(row)
         s.flush()
         return row.id

@@ -59,7 +59,7 @@ def test_a_member_goes_with_their_history_and_files_and_only_theirs(cli, tmp_pat
     assert text.startswith("Removed the member account ana with 1 analysed session, "), text
     for words in ("2 uploads and their analysis jobs", "1 place in a coach's group"):
         assert words in text
-    assert text.endswith("1 login; 5 files deleted.")
+    assert text.endswith("1 login; 6 files deleted.")
     assert user_id(app, "ana") is None
     for table in (LoginSession, Job):
         assert count(app, table.user_id == ana_id) == 0

@@ -40,6 +40,7 @@ from kneeback.errors import OutputError
 from kneeback.io.posefile import save_pose_dataset
 from kneeback.report.annotate import MAX_SIDE_PX, write_annotated_video
 from kneeback.report.exports import EXPORT_FORMATS, write_mot, write_reps_csv
+from kneeback.report.output_names import OUTPUT_FILES, OUTPUT_MARKER, is_result_file
 from kneeback.report.result import AnalysisResult
 
 __all__ = [
@@ -55,23 +56,6 @@ __all__ = [
     "read_output_folder",
     "write_analysis_folder",
 ]
-
-OUTPUT_MARKER = "result.json"
-"""A folder holding this file (a kneeback result) is a kneeback output and may be replaced."""
-
-#: Every file kneeback writes into an output folder (``recording.mp4``: ``kneeback live``). A
-#: folder holding anything else also holds someone's own files and is never replaced.
-OUTPUT_FILES = frozenset(
-    {
-        "result.json",
-        "reps.csv",
-        "pose.nc",
-        "report.html",
-        "annotated.mp4",
-        "angles.mot",
-        "recording.mp4",
-    }
-)
 
 StageProgress = Callable[[str, int, int], None]
 """Called with (stage, done, total).
@@ -143,7 +127,7 @@ def check_output_dir(
             entries = [p.name for p in path.iterdir()]
         except OSError as exc:
             raise OutputError(f"The output folder {path} cannot be read ({exc.strerror}).") from exc
-        if entries and (OUTPUT_MARKER not in entries or not _is_result(path / OUTPUT_MARKER)):
+        if entries and (OUTPUT_MARKER not in entries or not is_result_file(path / OUTPUT_MARKER)):
             raise OutputError(
                 f"The output folder {path} already exists and is not a kneeback output (it has "
                 f"no {OUTPUT_MARKER} that kneeback wrote); choose another folder with -o or "
@@ -166,16 +150,6 @@ def check_output_dir(
                 "replaced; choose another folder with -o."
             )
     return path
-
-
-def _is_result(path: Path) -> bool:
-    """Whether ``path`` holds a kneeback analysis result (JSON with its schema version)."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(4096)
-    except OSError:
-        return False
-    return head.lstrip().startswith(b"{") and b'"schema_version"' in head
 
 
 def _umask() -> int:

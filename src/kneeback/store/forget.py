@@ -1,8 +1,9 @@
 """Forgetting: a whole person (:func:`forget_person`) or one session (:func:`forget_session`).
 
 Both delete the rows in one transaction and, after it commits, the files kneeback wrote for the
-sessions, with the same care (:func:`_delete_files`): a file that another session still names, or
-one in an output folder that now holds a later analysis, is kept and listed with the reason; only
+sessions, with the same care (:func:`_delete_files`): a file that another session still names,
+one in an output folder that now holds a later analysis, or one that is not a kneeback output file
+(a path an edited export named) is kept and listed with the reason; only
 folders left empty are removed; the analysed source clips, which kneeback did not write, are left
 in place and listed. :func:`session_to_forget` describes what forgetting a session would delete,
 for a confirmation question.
@@ -24,6 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session as OrmSession
 
 from kneeback.errors import UnknownSessionError
+from kneeback.report.output_names import is_output_file
 from kneeback.store.db import Database
 from kneeback.store.models import (
     Artifact,
@@ -45,6 +47,7 @@ _WHY_REPLACED = "its folder now holds a later analysis"
 _WHY_OTHER_PERSON = "also an artifact of another person's session"
 _WHY_OTHER_SESSION = "also an artifact of another session"
 _WHY_OUTSIDE = "outside the data folder"
+_WHY_NOT_OURS = "not a file kneeback writes in an output folder"
 
 
 def _count(s: OrmSession, q: Any) -> int:
@@ -103,6 +106,11 @@ def _delete_files(
         When given, only files and folders strictly inside this folder are deleted (links
         resolved); the others are kept, listed as outside the data folder.
 
+    Only kneeback's own output files are deleted (:func:`~kneeback.report.output_names.
+    is_output_file`: one of the names an output folder holds, beside a ``result.json`` that
+    kneeback wrote); any other path a stored artifact names, as an export edited before
+    ``kneeback import`` could, is kept and listed.
+
     Returns
     -------
     dict
@@ -112,7 +120,10 @@ def _delete_files(
     deleted: list[str] = []
     missing: list[str] = []
     kept: list[dict[str, str]] = []
-    for path in sorted(set(paths)):
+    todo = sorted(set(paths))
+    # Decided before anything goes: deleting a folder's result.json unmakes the others' proof.
+    ours = {p for p in todo if is_output_file(Path(p))}
+    for path in todo:
         if path in keep:
             kept.append({"path": path, "why": keep[path]})
             continue
@@ -120,11 +131,14 @@ def _delete_files(
         if inside is not None and not _inside(f, Path(inside)):
             kept.append({"path": path, "why": _WHY_OUTSIDE})
             continue
+        if not f.exists() and not f.is_symlink():
+            missing.append(path)
+            continue
+        if path not in ours:
+            kept.append({"path": path, "why": _WHY_NOT_OURS})
+            continue
         try:
-            if f.is_dir():
-                f.rmdir()  # only when empty: a folder may hold files kneeback did not write
-            else:
-                f.unlink()
+            f.unlink()
             deleted.append(path)
         except FileNotFoundError:
             missing.append(path)
@@ -335,7 +349,8 @@ def session_to_forget(
     dict
         ``session`` (id, uid, name, recorded_at, movement, view, reps), ``rows`` per table,
         ``outcomes`` it created, ``program_changes_kept`` (see :func:`forget_session`), ``files``
-        (its artifact paths) and ``source`` (the analysed clip, or None).
+        (its artifact files that are kneeback output files, the ones forgetting deletes unless
+        another session names them) and ``source`` (the analysed clip, or None).
 
     Raises
     ------
@@ -347,7 +362,7 @@ def session_to_forget(
 
     def work(s: OrmSession) -> dict[str, Any]:
         plan = _session_plan(s, _find_session(s, session_id, person))
-        plan["files"] = plan.pop("paths")
+        plan["files"] = [p for p in plan.pop("paths") if is_output_file(Path(p))]
         return plan
 
     return db.read(work)
