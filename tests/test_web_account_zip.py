@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,12 +26,12 @@ pytest.importorskip("fastapi")
 pytest.importorskip("argon2")
 pytest.importorskip("python_multipart")
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from kneeback.store import forget_person, store_session
 from kneeback.store.models import Session as StoredSession
-from kneeback.web.account import account_details
-from kneeback.web.account_zip import clip_suffix, member_archive, zip_chunks
+from kneeback.web.account import account_details, member_export
+from kneeback.web.account_zip import account_record, clip_suffix, member_archive, zip_chunks
 from kneeback.web.accounts import find_account
 from kneeback.web.app import CSRF_HEADER
 from kneeback.web.models import Article, ArticleComment, Comment
@@ -235,7 +237,7 @@ def test_coaches_and_admins_get_403_and_visitors_log_in_first(w):
     assert r.status_code == 303 and r.headers["location"].startswith("/login?next=")
 
 
-# ---- account.json: what the per-session readers say ----------------------------------------------
+# ---- account.json in a fixed number of queries ---------------------------------------------------
 
 
 def post(w, who: str, path: str, **kw):
@@ -343,6 +345,52 @@ def test_account_json_says_what_the_per_session_readers_say(w):
     assert by_id[sids[1]]["reviewed_by"] == "cora" and by_id[sids[2]]["reviewed_by"] is None
     assert [c["text"] for c in by_id[sids[1]]["comments"]] == ["first", "later", "later, again"]
     assert by_id[sids[3]]["comments"][0]["author"] is None
+
+
+@contextmanager
+def statements(db) -> Iterator[list[str]]:
+    """Collect the SQL statements run on the database meanwhile."""
+    seen: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+
+
+@needs_data
+def test_the_zip_reads_the_database_in_as_many_queries_for_3_sessions_as_for_30(w):
+    app = w["app"]
+    db = app.state.web.db
+    settings = app.state.web.settings
+    account = find_account(db, "ana")
+    counts = {}
+    for n in range(30):
+        sid = analysed(app, "ana", n=n % 4)["session"]
+        if n % 2 == 0:
+            post(w, "ana", f"/api/sessions/{sid}/share")
+            post(w, "cora", f"/api/sessions/{sid}/comments", json={"time_s": 1.0, "text": "ok"})
+        if n % 4 == 0:
+            post(w, "cora", f"/api/sessions/{sid}/reviewed")
+        if n + 1 in (3, 30):
+            with statements(db) as planned:
+                archive = member_archive(
+                    db, account, upload_dir=settings.upload_dir, analysis_dir=settings.analysis_dir
+                )
+            with statements(db) as exported:  # the JSON download's reader, not the zip's own
+                member_export(db, account)
+            with statements(db) as recorded:
+                account_record(
+                    db, account, upload_dir=settings.upload_dir, analysis_dir=settings.analysis_dir
+                )
+            assert archive.sessions == n + 1
+            counts[n + 1] = (len(planned) - len(exported), len(recorded))
+    assert counts[3] == counts[30], counts
+    assert counts[30][0] < 30, counts
 
 
 # ---- only files inside the data folder -----------------------------------------------------------

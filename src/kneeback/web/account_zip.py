@@ -31,10 +31,9 @@ from kneeback.store.db import Database
 from kneeback.store.models import Artifact, utcnow
 from kneeback.store.models import Session as StoredSession
 from kneeback.web.account import account_details, member_export
+from kneeback.web.account_records import MemberRecords, member_records
 from kneeback.web.accounts import Account
-from kneeback.web.models import Article, ArticleComment, CoachMember, User
 from kneeback.web.queries import SERVED_FILES, file_inside, jobs_page
-from kneeback.web.review import comments_page, share_state
 
 __all__ = [
     "ACCOUNT_FORMAT",
@@ -241,55 +240,20 @@ def _clip_name(path: Path) -> str:
     return f"clip.{clip_suffix(head)}"
 
 
-def _coaches(db: Database, account: Account) -> list[str]:
-    def work(s: OrmSession) -> list[str]:
-        q = select(User.username).join(CoachMember, CoachMember.coach_id == User.id)
-        return list(s.scalars(q.where(CoachMember.member_id == account.id).order_by(User.username)))
-
-    return db.read(work)
-
-
-def _article_comments(db: Database, account: Account) -> list[dict[str, Any]]:
-    """Return the account's comments under articles, oldest first, hidden ones too."""
-
-    def work(s: OrmSession) -> list[dict[str, Any]]:
-        q = (
-            select(ArticleComment, Article.title, Article.slug)
-            .join(Article, Article.id == ArticleComment.article_id)
-            .where(ArticleComment.author_id == account.id)
-            .order_by(ArticleComment.created_at, ArticleComment.id)
-        )
-        return [
-            {
-                "article": {"title": title, "slug": slug},
-                "text": c.text,
-                "created_at": c.created_at.isoformat(),
-                "hidden": c.hidden,
-            }
-            for c, title, slug in s.execute(q)
-        ]
-
-    return db.read(work)
-
-
-def _session_record(db: Database, account: Account, row: _SessionFiles) -> dict[str, Any]:
+def _session_record(row: _SessionFiles, records: MemberRecords) -> dict[str, Any]:
     """Return a session as ``account.json`` lists it: its folder, share state, comments."""
-    share = share_state(db, account, row.id) or {}
-    comments = comments_page(db, account, row.id)
+    share = records.share(row.id)
     return {
         "id": row.id,
         "uid": row.uid,
         "recorded_at": row.recorded_at.isoformat(),
         "movement": row.movement,
         "folder": row.folder if row.files else None,
-        "shared": share.get("shared", False),
-        "shared_at": share.get("shared_at"),
-        "reviewed_at": share.get("reviewed_at"),
-        "reviewed_by": share.get("reviewed_by"),
-        "comments": [
-            {k: c.get(k) for k in ("time_s", "text", "author", "created_at")}
-            for c in (comments.items if comments is not None else [])
-        ],
+        "shared": share["shared"],
+        "shared_at": share["shared_at"],
+        "reviewed_at": share["reviewed_at"],
+        "reviewed_by": share["reviewed_by"],
+        "comments": records.comments.get(row.id, []),
     }
 
 
@@ -319,18 +283,19 @@ def _account_record(
     db: Database, account: Account, sessions: list[_SessionFiles]
 ) -> dict[str, Any]:
     details = account_details(db, account)
+    records = member_records(db, account)  # a fixed number of queries, however many sessions
     return {
         "format": ACCOUNT_FORMAT[0],
         "format_version": ACCOUNT_FORMAT[1],
         "written_at": utcnow().isoformat(),
         "account": {k: details[k] for k in ("username", "role", "created_at")},
-        "coaches": _coaches(db, account),
+        "coaches": records.coaches,
         "uploads": [
             {k: j[k] for k in ("id", "created_at", "state", "movement", "error", "session_id")}
             for j in jobs_page(db, account).items
         ],
-        "sessions": [_session_record(db, account, row) for row in sessions],
-        "article_comments": _article_comments(db, account),
+        "sessions": [_session_record(row, records) for row in sessions],
+        "article_comments": records.article_comments,
     }
 
 
