@@ -21,20 +21,20 @@ from test_web import api_user, client, make_settings, upload
 from test_web_cli import PASSWORD, cli  # noqa: F401  (the fixture)
 
 
-def _serve(cli, root: Path, monkeypatch):  # noqa: F811  (cli is the fixture)
+def _serve(cli, root: Path, monkeypatch, *more: str, code: int = 0, data: Path | None = None):  # noqa: F811
     """Run ``kneeback serve`` on ``root``'s database and data folder, without starting uvicorn."""
     import uvicorn
 
     monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
     url = f"sqlite:///{root / 'kneeback.db'}"
-    r = cli("serve", "--port", "8125", "--no-worker", "--db", url, "--data-dir", str(root / "data"))
-    assert r.exit_code == 0, r.output
+    folder = str(data or root / "data")
+    r = cli("serve", "--port", "8125", "--no-worker", "--db", url, "--data-dir", folder, *more)
+    assert r.exit_code == code, r.output
     return " ".join(r.output.split())
 
 
-@needs_uiprmd
-def test_a_copy_restored_elsewhere_serves_and_forgets_its_own_files(cli, tmp_path, monkeypatch):  # noqa: F811
-    old, new = tmp_path / "old", tmp_path / "new"
+def _analysed(tmp_path: Path, old: Path, monkeypatch) -> int:
+    """Serve ``old`` as a web app's root, with alice's analysed upload; return its session id."""
     old.mkdir()
     clip, ds = squat_clip(tmp_path, reps=2)
     app = create_app(make_settings(old))
@@ -44,23 +44,41 @@ def test_a_copy_restored_elsewhere_serves_and_forgets_its_own_files(cli, tmp_pat
     assert app.state.web.worker.run_pending() == 1
     sid = alice.get("/api/sessions").json()[0]["id"]
     app.state.web.db.close()
-    shutil.copytree(old, new)  # a backup restored at another path; the original stays
+    return sid
 
-    moved = create_app(make_settings(new))
-    alice = client(moved)
+
+def _statuses(root: Path, sid: int) -> list[int]:
+    """The report's and the video's status for alice, logged in on ``root``'s web app."""
+    app = create_app(make_settings(root))
+    alice = client(app)
     assert alice.post("/api/login", json={"username": "alice", "password": PASSWORD}).is_success
-    assert alice.get(f"/sessions/{sid}/report.html").status_code == 404  # still names old/
-    moved.state.web.db.close()
+    got = [alice.get(f"/sessions/{sid}/{name}").status_code for name in SERVED]
+    app.state.web.db.close()
+    return got
 
-    said = _serve(cli, new, monkeypatch)
+
+#: The files of a session the web app serves.
+SERVED = ("report.html", "annotated.mp4")
+
+
+@needs_uiprmd
+def test_a_copy_restored_elsewhere_serves_and_forgets_its_own_files(cli, tmp_path, monkeypatch):  # noqa: F811
+    old, new = tmp_path / "old", tmp_path / "new"
+    sid = _analysed(tmp_path, old, monkeypatch)
+    shutil.copytree(old, new)  # a backup restored at another path; the original stays
+    assert _statuses(new, sid) == [404, 404]  # still names old/
+
+    # The original still holds the files: the copy's paths move only when the operator says so.
+    said = _serve(cli, new, monkeypatch, code=2)
+    assert f"The database's uploads and analyses are in {old / 'data'}, which still" in said
+    assert f"give --data-dir {old / 'data'}" in said and "add --relocate" in said
+    assert _statuses(new, sid) == [404, 404]  # nothing was changed
+    said = _serve(cli, new, monkeypatch, "--relocate")
     assert f"The data folder was moved from {old / 'data'}" in said
     assert f"now point into {new / 'data'}" in said
+    assert _statuses(new, sid) == [200, 200]
 
     moved = create_app(make_settings(new))
-    alice = client(moved)
-    assert alice.post("/api/login", json={"username": "alice", "password": PASSWORD}).is_success
-    assert alice.get(f"/sessions/{sid}/report.html").status_code == 200
-    assert alice.get(f"/sessions/{sid}/annotated.mp4").status_code == 200
     # Forgetting alice on the copy deletes the copy's files, never the original's.
     done = forget_person(moved.state.web.db, "alice")
     assert done["files_deleted"] and not done["files_missing"]
@@ -69,6 +87,53 @@ def test_a_copy_restored_elsewhere_serves_and_forgets_its_own_files(cli, tmp_pat
     assert len(list((old / "data" / "analyses").glob("*/report.html"))) == 1
     moved.state.web.db.close()
     assert "moved" not in _serve(cli, new, monkeypatch)  # once is enough
+
+
+@needs_uiprmd
+def test_a_moved_data_folder_is_followed_by_serve_alone(cli, tmp_path, monkeypatch):  # noqa: F811
+    old, new = tmp_path / "old", tmp_path / "new"
+    sid = _analysed(tmp_path, old, monkeypatch)
+    shutil.move(old, new)  # moved to a new disk: nothing is left at the old path
+    url = f"sqlite:///{new / 'kneeback.db'}"
+    data = str(new / "data")
+    monkeypatch.setattr("kneeback.web.cli._check_models", lambda variant: None)
+    # A worker or a removal does not take the folder over (on another machine the same share
+    # may be mounted elsewhere): it says to start serve first, and changes nothing.
+    for args in (("worker", "--once"), ("users", "remove", "alice", "--yes")):
+        r = cli(*args, "--db", url, "--data-dir", data)
+        said = " ".join(r.output.split())
+        assert r.exit_code == 2, r.output
+        assert f"start `kneeback serve --data-dir {data}` once" in said
+    assert _statuses(new, sid) == [404, 404]
+    said = _serve(cli, new, monkeypatch)
+    assert f"The data folder was moved from {old / 'data'}" in said
+    assert _statuses(new, sid) == [200, 200]
+    r = cli("worker", "--once", "--db", url, "--data-dir", data)
+    assert r.exit_code == 0 and "Ran 0 jobs." in r.output
+
+
+@needs_uiprmd
+def test_the_live_database_started_on_another_data_folder_is_left_alone(cli, tmp_path, monkeypatch):  # noqa: F811
+    """The same database with another --data-dir (a slip, a share mounted elsewhere) holding a
+    copy of the files: nothing is rewritten under a running server, nothing removed half."""
+    root = tmp_path / "srv"
+    sid = _analysed(tmp_path, root, monkeypatch)
+    other = tmp_path / "elsewhere"
+    shutil.copytree(root / "data", other)
+    said = _serve(cli, root, monkeypatch, code=2, data=other)
+    assert f"give --data-dir {root / 'data'}" in said
+    url = f"sqlite:///{root / 'kneeback.db'}"
+    monkeypatch.setattr("kneeback.web.cli._check_models", lambda variant: None)
+    for args in (("worker", "--once"), ("users", "remove", "alice", "--yes")):
+        r = cli(*args, "--db", url, "--data-dir", str(other))
+        said = " ".join(r.output.split())
+        assert r.exit_code == 2, r.output
+        assert f"are in {root / 'data'}, not in {other}: give --data-dir {root / 'data'}" in said
+    assert _statuses(root, sid) == [200, 200]  # the server's paths are as they were
+    r = cli("users", "remove", "alice", "--yes", "--db", url, "--data-dir", str(root / "data"))
+    assert r.exit_code == 0 and "files deleted" in r.output
+    assert not list((root / "data" / "analyses").glob("*/report.html"))
+    assert len(list((other / "analyses").glob("*/report.html"))) == 1
 
 
 def test_a_data_folder_that_was_not_restored_changes_nothing(cli, tmp_path, monkeypatch):  # noqa: F811
@@ -89,9 +154,8 @@ def test_a_data_folder_that_was_not_restored_changes_nothing(cli, tmp_path, monk
 def test_only_paths_inside_the_old_folder_are_rewritten(tmp_path):
     # Folder names with LIKE wildcards, and a sibling whose name starts like the old folder.
     old, sibling, new = tmp_path / "a_b%c", tmp_path / "a_b%c2", tmp_path / "new"
-    for root in (old, new):
-        (root / "uploads").mkdir(parents=True)
-        (root / "uploads" / "x.mp4").write_bytes(b"clip")
+    (new / "uploads").mkdir(parents=True)  # the old folders are gone; new holds old's clip
+    (new / "uploads" / "x.mp4").write_bytes(b"clip")
     with open_database(f"sqlite:///{tmp_path / 'k.db'}") as db:
         account = create_user(db, "nia", PASSWORD)
         enqueue_job(db, account.id, old / "uploads" / "x.mp4")

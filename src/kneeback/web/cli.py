@@ -310,7 +310,8 @@ def users_remove(
         Path | None,
         typer.Option(
             help="The data folder of the web app, where a member's uploads and analyses are "
-            "deleted (default: user data)."
+            "deleted: the one serve uses (default: web/ in the user data folder, "
+            "~/.local/share/kneeback/web on Linux)."
         ),
     ] = None,
 ) -> None:
@@ -360,18 +361,57 @@ def users_remove(
         out.print(f"  kept {k['path']}: {k['why']}", highlight=False)
 
 
-def _follow_data_folder(database: Database, data_dir: Path, /) -> None:
-    """Point stored paths of a data folder restored elsewhere into ``data_dir``, and say so."""
+def _follow_data_folder(
+    database: Database, data_dir: Path, /, *, serving: bool = False, relocate: bool = False
+) -> None:
+    """Check that the database's uploads and analyses are in ``data_dir``; follow a moved one.
+
+    Only ``serve`` (``serving``) points the stored paths of a data folder restored or moved
+    elsewhere into ``data_dir``, and of one that still holds its files only with ``relocate``.
+    ``worker`` and ``users remove`` refuse to run on another data folder than the database's:
+    a worker would analyse into a folder the server does not serve, and a removal would delete
+    the rows but none of the files.
+
+    Raises
+    ------
+    BadValueError
+        When the database's files are in another data folder that this command must not take
+        over; nothing is changed then.
+    """
     from kneeback.web.relocate import follow_data_folder
 
-    for r in follow_data_folder(database, data_dir):
+    for r in follow_data_folder(database, data_dir, rewrite=False):
+        if serving and r.still_there and not (relocate and r.found):
+            copy = (
+                f" Only if this database is a copy, made together with {data_dir} as a copy of "
+                f"that folder, add --relocate to point its paths into {data_dir}."
+                if r.found
+                else ""
+            )
+            raise BadValueError(
+                f"The database's uploads and analyses are in {r.old}, which still holds them, "
+                f"not in {data_dir}: give --data-dir {r.old}.{copy}"
+            )
+        if not serving and r.still_there:
+            raise BadValueError(
+                f"The database's uploads and analyses are in {r.old}, not in {data_dir}: give "
+                f"--data-dir {r.old} (the data folder `kneeback serve` uses)."
+            )
+        if not serving and r.found:
+            raise BadValueError(
+                f"The database's uploads and analyses were in {r.old}, and {data_dir} holds them "
+                f"now: start `kneeback serve --data-dir {data_dir}` once, which points the "
+                "database there, then run this again."
+            )
+    relocations = follow_data_folder(database, data_dir, rewrite=serving, over_live=relocate)
+    for r in relocations:
         if r.rewritten:
             out.print(
                 f"The data folder was moved from {r.old}: {r.rewritten} stored paths now point "
                 f"into {data_dir}.",
                 highlight=False,
             )
-        else:
+        elif not r.found:
             out.print(
                 f"Warning: the database names {r.missing} uploads and analyses in {r.old}, and "
                 f"{data_dir} holds none of them: restore the data folder there (README, backup "
@@ -416,7 +456,10 @@ def serve(
     db: DbOption = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Folder for uploads, analyses and the secret key (default: user data)."),
+        typer.Option(
+            help="Folder for uploads, analyses and the secret key (default: web/ in the user "
+            "data folder, ~/.local/share/kneeback/web on Linux)."
+        ),
     ] = None,
     insecure_cookies: Annotated[
         bool,
@@ -433,6 +476,15 @@ def serve(
     podcast_email: Annotated[
         str | None, typer.Option(help="The podcast owner's e-mail address, for the feed.")
     ] = None,
+    relocate: Annotated[
+        bool,
+        typer.Option(
+            "--relocate",
+            help="Point the database's stored paths into --data-dir although the data folder "
+            "they name still holds its files: only for a copy of both the database and that "
+            "folder.",
+        ),
+    ] = False,
 ) -> None:
     """Run the web app (members upload clips and read reports; coaches read their members')."""
     try:
@@ -454,7 +506,7 @@ def serve(
     from kneeback.store import open_database
 
     with open_database(settings.database_url) as database:
-        _follow_data_folder(database, settings.data_dir)
+        _follow_data_folder(database, settings.data_dir, serving=True, relocate=relocate)
     app = create_app(settings)
     if settings.run_worker:
         _check_models(settings.pose_variant)
@@ -477,7 +529,10 @@ def worker(
     db: DbOption = None,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="The data folder of the web app (default: user data)."),
+        typer.Option(
+            help="The data folder of the web app, the one serve uses (default: web/ in the user "
+            "data folder, ~/.local/share/kneeback/web on Linux)."
+        ),
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Run the queued jobs, then exit.")] = False,
 ) -> None:

@@ -7,6 +7,11 @@ a copy of the data, those paths would still name the old place: reports and vide
 404, and deleting a member would delete nothing (or, on the same machine, the original's files).
 :func:`follow_data_folder` finds the old data folders the database names and, when the current
 one holds their files, rewrites the stored paths to point into it, in one transaction.
+
+An old folder that still holds its files is most likely still in use: the same database started
+once with another ``--data-dir`` (a typing slip, a share mounted elsewhere) must not move every
+path away from a running server. Its paths are rewritten only when the caller says so
+(``over_live``: the database is a copy too, made together with the data folder).
 """
 
 from __future__ import annotations
@@ -46,6 +51,9 @@ class Relocation:
         holds.
     missing
         How many it does not hold.
+    still_there
+        How many are still at their stored place under ``old`` (a folder still in use, or
+        copied rather than moved).
     rewritten
         How many stored paths now point into the current data folder (0 when none was found
         there: then nothing is changed).
@@ -54,6 +62,7 @@ class Relocation:
     old: Path
     found: int
     missing: int
+    still_there: int
     rewritten: int
 
 
@@ -75,15 +84,19 @@ def _moved(stored: str | None, old: Path, new: Path) -> str | None:
     return str(new) + stored[len(str(old)) :]
 
 
-def follow_data_folder(db: Database, data_dir: Path, /) -> list[Relocation]:
+def follow_data_folder(
+    db: Database, data_dir: Path, /, *, rewrite: bool = True, over_live: bool = False
+) -> list[Relocation]:
     """Point the stored paths of an earlier data folder into ``data_dir``, if it holds them.
 
     Old data folders are recognised from the jobs' upload and analysis folders
     (``OLD/uploads/FILE``, ``OLD/analyses/UID``). For each, the uploads and analysis folders are
-    looked up under ``data_dir``; when at least one is there, every stored path under the old
-    folder (jobs' uploads and analysis folders, sessions' artifacts and source clips) is
-    rewritten to ``data_dir``, in one transaction. When none is there (a data folder that was not
-    restored), nothing is changed and the caller should warn.
+    looked up under ``data_dir`` and at their stored place. When ``data_dir`` holds at least one
+    and the old folder none (it was moved, or restored elsewhere), every stored path under the
+    old folder (jobs' uploads and analysis folders, sessions' artifacts and source clips) is
+    rewritten to ``data_dir``, in one transaction. When the old folder still holds them, only
+    with ``over_live``. When ``data_dir`` holds none (a data folder that was not restored),
+    nothing is changed and the caller should warn.
 
     Parameters
     ----------
@@ -91,6 +104,11 @@ def follow_data_folder(db: Database, data_dir: Path, /) -> list[Relocation]:
         The open database of the web app.
     data_dir
         The data folder in use (``WebSettings.data_dir``).
+    rewrite
+        False to only look: nothing is changed, ``rewritten`` is 0.
+    over_live
+        Rewrite the paths of an old folder that still holds its files too (the database is a
+        copy, made together with ``data_dir``).
 
     Returns
     -------
@@ -107,17 +125,19 @@ def follow_data_folder(db: Database, data_dir: Path, /) -> list[Relocation]:
         )
         done = []
         for old in olds:
-            named = [m for row in jobs for p in row if (m := _moved(p, old, new)) is not None]
-            found = sum(1 for p in named if Path(p).exists())
-            rewritten = _rewrite(s, old, new) if found else 0
-            done.append(Relocation(old, found, len(named) - found, rewritten))
+            stored = [p for row in jobs for p in row if _moved(p, old, new) is not None]
+            found = sum(1 for p in stored if Path(str(_moved(p, old, new))).exists())
+            there = sum(1 for p in stored if p is not None and Path(p).exists())
+            move = rewrite and found > 0 and (there == 0 or over_live)
+            rewritten = _rewrite(s, old, new) if move else 0
+            done.append(Relocation(old, found, len(stored) - found, there, rewritten))
         return done
 
-    relocations = db.write(work)
+    relocations = db.write(work) if rewrite else db.read(work)
     for r in relocations:
         if r.rewritten:
             log.info("data folder moved from %s to %s: %d paths updated", r.old, new, r.rewritten)
-        else:
+        elif rewrite and not r.found:
             log.warning("the database names files in %s, and %s holds none of them", r.old, new)
     return relocations
 
