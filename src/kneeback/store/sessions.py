@@ -769,6 +769,7 @@ def export_person(db: Database, name: str, /) -> dict[str, Any]:
                 select(Session)
                 .where(Session.person_id == p.id)
                 .order_by(Session.recorded_at, Session.id)
+                .options(selectinload(Session.artifacts))  # one query, not one per session
             )
         )
         uid_of = {row.id: row.uid for row in sessions}
