@@ -59,7 +59,7 @@ __all__ = ["router"]
 
 router = APIRouter(include_in_schema=False)
 
-#: Uploads and sessions the home page lists (the newest; a member's page lists all of theirs).
+#: Uploads and sessions the home page lists (the newest; a member's page pages through theirs).
 HOME_JOBS = 10
 HOME_SESSIONS = 20
 #: Sessions a member's page lists at a time.
