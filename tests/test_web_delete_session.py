@@ -88,7 +88,7 @@ def test_the_member_deletes_a_session_after_confirming(w):  # noqa: F811
     assert confirm.status_code == 200
     text = re.sub(r"\s+", " ", confirm.text)
     assert "Delete this session?" in text and "2026-01-05" in text
-    assert "the session with its 3 reps and 2 findings, and the report and annotated video" in text
+    assert "the session with its 3 reps and 2 findings, and the 2 files of its analysis" in text
     assert "the clip you uploaded" in text
     assert "Progress charts and the program stop counting it." in text
     assert stored(app, a1) and video.exists()  # asking deletes nothing
@@ -267,7 +267,7 @@ def test_files_outside_the_data_folder_stay(w, tmp_path):  # noqa: F811
     inside = video_of(app, a1)
     # The confirmation counts only the file inside the data folder among those that go.
     page = " ".join(w["alice"].get(f"/sessions/{a1}/delete").text.split())
-    assert "the report and annotated video (2 files)" in page
+    assert "and the 2 files of its analysis kept on this site" in page
     assert delete(w, "alice", a1).status_code == 204
     assert not stored(app, a1) and not inside.exists()  # its file in the data folder went
     assert report.read_text() == "the operator's" and video.exists() and link.is_symlink()

@@ -22,6 +22,7 @@ import typer
 from kneeback.cli_support import out, user_errors
 from kneeback.errors import BadValueError, InputError, OutputError
 from kneeback.movements.labels import metric_label, metric_value_text
+from kneeback.movements.specs import ALL_METRICS, MOVEMENT_NAMES
 
 if TYPE_CHECKING:
     from kneeback.program.model import Program
@@ -50,6 +51,12 @@ DbOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 NameArg = Annotated[str, typer.Argument(help="The person's name.")]
+MovementOption = Annotated[
+    str | None,
+    typer.Option(help=f"Only this movement: one of {', '.join(MOVEMENT_NAMES)}."),
+]
+#: The metrics ``progress --metric`` takes: every one but the yes/no ``hip_below_knee``.
+_TRENDED_METRICS = ", ".join(m for m in ALL_METRICS if m != "hip_below_knee")
 
 
 def _open(db: str | None) -> Any:
@@ -211,7 +218,7 @@ def _sort_time(iso: str | None) -> dt.datetime:
 @user_errors
 def history(
     name: NameArg,
-    movement: Annotated[str | None, typer.Option(help="Only this movement.")] = None,
+    movement: MovementOption = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -252,9 +259,12 @@ def progress(
     name: NameArg,
     metric: Annotated[
         str | None,
-        typer.Option(help="Only this metric, or 'all' (default: the key metrics)."),
+        typer.Option(
+            help=f"Only this metric, by its key as result.json names it: one of "
+            f"{_TRENDED_METRICS}; or 'all' (default: the key metrics)."
+        ),
     ] = None,
-    movement: Annotated[str | None, typer.Option(help="Only this movement.")] = None,
+    movement: MovementOption = None,
     html: Annotated[
         Path | None, typer.Option("--html", help="Write an HTML progress page here.")
     ] = None,
