@@ -222,7 +222,7 @@ def test_upgrade_keeps_data(db_url: str) -> None:
     engine.dispose()
     database = open_database(db_url)  # upgrades to head
     try:
-        assert current_revision(database.engine) == "0005"
+        assert current_revision(database.engine) == "0006"
         h = person_history(database, "Old")
         assert len(h["sessions"]) == 1 and h["sessions"][0]["movement"] == "squat"
         sex = database.read(lambda s: s.scalar(select(Person.sex)))

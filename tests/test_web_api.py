@@ -562,7 +562,7 @@ def test_a_database_from_before_upload_keys_opens_and_works(db_url, tmp_path):
     engine.dispose()
     app = create_app(make_settings(tmp_path, database_url=db_url))
     try:
-        assert current_revision(app.state.web.db.engine) == "0005"
+        assert current_revision(app.state.web.db.engine) == "0006"
         c = client(app)
         r = c.post("/api/login", json={"username": "olga", "password": PASSWORD})
         u = {"app": app, "olga": (c, r.json()["csrf_token"])}

@@ -124,7 +124,7 @@ def test_comments_survive_the_upgrade_and_their_coach_and_the_downgrade_drops_th
         carol, dave = _ids(db, "carol", "dave")
 
     with open_database(db_url) as db:  # upgrades to head
-        assert current_revision(db.engine) == "0005"
+        assert current_revision(db.engine) == "0006"
         assert _author_rule(db.engine) == (True, "SET NULL")
         assert _authors(db) == {"carol at 1 s": carol, "dave at 2 s": dave}
         db.write(lambda s: s.delete(s.get(User, dave)))
@@ -144,7 +144,7 @@ def test_comments_survive_the_upgrade_and_their_coach_and_the_downgrade_drops_th
         assert _authors(db) == {}  # CASCADE again
 
     migrate(engine)  # and up again
-    assert current_revision(engine) == "0005" and _author_rule(engine) == (True, "SET NULL")
+    assert current_revision(engine) == "0006" and _author_rule(engine) == (True, "SET NULL")
     engine.dispose()
 
 

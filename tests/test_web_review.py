@@ -462,7 +462,7 @@ def test_a_database_whose_web_tables_the_old_app_made_keeps_its_accounts(tmp_pat
         create_user(db, "olga", PASSWORD)
     engine.dispose()
     with open_database(url) as db:
-        assert current_revision(db.engine) == "0005"
+        assert current_revision(db.engine) == "0006"
         assert {"web_shares", "web_comments", "web_articles"} <= set(
             inspect(db.engine).get_table_names()
         )

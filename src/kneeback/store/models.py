@@ -130,7 +130,11 @@ class Session(Base):
     """One analysed clip or pose file."""
 
     __tablename__ = "sessions"
-    __table_args__ = (Index("ix_sessions_person_recorded", "person_id", "recorded_at"),)
+    # SQLite: a deleted session's id is never reused (revision 0006).
+    __table_args__ = (
+        Index("ix_sessions_person_recorded", "person_id", "recorded_at"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uid: Mapped[str] = mapped_column(String(32), unique=True)
