@@ -17,17 +17,18 @@ from kneeback.web.account_flows import (
     zip_download,
 )
 from kneeback.web.app import LoggedIn, Web
+from kneeback.web.openapi import LOGIN_RESPONSES, Responses, problem
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/me", tags=["account"])
+#: Every route is the logged-in account's (401 without a session).
+router = APIRouter(prefix="/api/me", tags=["account"], responses=LOGIN_RESPONSES)
 
-#: The responses these routes document besides their success.
-_REFUSALS: dict[int | str, dict[str, str]] = {
-    400: {"description": "The password is wrong (or the new one not acceptable)."},
-    401: {"description": "Not logged in."},
-    403: {"description": "A missing or wrong CSRF header."},
-    429: {"description": "Too many wrong passwords lately (Retry-After says how long to wait)."},
+#: The refusals of the routes that take the account's password, besides their own.
+_REFUSALS: Responses = {
+    400: problem("The password is wrong (or the new one not acceptable)."),
+    403: problem("A missing or wrong CSRF header."),
+    429: problem("Too many wrong passwords lately (Retry-After says how long to wait)."),
 }
 
 
@@ -66,8 +67,8 @@ def api_change_password(
             "content": {"application/json": {}},
             "description": "The file `kneeback export` writes for the member's person.",
         },
-        403: {"description": "Not a member's account."},
-        404: {"description": "No history is stored for this account."},
+        403: problem("Not a member's account."),
+        404: problem("No history is stored for this account."),
     },
 )
 def api_export(ctx: Web, account: LoggedIn) -> Response:
@@ -91,7 +92,7 @@ def api_export(ctx: Web, account: LoggedIn) -> Response:
                 "uploaded clip, and `README.txt`."
             ),
         },
-        403: {"description": "Not a member's account."},
+        403: problem("Not a member's account."),
     },
 )
 def api_export_zip(ctx: Web, account: LoggedIn) -> Response:
@@ -107,8 +108,8 @@ def api_export_zip(ctx: Web, account: LoggedIn) -> Response:
     status_code=204,
     responses=_REFUSALS
     | {
-        403: {"description": "A coach's or admin's account, or a missing or wrong CSRF header."},
-        409: {"description": "An analysis of the member's is running; nothing was deleted."},
+        403: problem("A coach's or admin's account, or a missing or wrong CSRF header."),
+        409: problem("An analysis of the member's is running; nothing was deleted."),
     },
 )
 def api_delete_me(request: Request, ctx: Web, account: LoggedIn, body: PasswordIn) -> Response:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from kneeback.movements.specs import MOVEMENT_NAMES
 from kneeback.web.accounts import Account, end_session
 from kneeback.web.app import LoggedIn, RowId, Web, WebContext
 from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage
@@ -26,6 +27,13 @@ from kneeback.web.flows import (
     remove_session,
 )
 from kneeback.web.member_schemas import MemberHistory, MemberProgram, MemberProgress
+from kneeback.web.openapi import (
+    LOGIN_RESPONSES,
+    Responses,
+    multipart_form,
+    not_found,
+    problem,
+)
 from kneeback.web.paging import PAGED_RESPONSES, Page, PageWindow, paged
 from kneeback.web.queries import (
     get_job,
@@ -48,6 +56,12 @@ from kneeback.web.review import (
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["api"])
+
+#: The refusals of a route naming a session (or a member) in its path, besides those it adds.
+_SESSION_RESPONSES = LOGIN_RESPONSES | not_found("session")
+_MEMBER_RESPONSES = LOGIN_RESPONSES | not_found("member")
+#: A paged list that needs a login.
+_PAGED_LOGIN_RESPONSES = PAGED_RESPONSES | LOGIN_RESPONSES
 
 
 class Credentials(BaseModel):
@@ -186,7 +200,7 @@ def api_register(request: Request, ctx: Web, body: Credentials) -> Response:
     return response
 
 
-@router.post("/logout", status_code=204)
+@router.post("/logout", status_code=204, responses=LOGIN_RESPONSES)
 def api_logout(request: Request, ctx: Web, account: LoggedIn) -> Response:
     """End the session."""
     ctx.require_header_csrf(request)
@@ -196,13 +210,13 @@ def api_logout(request: Request, ctx: Web, account: LoggedIn) -> Response:
     return response
 
 
-@router.get("/me", response_model=Me)
+@router.get("/me", response_model=Me, responses=LOGIN_RESPONSES)
 def api_me(request: Request, ctx: Web, account: LoggedIn) -> Me:
     """Return the logged-in account and the CSRF token to send with changes."""
     return _me(ctx, account, request.cookies.get(ctx.session_cookie, ""))
 
 
-@router.get("/sessions", response_model=list[SessionOut], responses=PAGED_RESPONSES)
+@router.get("/sessions", response_model=list[SessionOut], responses=_PAGED_LOGIN_RESPONSES)
 def api_sessions(
     request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
 ) -> list[dict[str, Any]]:
@@ -210,7 +224,7 @@ def api_sessions(
     return paged(request, response, sessions_page(ctx.db, account, window=window), window)
 
 
-@router.get("/sessions/{session_id}", response_model=SessionDetail)
+@router.get("/sessions/{session_id}", response_model=SessionDetail, responses=_SESSION_RESPONSES)
 def api_session(ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any]:
     """One session; 404 when it does not exist or is not the account's to see."""
     session = get_session(ctx.db, account, session_id)
@@ -222,11 +236,14 @@ def api_session(ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any
 @router.delete(
     "/sessions/{session_id}",
     status_code=204,
-    responses={
+    responses=_SESSION_RESPONSES
+    | {
         204: {"description": "Deleted, with its files, share, comments and uploaded clip."},
-        403: {"description": "A coach: only the member or an admin deletes a session."},
-        404: {"description": "No such session, or not the account's to see."},
-        409: {"description": "Its analysis job has not finished yet."},
+        403: problem(
+            "A coach (only the member or an admin deletes a session), or a missing or wrong "
+            "CSRF header."
+        ),
+        409: problem("Its analysis job has not finished yet."),
     },
 )
 def api_delete_session(
@@ -242,7 +259,7 @@ def api_delete_session(
     return Response(status_code=204)
 
 
-_UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+_UPLOAD_RESPONSES: Responses = LOGIN_RESPONSES | {
     200: {
         "model": JobOut,
         "description": (
@@ -252,12 +269,45 @@ _UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
         ),
     },
     202: {"description": "The clip is stored and its analysis queued (Location: the job)."},
-    400: {"description": f"A malformed form, movement or {IDEMPOTENCY_HEADER}."},
-    422: {"description": f"The {IDEMPOTENCY_HEADER} was used for another file."},
+    400: problem(
+        f"A malformed form (no file part), an unknown movement or a malformed {IDEMPOTENCY_HEADER}."
+    ),
+    403: problem("Not a member's account (members upload), or a missing or wrong CSRF header."),
+    413: problem("The clip is larger than the server's limit (from Content-Length or streamed)."),
+    415: problem("Not an MP4, MOV or WebM video with frames (checked from its content)."),
+    422: problem(f"The {IDEMPOTENCY_HEADER} was used for another file."),
+    503: problem("The server cannot store the clip now (its disk is full or read-only)."),
 }
 
+#: The form :func:`~kneeback.web.flows.accept_upload` streams (the route reads it itself).
+_UPLOAD_FORM = multipart_form(
+    {
+        "file": {
+            "type": "string",
+            "format": "binary",
+            "description": "The clip: an MP4, MOV or WebM video.",
+        },
+        "movement": {
+            "type": "string",
+            "enum": ["auto", *MOVEMENT_NAMES],
+            "default": "auto",
+            "description": (
+                "The movement in the clip; auto (or absent, or empty) lets the analysis "
+                "recognise it."
+            ),
+        },
+    },
+    required=["file"],
+)
 
-@router.post("/uploads", response_model=JobOut, status_code=202, responses=_UPLOAD_RESPONSES)
+
+@router.post(
+    "/uploads",
+    response_model=JobOut,
+    status_code=202,
+    responses=_UPLOAD_RESPONSES,
+    openapi_extra=_UPLOAD_FORM,
+)
 async def api_upload(
     request: Request,
     ctx: Web,
@@ -297,7 +347,7 @@ async def api_upload(
     return JSONResponse(job, status_code=status, headers={"Location": f"/api/jobs/{uid}"})
 
 
-@router.get("/jobs", response_model=list[JobOut], responses=PAGED_RESPONSES)
+@router.get("/jobs", response_model=list[JobOut], responses=_PAGED_LOGIN_RESPONSES)
 def api_jobs(
     request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
 ) -> list[dict[str, Any]]:
@@ -305,7 +355,7 @@ def api_jobs(
     return paged(request, response, jobs_page(ctx.db, account, window=window), window)
 
 
-@router.get("/jobs/{uid}", response_model=JobOut)
+@router.get("/jobs/{uid}", response_model=JobOut, responses=LOGIN_RESPONSES | not_found("job"))
 def api_job(ctx: Web, account: LoggedIn, uid: str) -> dict[str, Any]:
     """One job's state and progress; 404 when it is not the account's to see."""
     job = get_job(ctx.db, account, uid)
@@ -321,7 +371,7 @@ def _person(ctx: WebContext, account: Account, username: str) -> str:
     return person
 
 
-@router.get("/members", response_model=list[str], responses=PAGED_RESPONSES)
+@router.get("/members", response_model=list[str], responses=_PAGED_LOGIN_RESPONSES)
 def api_members(
     request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
 ) -> list[str]:
@@ -333,7 +383,8 @@ def api_members(
     "/members/{username}/history",
     response_model=MemberHistory,
     response_model_exclude_unset=True,
-    responses={
+    responses=_MEMBER_RESPONSES
+    | {
         200: PAGED_RESPONSES[200]
         | {"description": "The history with one page of its sessions (X-Total-Count: all)."}
     },
@@ -368,6 +419,7 @@ def api_history(
     "/members/{username}/progress",
     response_model=MemberProgress,
     response_model_exclude_unset=True,
+    responses=_MEMBER_RESPONSES,
 )
 def api_progress(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
     """Return a member's progress: trends against the smallest detectable change, outcomes."""
@@ -378,7 +430,10 @@ def api_progress(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
 
 
 @router.get(
-    "/members/{username}/program", response_model=MemberProgram, response_model_exclude_unset=True
+    "/members/{username}/program",
+    response_model=MemberProgram,
+    response_model_exclude_unset=True,
+    responses=_MEMBER_RESPONSES,
 )
 def api_program(ctx: Web, account: LoggedIn, username: str) -> dict[str, Any]:
     """Return a member's program stage per track, why, the next targets and this week's plan."""
@@ -401,7 +456,10 @@ class StageOverrideIn(BaseModel):
 
 
 @router.post(
-    "/members/{username}/stage", response_model=MemberProgram, response_model_exclude_unset=True
+    "/members/{username}/stage",
+    response_model=MemberProgram,
+    response_model_exclude_unset=True,
+    responses=_MEMBER_RESPONSES,
 )
 def api_override_stage(
     request: Request, ctx: Web, account: LoggedIn, username: str, body: StageOverrideIn
@@ -424,20 +482,20 @@ def _found(value: Any, what: str = "session") -> Any:
     return value
 
 
-@router.get("/sessions/{session_id}/share", response_model=ShareOut)
+@router.get("/sessions/{session_id}/share", response_model=ShareOut, responses=_SESSION_RESPONSES)
 def api_share_state(ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any]:
     """Return whether a session is shared for review and reviewed, without changing it."""
     return _found(share_state(ctx.db, account, session_id))
 
 
-@router.post("/sessions/{session_id}/share", response_model=ShareOut)
+@router.post("/sessions/{session_id}/share", response_model=ShareOut, responses=_SESSION_RESPONSES)
 def api_share(request: Request, ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any]:
     """Share one of the member's own sessions with their coach(es) for review."""
     ctx.require_header_csrf(request)
     return _found(share_session(ctx.db, account, session_id))
 
 
-@router.get("/review", response_model=list[ReviewItem], responses=PAGED_RESPONSES)
+@router.get("/review", response_model=list[ReviewItem], responses=_PAGED_LOGIN_RESPONSES)
 def api_review(
     request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
 ) -> list[dict[str, Any]]:
@@ -450,7 +508,7 @@ def api_review(
 @router.get(
     "/sessions/{session_id}/comments",
     response_model=list[CommentOut],
-    responses=PAGED_RESPONSES,
+    responses=_PAGED_LOGIN_RESPONSES | not_found("session"),
 )
 def api_comments(
     request: Request,
@@ -465,7 +523,12 @@ def api_comments(
     return paged(request, response, page, window)
 
 
-@router.post("/sessions/{session_id}/comments", response_model=CommentOut, status_code=201)
+@router.post(
+    "/sessions/{session_id}/comments",
+    response_model=CommentOut,
+    status_code=201,
+    responses=_SESSION_RESPONSES,
+)
 def api_add_comment(
     request: Request, ctx: Web, account: LoggedIn, session_id: RowId, body: CommentIn
 ) -> dict[str, Any]:
@@ -474,7 +537,9 @@ def api_add_comment(
     return _found(add_comment(ctx.db, account, session_id, body.time_s, body.text))
 
 
-@router.post("/sessions/{session_id}/reviewed", response_model=ShareOut)
+@router.post(
+    "/sessions/{session_id}/reviewed", response_model=ShareOut, responses=_SESSION_RESPONSES
+)
 def api_reviewed(
     request: Request, ctx: Web, account: LoggedIn, session_id: RowId
 ) -> dict[str, Any]:

@@ -39,11 +39,16 @@ from kneeback.web.content import (
     unhide_article_comment,
     update_article,
 )
+from kneeback.web.openapi import LOGIN_RESPONSES, not_found
 from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["articles"])
+
+#: The refusals of a route that needs a login and names an article (or a comment) in its path.
+_ARTICLE_RESPONSES = LOGIN_RESPONSES | not_found("article")
+_COMMENT_RESPONSES = LOGIN_RESPONSES | not_found("comment")
 
 
 class VideoIO(BaseModel):
@@ -182,7 +187,7 @@ def api_articles(
     return paged(request, response, articles_page(ctx.db, account, window=window), window)
 
 
-@router.post("/articles", response_model=ArticleDetail, status_code=201)
+@router.post("/articles", response_model=ArticleDetail, status_code=201, responses=LOGIN_RESPONSES)
 def api_create_article(
     request: Request, ctx: Web, account: LoggedIn, body: ArticleIn
 ) -> dict[str, Any]:
@@ -191,13 +196,13 @@ def api_create_article(
     return create_article(ctx.db, account, _input(body))
 
 
-@router.get("/articles/{slug}", response_model=ArticleDetail)
+@router.get("/articles/{slug}", response_model=ArticleDetail, responses=not_found("article"))
 def api_article(ctx: Web, account: MaybeLoggedIn, slug: str) -> dict[str, Any]:
     """One article with its HTML, related articles, short videos, episode and comments."""
     return _found(get_article(ctx.db, account, slug), "article")
 
 
-@router.put("/articles/{slug}", response_model=ArticleDetail)
+@router.put("/articles/{slug}", response_model=ArticleDetail, responses=_ARTICLE_RESPONSES)
 def api_update_article(
     request: Request, ctx: Web, account: LoggedIn, slug: str, body: ArticleIn
 ) -> dict[str, Any]:
@@ -206,7 +211,12 @@ def api_update_article(
     return _found(update_article(ctx.db, account, slug, _input(body)), "article")
 
 
-@router.post("/articles/{slug}/comments", response_model=ArticleCommentOut, status_code=201)
+@router.post(
+    "/articles/{slug}/comments",
+    response_model=ArticleCommentOut,
+    status_code=201,
+    responses=_ARTICLE_RESPONSES,
+)
 def api_add_comment(
     request: Request, ctx: Web, account: LoggedIn, slug: str, body: ArticleCommentIn
 ) -> dict[str, Any]:
@@ -215,7 +225,9 @@ def api_add_comment(
     return _found(add_article_comment(ctx.db, account, slug, body.text), "article")
 
 
-@router.post("/article-comments/{comment_id}/hide", response_model=HiddenOut)
+@router.post(
+    "/article-comments/{comment_id}/hide", response_model=HiddenOut, responses=_COMMENT_RESPONSES
+)
 def api_hide_comment(
     request: Request, ctx: Web, account: LoggedIn, comment_id: RowId
 ) -> dict[str, Any]:
@@ -224,7 +236,9 @@ def api_hide_comment(
     return _found(hide_article_comment(ctx.db, account, comment_id), "comment")
 
 
-@router.post("/article-comments/{comment_id}/unhide", response_model=HiddenOut)
+@router.post(
+    "/article-comments/{comment_id}/unhide", response_model=HiddenOut, responses=_COMMENT_RESPONSES
+)
 def api_unhide_comment(
     request: Request, ctx: Web, account: LoggedIn, comment_id: RowId
 ) -> dict[str, Any]:
@@ -233,7 +247,11 @@ def api_unhide_comment(
     return _found(unhide_article_comment(ctx.db, account, comment_id), "comment")
 
 
-@router.post("/article-comments/{comment_id}/pick", response_model=CommentOfTheWeekOut)
+@router.post(
+    "/article-comments/{comment_id}/pick",
+    response_model=CommentOfTheWeekOut,
+    responses=_COMMENT_RESPONSES,
+)
 def api_pick_comment(
     request: Request, ctx: Web, account: LoggedIn, comment_id: RowId, body: PickIn | None = None
 ) -> dict[str, Any]:

@@ -8,12 +8,14 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from kneeback.web.app import LoggedIn, Web
+from kneeback.web.openapi import LOGIN_RESPONSES
 from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
 from kneeback.web.people import add_account, list_people, people_page, set_assignment
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api/admin", tags=["admin"])
+#: Every route is an admin's (401 without a session).
+router = APIRouter(prefix="/api/admin", tags=["admin"], responses=LOGIN_RESPONSES)
 
 
 class Person(BaseModel):

@@ -24,6 +24,13 @@ from kneeback.web.app import (
     Web,
     WebContext,
 )
+from kneeback.web.openapi import (
+    LOGIN_RESPONSES,
+    Responses,
+    multipart_form,
+    not_found,
+    problem,
+)
 from kneeback.web.paging import PAGED_RESPONSES, Page, PageWindow, paged
 from kneeback.web.podcast import (
     MAX_TITLE_CHARS,
@@ -169,7 +176,9 @@ def api_episodes(
     return paged(request, response, Page([e.to_dict() for e in page.items], page.total), window)
 
 
-@router.get("/articles/{slug}/episode", response_model=PodcastEpisodeOut)
+@router.get(
+    "/articles/{slug}/episode", response_model=PodcastEpisodeOut, responses=not_found("episode")
+)
 def api_episode(ctx: Web, account: MaybeLoggedIn, slug: str) -> dict[str, Any]:
     """Return an article's episode; 404 when it has none, or it is a draft and you no admin."""
     episode = episode_for_article(ctx.db, slug)
@@ -179,29 +188,34 @@ def api_episode(ctx: Web, account: MaybeLoggedIn, slug: str) -> dict[str, Any]:
     return episode.to_dict()
 
 
-_UPLOAD_SCHEMA = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["audio"],
-                    "properties": {
-                        "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
-                        "audio": {"type": "string", "format": "binary"},
-                    },
-                }
-            }
-        },
+_UPLOAD_SCHEMA = multipart_form(
+    {
+        "title": {"type": "string", "maxLength": MAX_TITLE_CHARS},
+        "audio": {"type": "string", "format": "binary"},
+    },
+    required=["audio"],
+)
+
+
+#: What the episode upload refuses (see :func:`accept_episode`).
+_UPLOAD_RESPONSES: Responses = (
+    LOGIN_RESPONSES
+    | not_found("article")
+    | {
+        400: problem("A malformed form (no audio part) or a title that is too long."),
+        403: problem("Not an admin's account, or a missing or wrong CSRF header."),
+        413: problem("The audio file is larger than the server's limit."),
+        415: problem("Not an MP3, M4A (AAC), Ogg (Opus or Vorbis) or WAV file."),
+        503: problem("The server cannot store the file now (its disk is full or read-only)."),
     }
-}
+)
 
 
 @router.post(
     "/articles/{slug}/episode",
     response_model=PodcastEpisodeOut,
     status_code=201,
+    responses=_UPLOAD_RESPONSES,
     openapi_extra=_UPLOAD_SCHEMA,
 )
 async def api_attach_episode(request: Request, ctx: Web, account: LoggedIn, slug: str) -> Response:
