@@ -669,3 +669,24 @@ def test_a_deleted_accounts_files_outside_the_data_folder_stay(w, tmp_path):
     assert not mine["report_html"].exists() and not mine["clip"].exists()
     assert sorted(p.name for p in outside.iterdir()) == ["report.html", "video.mp4"]
     assert link.is_symlink()
+
+
+def test_an_account_and_its_person_go_together_or_not_at_all(w, monkeypatch):
+    """The account and its person's history are deleted in one transaction: when forgetting the
+    person fails, the account, its logins and every file stay as they were."""
+    import kneeback.store.forget as forget
+
+    app = w["app"]
+    mine = analysed(app, "ana")
+    ana_id = user_id(app, "ana")
+
+    def broken(s, name):
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(forget, "forget_person_rows", broken)
+    with pytest.raises(RuntimeError):
+        delete_form(w["ana"], form_csrf(w["ana"]))
+    assert user_id(app, "ana") == ana_id and count(app, Person.name == "ana") == 1
+    assert count(app, Job.user_id == ana_id) == 1 and count(app, LoginSession.user_id == ana_id)
+    assert mine["report_html"].exists() and mine["clip"].exists()
+    assert w["ana"].get("/api/me").status_code == 200  # still logged in

@@ -40,7 +40,13 @@ from kneeback.store.models import (
 )
 from kneeback.store.sessions import _iso, find_person
 
-__all__ = ["forget_person", "forget_session", "session_to_forget"]
+__all__ = [
+    "delete_forgotten_files",
+    "forget_person",
+    "forget_person_rows",
+    "forget_session",
+    "session_to_forget",
+]
 
 #: Why a file is kept although its session is forgotten.
 _WHY_REPLACED = "its folder now holds a later analysis"
@@ -178,6 +184,92 @@ def _keep_reasons(
     return {p: why for p, why in keep.items() if p in paths}
 
 
+def forget_person_rows(s: OrmSession, name: str, /) -> dict[str, Any]:
+    """Delete a person and every row that belongs to them, in the caller's transaction.
+
+    The first half of :func:`forget_person`, for a caller that deletes more in the same
+    transaction (the web app's account deletion); after the commit, hand the result to
+    :func:`delete_forgotten_files`.
+
+    Parameters
+    ----------
+    s
+        The open transaction.
+    name
+        The person.
+
+    Returns
+    -------
+    dict
+        ``name``, ``rows`` deleted per table, and what :func:`delete_forgotten_files` needs.
+
+    Raises
+    ------
+    UnknownPersonError
+        When no such person is stored.
+    """
+    p = find_person(s, name)
+    sids = select(Session.id).where(Session.person_id == p.id).scalar_subquery()
+    rids = select(Rep.id).where(Rep.session_id.in_(sids)).scalar_subquery()
+    rows = {
+        "people": 1,
+        "sessions": _count(s, select(Session.id).where(Session.person_id == p.id)),
+        "reps": _count(s, select(Rep.id).where(Rep.session_id.in_(sids))),
+        "rep_metrics": _count(s, select(RepMetric.id).where(RepMetric.rep_id.in_(rids))),
+        "findings": _count(s, select(Finding.id).where(Finding.session_id.in_(sids))),
+        "artifacts": _count(s, select(Artifact.id).where(Artifact.session_id.in_(sids))),
+        "outcomes": _count(s, select(OutcomeEntry.id).where(OutcomeEntry.person_id == p.id)),
+        "program_states": _count(s, select(ProgramState.id).where(ProgramState.person_id == p.id)),
+        "program_events": _count(s, select(ProgramEvent.id).where(ProgramEvent.person_id == p.id)),
+    }
+    paths = sorted(set(s.scalars(select(Artifact.path).where(Artifact.session_id.in_(sids)))))
+    keep = _keep_reasons(
+        s,
+        paths,
+        others=Session.person_id != p.id,
+        why_shared=_WHY_OTHER_PERSON,
+        session_ids=select(Session.id).where(Session.person_id == p.id),
+    )
+    sources = sorted(
+        {sp for sp in s.scalars(select(Session.source_path).where(Session.person_id == p.id)) if sp}
+    )
+    # Children first: the same on every backend, with or without ON DELETE CASCADE.
+    s.execute(delete(RepMetric).where(RepMetric.rep_id.in_(rids)))
+    s.execute(delete(Rep).where(Rep.session_id.in_(sids)))
+    s.execute(delete(Finding).where(Finding.session_id.in_(sids)))
+    s.execute(delete(Artifact).where(Artifact.session_id.in_(sids)))
+    s.execute(delete(OutcomeEntry).where(OutcomeEntry.person_id == p.id))
+    s.execute(delete(ProgramEvent).where(ProgramEvent.person_id == p.id))
+    s.execute(delete(ProgramState).where(ProgramState.person_id == p.id))
+    s.execute(delete(Session).where(Session.person_id == p.id))
+    s.execute(delete(Person).where(Person.id == p.id))
+    return {"name": p.name, "rows": rows, "paths": paths, "keep": keep, "sources": sources}
+
+
+def delete_forgotten_files(
+    forgotten: dict[str, Any], /, *, delete_files_in: str | Path | None = None
+) -> dict[str, Any]:
+    """Delete the files of a person whose rows :func:`forget_person_rows` deleted (committed).
+
+    Parameters
+    ----------
+    forgotten
+        What :func:`forget_person_rows` returned, once its transaction has committed.
+    delete_files_in
+        As for :func:`forget_person`.
+
+    Returns
+    -------
+    dict
+        ``name``, ``rows``, ``files_deleted``, ``folders_deleted``, ``files_missing``,
+        ``files_kept`` (path and why) and ``source_files_left``, as :func:`forget_person`.
+    """
+    done = dict(forgotten)
+    sources = done.pop("sources")
+    files = _delete_files(done.pop("paths"), keep=done.pop("keep"), inside=delete_files_in)
+    return done | files | {"source_files_left": sources}
+
+
 def forget_person(
     db: Database, name: str, /, *, delete_files_in: str | Path | None = None
 ) -> dict[str, Any]:
@@ -204,57 +296,8 @@ def forget_person(
         Rows deleted per table, files deleted, files already missing, files kept and why, and
         the source clips left in place.
     """
-
-    def work(s: OrmSession) -> dict[str, Any]:
-        p = find_person(s, name)
-        sids = select(Session.id).where(Session.person_id == p.id).scalar_subquery()
-        rids = select(Rep.id).where(Rep.session_id.in_(sids)).scalar_subquery()
-        rows = {
-            "people": 1,
-            "sessions": _count(s, select(Session.id).where(Session.person_id == p.id)),
-            "reps": _count(s, select(Rep.id).where(Rep.session_id.in_(sids))),
-            "rep_metrics": _count(s, select(RepMetric.id).where(RepMetric.rep_id.in_(rids))),
-            "findings": _count(s, select(Finding.id).where(Finding.session_id.in_(sids))),
-            "artifacts": _count(s, select(Artifact.id).where(Artifact.session_id.in_(sids))),
-            "outcomes": _count(s, select(OutcomeEntry.id).where(OutcomeEntry.person_id == p.id)),
-            "program_states": _count(
-                s, select(ProgramState.id).where(ProgramState.person_id == p.id)
-            ),
-            "program_events": _count(
-                s, select(ProgramEvent.id).where(ProgramEvent.person_id == p.id)
-            ),
-        }
-        paths = sorted(set(s.scalars(select(Artifact.path).where(Artifact.session_id.in_(sids)))))
-        keep = _keep_reasons(
-            s,
-            paths,
-            others=Session.person_id != p.id,
-            why_shared=_WHY_OTHER_PERSON,
-            session_ids=select(Session.id).where(Session.person_id == p.id),
-        )
-        sources = sorted(
-            {
-                sp
-                for sp in s.scalars(select(Session.source_path).where(Session.person_id == p.id))
-                if sp
-            }
-        )
-        # Children first: the same on every backend, with or without ON DELETE CASCADE.
-        s.execute(delete(RepMetric).where(RepMetric.rep_id.in_(rids)))
-        s.execute(delete(Rep).where(Rep.session_id.in_(sids)))
-        s.execute(delete(Finding).where(Finding.session_id.in_(sids)))
-        s.execute(delete(Artifact).where(Artifact.session_id.in_(sids)))
-        s.execute(delete(OutcomeEntry).where(OutcomeEntry.person_id == p.id))
-        s.execute(delete(ProgramEvent).where(ProgramEvent.person_id == p.id))
-        s.execute(delete(ProgramState).where(ProgramState.person_id == p.id))
-        s.execute(delete(Session).where(Session.person_id == p.id))
-        s.execute(delete(Person).where(Person.id == p.id))
-        return {"name": p.name, "rows": rows, "paths": paths, "keep": keep, "sources": sources}
-
-    done = db.write(work)
-    sources = done.pop("sources")
-    files = _delete_files(done.pop("paths"), keep=done.pop("keep"), inside=delete_files_in)
-    return done | files | {"source_files_left": sources}
+    forgotten = db.write(lambda s: forget_person_rows(s, name))
+    return delete_forgotten_files(forgotten, delete_files_in=delete_files_in)
 
 
 # ---- one session ---------------------------------------------------------------------------------

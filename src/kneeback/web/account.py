@@ -214,11 +214,12 @@ def delete_member(
 ) -> DeletedAccount:
     """Delete a member's account and everything kept for it.
 
-    First, in one transaction, the account row and with it (``ON DELETE CASCADE``) its login
-    sessions, analysis jobs, coaches' groups and comments; then the person with their history
-    and the files written for them (:func:`~kneeback.store.forget_person`); then the
-    jobs' uploaded clips and output folders. Deleting the jobs in the same transaction as the
-    account means that no worker can take one of them afterwards.
+    In one transaction, the account row and with it (``ON DELETE CASCADE``) its login
+    sessions, analysis jobs, coaches' groups and comments, and the person with their history
+    (:func:`~kneeback.store.forget.forget_person_rows`); after it commits, the files written
+    for the person's sessions and the jobs' uploaded clips and output folders. Deleting the jobs
+    in the same transaction as the account means that no worker can take one of them
+    afterwards; deleting the person in it, that no account is gone while its history stays.
 
     Parameters
     ----------
@@ -245,10 +246,14 @@ def delete_member(
     AnalysisRunningError
         When one of the account's analyses is running; nothing is deleted.
     """
+    from kneeback.store.forget import delete_forgotten_files, forget_person_rows
+
     if account.role != "member":
         raise NotAllowedError(STAFF_DELETE_TEXT)
 
-    def work(s: OrmSession) -> tuple[str | None, list[tuple[str, str, str | None]], dict[str, int]]:
+    def work(
+        s: OrmSession,
+    ) -> tuple[dict[str, Any] | None, list[tuple[str, str, str | None]], dict[str, int]]:
         # Lock the account, then its jobs: a worker claiming one of them waits, or is waited for.
         user = s.scalar(select(User).where(User.id == account.id).with_for_update())
         if user is None or user.role != "member":
@@ -261,11 +266,16 @@ def delete_member(
         person = None if user.person_id is None else s.get(Person, user.person_id)
         rows = cascading_rows(s, user.id)
         s.delete(user)  # the rows above go with it (ON DELETE CASCADE)
+        s.flush()  # before the person it links to
+        forgotten = None if person is None else forget_person_rows(s, person.name)
         files = [(j.uid, j.upload_path, j.output_dir) for j in jobs]
-        return (None if person is None else person.name), files, rows
+        return forgotten, files, rows
 
-    person, jobs, rows = db.write(work)
-    forgotten = _forget(db, account, person, analysis_dir=analysis_dir)
+    planned, jobs, rows = db.write(work)
+    person = None if planned is None else str(planned["name"])
+    forgotten = (
+        {} if planned is None else delete_forgotten_files(planned, delete_files_in=analysis_dir)
+    )
     kept = list(forgotten.get("files_kept", []))
     removed = _remove_job_files(
         jobs,
@@ -313,33 +323,6 @@ def row_phrases(
         one, many = words.get(kind, (kind.replace("_", " "), kind.replace("_", " ")))
         out.append(f"{n} {one if n == 1 else many}")
     return out
-
-
-def _forget(
-    db: Database, account: Account, person: str | None, *, analysis_dir: Path
-) -> dict[str, Any]:
-    """Forget the deleted account's person; the log says how to finish when that fails.
-
-    Only files inside ``analysis_dir`` are deleted: a session stored on the command line for
-    the person may name files anywhere, and a copy of the service whose data folder was not
-    relocated would name the original's.
-    """
-    from kneeback.errors import UnknownPersonError
-    from kneeback.store import forget_person
-
-    if person is None:
-        return {}
-    try:
-        return forget_person(db, person, delete_files_in=analysis_dir)
-    except UnknownPersonError:
-        return {}  # forgotten on the command line meanwhile
-    except Exception:
-        log.error(
-            "account %s: deleted, but its person %s was not; run `kneeback forget` on them",
-            account.username,
-            person,
-        )
-        raise
 
 
 def _inside(path: Path, folder: Path) -> bool:
