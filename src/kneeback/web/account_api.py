@@ -17,19 +17,32 @@ from kneeback.web.account_flows import (
     zip_download,
 )
 from kneeback.web.app import LoggedIn, Web
-from kneeback.web.openapi import LOGIN_RESPONSES, Responses, problem
+from kneeback.web.openapi import (
+    BODY_RESPONSES,
+    CSRF_RESPONSES,
+    LOGIN_RESPONSES,
+    SERVER_RESPONSES,
+    Responses,
+    forbidden,
+    rate_limited,
+    refusal,
+)
 
 __all__ = ["router"]
 
 #: Every route is the logged-in account's (401 without a session).
-router = APIRouter(prefix="/api/me", tags=["account"], responses=LOGIN_RESPONSES)
+router = APIRouter(prefix="/api/me", tags=["account"], responses=SERVER_RESPONSES | LOGIN_RESPONSES)
 
 #: The refusals of the routes that take the account's password, besides their own.
-_REFUSALS: Responses = {
-    400: problem("The password is wrong (or the new one not acceptable)."),
-    403: problem("A missing or wrong CSRF header."),
-    429: problem("Too many wrong passwords lately (Retry-After says how long to wait)."),
-}
+_REFUSALS: Responses = (
+    BODY_RESPONSES
+    | CSRF_RESPONSES
+    | rate_limited("Too many wrong passwords lately, for this account or from this address.")
+)
+#: What the downloads refuse: they are a member's data.
+_MEMBERS_ONLY = forbidden(
+    "A coach's or an admin's account (members download their data)", csrf=False
+)
 
 
 class PasswordChange(BaseModel):
@@ -45,7 +58,12 @@ class PasswordIn(BaseModel):
     password: str = Field(max_length=1024)
 
 
-@router.post("/password", status_code=204, responses=_REFUSALS)
+@router.post(
+    "/password",
+    status_code=204,
+    responses=_REFUSALS
+    | refusal(400, "The current password is wrong, or the new one too short or too long."),
+)
 def api_change_password(
     request: Request, ctx: Web, account: LoggedIn, body: PasswordChange
 ) -> Response:
@@ -62,13 +80,13 @@ def api_change_password(
 @router.get(
     "/export",
     response_class=Response,
-    responses={
+    responses=_MEMBERS_ONLY
+    | refusal(404, "No history is stored for this account (it was forgotten).")
+    | {
         200: {
             "content": {"application/json": {}},
             "description": "The file `kneeback export` writes for the member's person.",
         },
-        403: problem("Not a member's account."),
-        404: problem("No history is stored for this account."),
     },
 )
 def api_export(ctx: Web, account: LoggedIn) -> Response:
@@ -82,7 +100,8 @@ def api_export(ctx: Web, account: LoggedIn) -> Response:
 @router.get(
     "/export.zip",
     response_class=Response,
-    responses={
+    responses=_MEMBERS_ONLY
+    | {
         200: {
             "content": {"application/zip": {}},
             "description": (
@@ -92,7 +111,6 @@ def api_export(ctx: Web, account: LoggedIn) -> Response:
                 "uploaded clip, and `README.txt`."
             ),
         },
-        403: problem("Not a member's account."),
     },
 )
 def api_export_zip(ctx: Web, account: LoggedIn) -> Response:
@@ -107,10 +125,9 @@ def api_export_zip(ctx: Web, account: LoggedIn) -> Response:
     "",
     status_code=204,
     responses=_REFUSALS
-    | {
-        403: problem("A coach's or admin's account, or a missing or wrong CSRF header."),
-        409: problem("An analysis of the member's is running; nothing was deleted."),
-    },
+    | refusal(400, "The password is wrong.")
+    | forbidden("A coach's or an admin's account (the operator removes those)")
+    | refusal(409, "An analysis of the member's is running; nothing was deleted."),
 )
 def api_delete_me(request: Request, ctx: Web, account: LoggedIn, body: PasswordIn) -> Response:
     """Delete the member's account, history, uploads and files, and end the login (members).

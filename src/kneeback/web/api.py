@@ -28,13 +28,19 @@ from kneeback.web.flows import (
 )
 from kneeback.web.member_schemas import MemberHistory, MemberProgram, MemberProgress
 from kneeback.web.openapi import (
+    BODY_RESPONSES,
+    CSRF_RESPONSES,
+    LIST_RESPONSES,
     LOGIN_RESPONSES,
+    SERVER_RESPONSES,
     Responses,
+    forbidden,
     multipart_form,
     not_found,
-    problem,
+    rate_limited,
+    refusal,
 )
-from kneeback.web.paging import PAGED_RESPONSES, Page, PageWindow, paged
+from kneeback.web.paging import Page, PageWindow, paged
 from kneeback.web.queries import (
     get_job,
     get_session,
@@ -55,13 +61,15 @@ from kneeback.web.review import (
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], responses=SERVER_RESPONSES)
 
 #: The refusals of a route naming a session (or a member) in its path, besides those it adds.
 _SESSION_RESPONSES = LOGIN_RESPONSES | not_found("session")
 _MEMBER_RESPONSES = LOGIN_RESPONSES | not_found("member")
 #: A paged list that needs a login.
-_PAGED_LOGIN_RESPONSES = PAGED_RESPONSES | LOGIN_RESPONSES
+_PAGED_LOGIN_RESPONSES = LIST_RESPONSES | LOGIN_RESPONSES
+#: The 403 of a change that only coaches and admins make to a session (comment, mark reviewed).
+_REVIEWER_ONLY = forbidden("A member's account (coaches and admins do this)")
 
 
 class Credentials(BaseModel):
@@ -182,7 +190,13 @@ def _me(ctx: Web, account: Account, cookie: str) -> Me:
     return Me(username=account.username, role=account.role, csrf_token=csrf_token(ctx.key, cookie))
 
 
-@router.post("/login", response_model=Me)
+@router.post(
+    "/login",
+    response_model=Me,
+    responses=BODY_RESPONSES
+    | refusal(400, "The username or password is wrong.")
+    | rate_limited("Too many wrong passwords lately, for this username or from this address."),
+)
 def api_login(request: Request, ctx: Web, body: Credentials) -> Response:
     """Log in; sets the session cookie. 400 for wrong credentials, 429 when rate-limited."""
     account, token = log_in(ctx, request, body.username, body.password)
@@ -191,7 +205,14 @@ def api_login(request: Request, ctx: Web, body: Credentials) -> Response:
     return response
 
 
-@router.post("/register", response_model=Me, status_code=201)
+@router.post(
+    "/register",
+    response_model=Me,
+    status_code=201,
+    responses=BODY_RESPONSES
+    | refusal(400, "The username is taken or malformed, or the password too short or too long.")
+    | rate_limited("Too many registrations from this address lately."),
+)
 def api_register(request: Request, ctx: Web, body: Credentials) -> Response:
     """Open a member account and log in (429 when this address registered too often lately)."""
     account, token = register_member(ctx, request, body.username, body.password)
@@ -200,7 +221,7 @@ def api_register(request: Request, ctx: Web, body: Credentials) -> Response:
     return response
 
 
-@router.post("/logout", status_code=204, responses=LOGIN_RESPONSES)
+@router.post("/logout", status_code=204, responses=LOGIN_RESPONSES | CSRF_RESPONSES)
 def api_logout(request: Request, ctx: Web, account: LoggedIn) -> Response:
     """End the session."""
     ctx.require_header_csrf(request)
@@ -237,14 +258,9 @@ def api_session(ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any
     "/sessions/{session_id}",
     status_code=204,
     responses=_SESSION_RESPONSES
-    | {
-        204: {"description": "Deleted, with its files, share, comments and uploaded clip."},
-        403: problem(
-            "A coach (only the member or an admin deletes a session), or a missing or wrong "
-            "CSRF header."
-        ),
-        409: problem("Its analysis job has not finished yet."),
-    },
+    | {204: {"description": "Deleted, with its files, share, comments and uploaded clip."}}
+    | forbidden("A coach's account (only the member or an admin deletes a session)")
+    | refusal(409, "Its analysis job has not finished yet; nothing was deleted."),
 )
 def api_delete_session(
     request: Request, ctx: Web, account: LoggedIn, session_id: RowId
@@ -259,25 +275,30 @@ def api_delete_session(
     return Response(status_code=204)
 
 
-_UPLOAD_RESPONSES: Responses = LOGIN_RESPONSES | {
-    200: {
-        "model": JobOut,
-        "description": (
-            f"A retry: the account sent this {IDEMPOTENCY_HEADER} with the same file within 24 "
-            "hours; the first upload's job as it is now (Location: its address). Nothing new is "
-            "stored or queued."
-        ),
-    },
-    202: {"description": "The clip is stored and its analysis queued (Location: the job)."},
-    400: problem(
-        f"A malformed form (no file part), an unknown movement or a malformed {IDEMPOTENCY_HEADER}."
-    ),
-    403: problem("Not a member's account (members upload), or a missing or wrong CSRF header."),
-    413: problem("The clip is larger than the server's limit (from Content-Length or streamed)."),
-    415: problem("Not an MP4, MOV or WebM video with frames (checked from its content)."),
-    422: problem(f"The {IDEMPOTENCY_HEADER} was used for another file."),
-    503: problem("The server cannot store the clip now (its disk is full or read-only)."),
-}
+_UPLOAD_RESPONSES: Responses = (
+    LOGIN_RESPONSES
+    | {
+        200: {
+            "model": JobOut,
+            "description": (
+                f"A retry: the account sent this {IDEMPOTENCY_HEADER} with the same file within "
+                "24 hours; the first upload's job as it is now (Location: its address). Nothing "
+                "new is stored or queued."
+            ),
+        },
+        202: {"description": "The clip is stored and its analysis queued (Location: the job)."},
+    }
+    | refusal(
+        400,
+        "A malformed form (no file part), an unknown movement or a malformed "
+        f"{IDEMPOTENCY_HEADER}.",
+    )
+    | forbidden("Not a member's account (members upload)")
+    | refusal(413, "The clip is larger than the server's limit (from Content-Length or streamed).")
+    | refusal(415, "Not an MP4, MOV or WebM video with frames (checked from its content).")
+    | refusal(422, f"The {IDEMPOTENCY_HEADER} was used for another file.")
+    | refusal(503, "The server cannot store the clip now (its disk is full or read-only).")
+)
 
 #: The form :func:`~kneeback.web.flows.accept_upload` streams (the route reads it itself).
 _UPLOAD_FORM = multipart_form(
@@ -384,8 +405,9 @@ def api_members(
     response_model=MemberHistory,
     response_model_exclude_unset=True,
     responses=_MEMBER_RESPONSES
+    | LIST_RESPONSES
     | {
-        200: PAGED_RESPONSES[200]
+        200: LIST_RESPONSES[200]
         | {"description": "The history with one page of its sessions (X-Total-Count: all)."}
     },
 )
@@ -459,7 +481,10 @@ class StageOverrideIn(BaseModel):
     "/members/{username}/stage",
     response_model=MemberProgram,
     response_model_exclude_unset=True,
-    responses=_MEMBER_RESPONSES,
+    responses=_MEMBER_RESPONSES
+    | BODY_RESPONSES
+    | forbidden("A member's account (a member reads their program; a coach changes it)")
+    | refusal(400, "An unknown stage, or a reason that is blank or too long."),
 )
 def api_override_stage(
     request: Request, ctx: Web, account: LoggedIn, username: str, body: StageOverrideIn
@@ -488,14 +513,25 @@ def api_share_state(ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str,
     return _found(share_state(ctx.db, account, session_id))
 
 
-@router.post("/sessions/{session_id}/share", response_model=ShareOut, responses=_SESSION_RESPONSES)
+@router.post(
+    "/sessions/{session_id}/share",
+    response_model=ShareOut,
+    responses=LOGIN_RESPONSES
+    | CSRF_RESPONSES
+    | refusal(404, "No such session of the member's own (coaches and admins share none)."),
+)
 def api_share(request: Request, ctx: Web, account: LoggedIn, session_id: RowId) -> dict[str, Any]:
     """Share one of the member's own sessions with their coach(es) for review."""
     ctx.require_header_csrf(request)
     return _found(share_session(ctx.db, account, session_id))
 
 
-@router.get("/review", response_model=list[ReviewItem], responses=_PAGED_LOGIN_RESPONSES)
+@router.get(
+    "/review",
+    response_model=list[ReviewItem],
+    responses=_PAGED_LOGIN_RESPONSES
+    | forbidden("A member's account (coaches and admins review)", csrf=False),
+)
 def api_review(
     request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
 ) -> list[dict[str, Any]]:
@@ -527,7 +563,10 @@ def api_comments(
     "/sessions/{session_id}/comments",
     response_model=CommentOut,
     status_code=201,
-    responses=_SESSION_RESPONSES,
+    responses=_SESSION_RESPONSES
+    | BODY_RESPONSES
+    | _REVIEWER_ONLY
+    | refusal(400, "A blank comment, or a moment after the end of the clip."),
 )
 def api_add_comment(
     request: Request, ctx: Web, account: LoggedIn, session_id: RowId, body: CommentIn
@@ -538,7 +577,11 @@ def api_add_comment(
 
 
 @router.post(
-    "/sessions/{session_id}/reviewed", response_model=ShareOut, responses=_SESSION_RESPONSES
+    "/sessions/{session_id}/reviewed",
+    response_model=ShareOut,
+    responses=_SESSION_RESPONSES
+    | _REVIEWER_ONLY
+    | refusal(409, "The session was not shared for review."),
 )
 def api_reviewed(
     request: Request, ctx: Web, account: LoggedIn, session_id: RowId

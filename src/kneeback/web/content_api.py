@@ -39,16 +39,38 @@ from kneeback.web.content import (
     unhide_article_comment,
     update_article,
 )
-from kneeback.web.openapi import LOGIN_RESPONSES, not_found
-from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
+from kneeback.web.openapi import (
+    BODY_RESPONSES,
+    LIST_RESPONSES,
+    LOGIN_RESPONSES,
+    SERVER_RESPONSES,
+    forbidden,
+    not_found,
+    refusal,
+)
+from kneeback.web.paging import PageWindow, paged
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/api", tags=["articles"])
+router = APIRouter(prefix="/api", tags=["articles"], responses=SERVER_RESPONSES)
 
-#: The refusals of a route that needs a login and names an article (or a comment) in its path.
-_ARTICLE_RESPONSES = LOGIN_RESPONSES | not_found("article")
-_COMMENT_RESPONSES = LOGIN_RESPONSES | not_found("comment")
+#: What an admin's writing of an article refuses.
+_WRITE_RESPONSES = (
+    LOGIN_RESPONSES
+    | BODY_RESPONSES
+    | forbidden("Not an admin's account (admins write articles)")
+    | refusal(
+        400,
+        "A value the article cannot take: the issue number or slug is taken, a related issue "
+        "does not exist, a field is blank, a short video's link is not http(s).",
+    )
+)
+#: The refusals of a route that moderates a comment named in its path.
+_MODERATE_RESPONSES = (
+    LOGIN_RESPONSES
+    | not_found("comment")
+    | forbidden("A member's account (coaches and admins moderate comments)")
+)
 
 
 class VideoIO(BaseModel):
@@ -179,7 +201,7 @@ def _input(body: ArticleIn) -> ArticleInput:
     )
 
 
-@router.get("/articles", response_model=list[ArticleSummary], responses=PAGED_RESPONSES)
+@router.get("/articles", response_model=list[ArticleSummary], responses=LIST_RESPONSES)
 def api_articles(
     request: Request, response: Response, ctx: Web, account: MaybeLoggedIn, window: PageWindow
 ) -> list[dict[str, Any]]:
@@ -187,7 +209,7 @@ def api_articles(
     return paged(request, response, articles_page(ctx.db, account, window=window), window)
 
 
-@router.post("/articles", response_model=ArticleDetail, status_code=201, responses=LOGIN_RESPONSES)
+@router.post("/articles", response_model=ArticleDetail, status_code=201, responses=_WRITE_RESPONSES)
 def api_create_article(
     request: Request, ctx: Web, account: LoggedIn, body: ArticleIn
 ) -> dict[str, Any]:
@@ -202,7 +224,11 @@ def api_article(ctx: Web, account: MaybeLoggedIn, slug: str) -> dict[str, Any]:
     return _found(get_article(ctx.db, account, slug), "article")
 
 
-@router.put("/articles/{slug}", response_model=ArticleDetail, responses=_ARTICLE_RESPONSES)
+@router.put(
+    "/articles/{slug}",
+    response_model=ArticleDetail,
+    responses=_WRITE_RESPONSES | not_found("article"),
+)
 def api_update_article(
     request: Request, ctx: Web, account: LoggedIn, slug: str, body: ArticleIn
 ) -> dict[str, Any]:
@@ -215,7 +241,11 @@ def api_update_article(
     "/articles/{slug}/comments",
     response_model=ArticleCommentOut,
     status_code=201,
-    responses=_ARTICLE_RESPONSES,
+    responses=LOGIN_RESPONSES
+    | BODY_RESPONSES
+    | not_found("article")
+    | forbidden("An admin commenting on a draft (comments open when it is published)")
+    | refusal(400, "A blank comment, or one that is too long."),
 )
 def api_add_comment(
     request: Request, ctx: Web, account: LoggedIn, slug: str, body: ArticleCommentIn
@@ -226,7 +256,7 @@ def api_add_comment(
 
 
 @router.post(
-    "/article-comments/{comment_id}/hide", response_model=HiddenOut, responses=_COMMENT_RESPONSES
+    "/article-comments/{comment_id}/hide", response_model=HiddenOut, responses=_MODERATE_RESPONSES
 )
 def api_hide_comment(
     request: Request, ctx: Web, account: LoggedIn, comment_id: RowId
@@ -237,7 +267,9 @@ def api_hide_comment(
 
 
 @router.post(
-    "/article-comments/{comment_id}/unhide", response_model=HiddenOut, responses=_COMMENT_RESPONSES
+    "/article-comments/{comment_id}/unhide",
+    response_model=HiddenOut,
+    responses=_MODERATE_RESPONSES,
 )
 def api_unhide_comment(
     request: Request, ctx: Web, account: LoggedIn, comment_id: RowId
@@ -250,7 +282,13 @@ def api_unhide_comment(
 @router.post(
     "/article-comments/{comment_id}/pick",
     response_model=CommentOfTheWeekOut,
-    responses=_COMMENT_RESPONSES,
+    responses=_MODERATE_RESPONSES
+    | BODY_RESPONSES
+    | refusal(
+        400,
+        "A hidden comment, one under a draft or by a coach or an admin, or a note that is too "
+        "long.",
+    ),
 )
 def api_pick_comment(
     request: Request, ctx: Web, account: LoggedIn, comment_id: RowId, body: PickIn | None = None

@@ -124,7 +124,8 @@ def page_window(
 #: A route parameter: the ``limit`` and ``offset`` query parameters of a list endpoint.
 PageWindow = Annotated[Window, Depends(page_window)]
 
-#: The headers of a paged list, for the OpenAPI schema (``responses=`` of the route).
+#: The headers of a paged list, for the OpenAPI schema; a route lists them with the 422 of a
+#: ``limit`` or ``offset`` out of range as :data:`kneeback.web.openapi.LIST_RESPONSES`.
 PAGED_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "One page of the list (a JSON list, in the list's order).",

@@ -8,14 +8,25 @@ from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field
 
 from kneeback.web.app import LoggedIn, Web
-from kneeback.web.openapi import LOGIN_RESPONSES
-from kneeback.web.paging import PAGED_RESPONSES, PageWindow, paged
+from kneeback.web.openapi import (
+    BODY_RESPONSES,
+    LIST_RESPONSES,
+    LOGIN_RESPONSES,
+    SERVER_RESPONSES,
+    forbidden,
+    refusal,
+)
+from kneeback.web.paging import PageWindow, paged
 from kneeback.web.people import add_account, list_people, people_page, set_assignment
 
 __all__ = ["router"]
 
 #: Every route is an admin's (401 without a session).
-router = APIRouter(prefix="/api/admin", tags=["admin"], responses=LOGIN_RESPONSES)
+router = APIRouter(
+    prefix="/api/admin", tags=["admin"], responses=SERVER_RESPONSES | LOGIN_RESPONSES
+)
+#: What the routes that change accounts refuse, besides their own.
+_CHANGE_RESPONSES = BODY_RESPONSES | forbidden("Not an admin's account (admins manage accounts)")
 
 
 class Person(BaseModel):
@@ -49,7 +60,12 @@ class Changed(BaseModel):
     changed: bool
 
 
-@router.get("/people", response_model=list[Person], responses=PAGED_RESPONSES)
+@router.get(
+    "/people",
+    response_model=list[Person],
+    responses=LIST_RESPONSES
+    | forbidden("Not an admin's account (admins manage accounts)", csrf=False),
+)
 def api_people(
     request: Request, response: Response, ctx: Web, account: LoggedIn, window: PageWindow
 ) -> list[dict[str, Any]]:
@@ -57,7 +73,13 @@ def api_people(
     return paged(request, response, people_page(ctx.db, account, window=window), window)
 
 
-@router.post("/people", response_model=Person, status_code=201)
+@router.post(
+    "/people",
+    response_model=Person,
+    status_code=201,
+    responses=_CHANGE_RESPONSES
+    | refusal(400, "The username is taken or malformed, or the password too short or too long."),
+)
 def api_add_account(
     request: Request, ctx: Web, account: LoggedIn, body: NewAccount
 ) -> dict[str, object]:
@@ -67,14 +89,19 @@ def api_add_account(
     return next(p for p in list_people(ctx.db, account) if p["username"] == made.username)
 
 
-@router.post("/assignments", response_model=Changed)
+@router.post(
+    "/assignments",
+    response_model=Changed,
+    responses=_CHANGE_RESPONSES
+    | refusal(400, "No coach account has that username, or no member account this one."),
+)
 def api_assign(request: Request, ctx: Web, account: LoggedIn, body: Assignment) -> Changed:
     """Put a member in a coach's group (admins); 400 for an unknown coach or member."""
     ctx.require_header_csrf(request)
     return Changed(changed=set_assignment(ctx.db, account, body.coach, body.member, assigned=True))
 
 
-@router.post("/assignments/remove", response_model=Changed)
+@router.post("/assignments/remove", response_model=Changed, responses=_CHANGE_RESPONSES)
 def api_unassign(request: Request, ctx: Web, account: LoggedIn, body: Assignment) -> Changed:
     """Take a member out of a coach's group (admins); ``changed`` is false if not in it."""
     ctx.require_header_csrf(request)

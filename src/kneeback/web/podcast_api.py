@@ -25,13 +25,16 @@ from kneeback.web.app import (
     WebContext,
 )
 from kneeback.web.openapi import (
+    LIST_RESPONSES,
     LOGIN_RESPONSES,
+    SERVER_RESPONSES,
     Responses,
+    forbidden,
     multipart_form,
     not_found,
-    problem,
+    refusal,
 )
-from kneeback.web.paging import PAGED_RESPONSES, Page, PageWindow, paged
+from kneeback.web.paging import Page, PageWindow, paged
 from kneeback.web.podcast import (
     MAX_TITLE_CHARS,
     EpisodeInfo,
@@ -47,7 +50,7 @@ from kneeback.web.uploads import BadUploadError, UploadTooLargeError, receive_up
 
 __all__ = ["PodcastEpisodeOut", "accept_episode", "router"]
 
-router = APIRouter(prefix="/api", tags=["podcast"])
+router = APIRouter(prefix="/api", tags=["podcast"], responses=SERVER_RESPONSES)
 
 
 #: Room for the form fields and multipart boundaries around the audio file itself.
@@ -167,7 +170,7 @@ async def accept_episode(
         raise HTTPException(404, "No such article.") from None
 
 
-@router.get("/podcast/episodes", response_model=list[PodcastEpisodeOut], responses=PAGED_RESPONSES)
+@router.get("/podcast/episodes", response_model=list[PodcastEpisodeOut], responses=LIST_RESPONSES)
 def api_episodes(
     request: Request, response: Response, ctx: Web, window: PageWindow
 ) -> list[dict[str, Any]]:
@@ -201,13 +204,11 @@ _UPLOAD_SCHEMA = multipart_form(
 _UPLOAD_RESPONSES: Responses = (
     LOGIN_RESPONSES
     | not_found("article")
-    | {
-        400: problem("A malformed form (no audio part) or a title that is too long."),
-        403: problem("Not an admin's account, or a missing or wrong CSRF header."),
-        413: problem("The audio file is larger than the server's limit."),
-        415: problem("Not an MP3, M4A (AAC), Ogg (Opus or Vorbis) or WAV file."),
-        503: problem("The server cannot store the file now (its disk is full or read-only)."),
-    }
+    | refusal(400, "A malformed form (no audio part) or a title that is too long.")
+    | forbidden("Not an admin's account (admins attach episodes)")
+    | refusal(413, "The audio file is larger than the server's limit.")
+    | refusal(415, "Not an MP3, M4A (AAC), Ogg (Opus or Vorbis) or WAV file.")
+    | refusal(503, "The server cannot store the file now (its disk is full or read-only).")
 )
 
 
