@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
 from fractions import Fraction
 
 import av
@@ -11,7 +13,14 @@ import pytest
 from kneeback.analysis import analyse_detailed
 from kneeback.io.video import iter_frames, probe_video
 from kneeback.io.video_writer import VideoWriter, even_size
-from kneeback.report.annotate import Annotator, draw_overlay, write_annotated_video
+from kneeback.report.annotate import (
+    Annotator,
+    Caption,
+    Overlay,
+    _cue_layout,
+    draw_overlay,
+    write_annotated_video,
+)
 from replay_clip import FPS, needs_uiprmd, squat_clip, squat_pose
 from videogen import make_video
 
@@ -262,3 +271,57 @@ def test_annotated_video_is_upright_and_downscaled(tmp_path):
     assert len(times) == 12
     with av.open(str(dest)) as c:
         assert c.streams.video[0].time_base == Fraction(1, 90000)
+
+
+# --------------------------------------------------------------------------------------------------
+# The cue stays clear of the player's controls
+
+CUE = "Take 1-2 s each way: count 'one-and-two' down and 'one-and-two' up."
+
+
+def _busy_overlay() -> Overlay:
+    """Title, note, counter, phase, the most captions a frame shows, and a long cue; no pose."""
+    return Overlay(
+        keypoints=np.empty((0, 2)),
+        names=(),
+        title="Squat · front view",
+        note="~ rough estimate, not judged",
+        counter="Rep 1 / 3",
+        phase="bottom",
+        captions=tuple(
+            Caption(text=t, severity=s)
+            for t, s in (
+                ("Tempo", "minor"),
+                ("Knee tracking", "positive"),
+                ("Depth", "major"),
+                ("Trunk lean", "minor"),
+            )
+        ),
+        cue=CUE,
+    )
+
+
+@pytest.mark.parametrize("size", [(716, 1280), (1280, 720), (1920, 1080), (240, 320), (320, 240)])
+def test_cue_is_drawn_above_the_bottom_fifth(size):
+    """Browser controls cover the bottom of a paused video; the cue must not be there."""
+    w, h = size
+    (x, y, bw, bh), texts = _cue_layout(CUE, w, h, top=0)
+    assert x >= 0 and x + bw <= w and y >= 0 and y + bh <= 0.8 * h
+    assert " ".join(t.text for t in texts) == CUE  # the whole cue, wrapped, nothing dropped
+    # Drawn for real, under a full title block: the bottom fifth stays untouched, the cue is there.
+    scene = np.full((h, w, 3), 90, np.uint8)
+    drawn = draw_overlay(scene.copy(), _busy_overlay())
+    changed = np.any(drawn != scene, axis=2)
+    assert not changed[math.ceil(0.8 * h) :].any()
+    without = draw_overlay(scene.copy(), replace(_busy_overlay(), cue=""))
+    assert np.any(drawn != without)
+
+
+def test_cue_sits_under_the_captions_when_there_is_room():
+    w, h = 716, 1280
+    (_, y, _, bh), texts = _cue_layout(CUE, w, h, top=300)
+    assert y == 300 and bh < 0.1 * h  # two lines at most, about 6 % of a portrait frame
+    assert all(t.size >= 20 for t in texts)  # the captions' size: legible on a phone
+    # Raised to end above the bottom fifth when the captions leave no room under them.
+    (_, y_low, _, bh_low), _ = _cue_layout(CUE, w, h, top=1200)
+    assert y_low + bh_low <= 0.8 * h and y_low + bh_low > 0.8 * h - 2

@@ -749,6 +749,37 @@ def _wrap(text: str, size: int, width_px: int, max_lines: int = 2) -> tuple[str,
     return tuple(lines)
 
 
+#: Bottom share of the frame that a browser's video controls cover when the clip is paused or
+#: tapped (Chromium's bar with its timeline, on a landscape clip shown 360 px wide on a phone).
+_CONTROLS_BAND = 0.2
+
+
+def _cue_layout(
+    cue: str, width: int, height: int, /, *, top: int
+) -> tuple[tuple[int, int, int, int], tuple[_Text, ...]]:
+    """Where the cue goes: its box ``(x, y, w, h)`` and its lines, left-aligned like the captions.
+
+    The box starts at ``top`` (under the title and captions) and is raised, if need be, so that
+    it ends above the bottom ``_CONTROLS_BAND`` of the frame; the text wraps as before (at most
+    two lines across the frame's width).
+    """
+    st = _Style.for_image(width, height)
+    margin = st.pad * 2
+    size = max(11, round(st.unit * 0.8))  # the captions' size
+    lines = _wrap(cue, size, width - 2 * margin - 2 * st.pad)
+    sizes = [_text_size(t, size) for t in lines]
+    bh = sum(th for _, th in sizes) + st.pad * (len(lines) + 1)
+    bw = max(tw for tw, _ in sizes) + 2 * st.pad
+    limit = math.floor(height * (1 - _CONTROLS_BAND))
+    by = max(0, min(top, limit - bh))
+    texts: list[_Text] = []
+    ty = by + st.pad
+    for text, (_, th) in zip(lines, sizes, strict=True):
+        texts.append(_Text((margin + st.pad, ty), text, size))
+        ty += th + st.pad
+    return (margin, by, bw, bh), tuple(texts)
+
+
 def draw_overlay(scene: np.ndarray, overlay: Overlay, /, *, scale: float = 1.0) -> np.ndarray:
     """Draw an overlay on an RGB image.
 
@@ -840,18 +871,11 @@ def draw_overlay(scene: np.ndarray, overlay: Overlay, /, *, scale: float = 1.0) 
         texts.append(_Text((margin + 2 * st.pad + 2 * st.dot, y + st.pad), cap.text, cap_size))
         y += bh + st.pad // 2
 
-    # The cue: bottom, like a subtitle.
+    # The cue: under the captions, clear of the bottom band a paused player's controls cover.
     if overlay.cue:
-        cue_lines = _wrap(overlay.cue, cap_size, w - 2 * margin - 2 * st.pad)
-        sizes = [_text_size(t, cap_size) for t in cue_lines]
-        bh = sum(th for _, th in sizes) + st.pad * (len(cue_lines) + 1)
-        bw = max(tw for tw, _ in sizes) + 2 * st.pad
-        bx, by = (w - bw) // 2, h - margin - bh
+        (bx, by, bw, bh), cue_texts = _cue_layout(overlay.cue, w, h, top=y)
         _box(img, bx, by, bw, bh)
-        ty = by + st.pad
-        for text, (tw, th) in zip(cue_lines, sizes, strict=True):
-            texts.append(_Text(((w - tw) // 2, ty), text, cap_size))
-            ty += th + st.pad
+        texts.extend(cue_texts)
 
     for t in texts:
         _put_text(img, t)
