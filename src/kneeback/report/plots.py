@@ -30,7 +30,10 @@ if TYPE_CHECKING:
 __all__ = [
     "ANGLES_TITLE",
     "DEPTH_TITLE",
+    "LABEL_COLOURS",
     "PANELS",
+    "PARTIAL_SHADE_ALPHA",
+    "SHADE_ALPHA",
     "STRATEGY_TITLE",
     "VERDICT_COLOURS",
     "PlotPanel",
@@ -51,6 +54,21 @@ VERDICT_COLOURS: dict[str, str] = {
     "needs_work": "#d9822b",
     "not_assessed": "#8a94a6",
 }
+
+#: Text colour of a rep's label by its verdict: darker shades of :data:`VERDICT_COLOURS` that keep
+#: WCAG AA contrast (4.5:1) on white and on the rep's shading (the same as the report's chip text).
+LABEL_COLOURS: dict[str, str] = {
+    "good": "#1d6b47",
+    "needs_work": "#8a4a10",
+    "not_assessed": "#4b5563",
+}
+
+#: Opacity of a rep's shading (a partial rep's is lighter).
+SHADE_ALPHA = 0.14
+PARTIAL_SHADE_ALPHA = 0.07
+
+#: Smallest text size, pt of the figure: 9 pt is about 11 CSS px when a plot fills a phone.
+_SMALL_PT = 9.0
 
 _INK = "#1f2933"
 _MUTED = "#616e7c"
@@ -223,7 +241,7 @@ def _shade_reps(ax: Axes, reps: Sequence[RepInfo], *, label: bool) -> None:
             rep.start_s,
             rep.end_s,
             color=colour,
-            alpha=0.07 if rep.partial else 0.14,
+            alpha=PARTIAL_SHADE_ALPHA if rep.partial else SHADE_ALPHA,
             linewidth=0,
             zorder=0,
         )
@@ -236,9 +254,9 @@ def _shade_reps(ax: Axes, reps: Sequence[RepInfo], *, label: bool) -> None:
                 transform=ax.get_xaxis_transform(),
                 ha="center",
                 va="top",
-                fontsize=8.5,
+                fontsize=9.5,
                 fontweight="bold",
-                color=colour,
+                color=LABEL_COLOURS.get(rep.verdict, LABEL_COLOURS["not_assessed"]),
             )
 
 
@@ -322,12 +340,12 @@ def angles_plot(angles: xr.Dataset, result: AnalysisResult, /) -> str | None:
                 y = np.asarray(angles[var].values, dtype=np.float64)
                 if np.isfinite(y).any():
                     ax.plot(t, y, style, color=panel.colour, linewidth=1.6, label=lab)
-            ax.set_ylabel(f"deg ({panel.note})", fontsize=8.5)
+            ax.set_ylabel(f"deg ({panel.note})", fontsize=_SMALL_PT)
             if len(ax.get_legend_handles_labels()[0]) > 1:
                 ax.legend(
                     loc="lower right",
                     bbox_to_anchor=(1.0, 1.0),
-                    fontsize=7.5,
+                    fontsize=_SMALL_PT,
                     handlelength=1.8,
                     columnspacing=1.0,
                     ncols=2,
@@ -385,7 +403,13 @@ def _bars(
     top = (unc or 0.0) + 1.5
     for xi, h in zip(x, heights, strict=True):
         ax.text(
-            float(xi), h + top, fmt.format(h), ha="center", va="bottom", fontsize=8.5, color=_INK
+            float(xi),
+            h + top,
+            fmt.format(h),
+            ha="center",
+            va="bottom",
+            fontsize=_SMALL_PT,
+            color=_INK,
         )
     ax.set_xticks(x, [rep_label(r) + (" (partial)" if r.partial else "") for r, _ in values])
     ax.set_xlabel("rep")
@@ -401,7 +425,7 @@ def _side_label(ax: Axes, y: float, text: str) -> None:
         transform=ax.get_yaxis_transform(),
         ha="left",
         va="center",
-        fontsize=7.5,
+        fontsize=_SMALL_PT,
         linespacing=1.1,
         color=_MUTED,
         clip_on=False,
