@@ -83,7 +83,8 @@ def test_the_member_deletes_a_session_after_confirming(w):  # noqa: F811
     clip, uid = uploaded(app, "alice", a1, state="done")
     video = video_of(app, a1)
     page = alice.get(f"/sessions/{a1}").text
-    assert f'action="/sessions/{a1}/delete"' in page and "Delete this session" in page
+    assert f'href="/sessions/{a1}/delete"' in page and "Delete this session" in page
+    assert f'action="/sessions/{a1}/delete"' not in page  # a link, not a GET form (no stray ?)
     confirm = alice.get(f"/sessions/{a1}/delete")
     assert confirm.status_code == 200
     text = re.sub(r"\s+", " ", confirm.text)

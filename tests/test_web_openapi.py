@@ -10,7 +10,8 @@ multipart form. Then the declarations are checked against the app: each operatio
 answers 401 to a visitor, each one listing 404 answers 404 for an id that does not exist and for
 another member's, each changing one answers 403 without the CSRF header, each listed 422 is
 answered to a body or query that fails validation, and a sample of the role refusals (403), bad
-values (400) and conflicts (409) is answered as listed.
+values (400) and conflicts (409, among them the same clip uploaded again, with its ``Location``) is
+answered as listed.
 """
 
 from __future__ import annotations
@@ -276,9 +277,10 @@ def test_the_upload_states_its_streamed_form_and_refusals(w):
     movement = form["properties"]["movement"]
     assert movement["type"] == "string" and movement["default"] == "auto"
     assert {"auto", "squat", "lunge"} <= set(movement["enum"])
-    assert {"200", "202", "400", "401", "403", "413", "415", "422"} <= set(op["responses"])
-    for status in ("400", "401", "403", "413", "415", "422"):
+    assert {"200", "202", "400", "401", "403", "409", "413", "415", "422"} <= set(op["responses"])
+    for status in ("400", "401", "403", "409", "413", "415", "422"):
         assert op["responses"][status]["content"]["application/json"]["schema"] == PROBLEM
+    assert set(op["responses"]["409"]["headers"]) == {"Location"}
     # the episode upload states its form the same way
     episode = w["schema"]["paths"]["/api/articles/{slug}/episode"]["post"]
     assert {"401", "403", "404", "413", "415"} <= set(episode["responses"])
@@ -465,6 +467,24 @@ def test_an_unfinished_analysis_is_a_409_for_deleting_its_session_or_the_account
         assert call(w, "alice", "GET", f"/api/sessions/{w['session']}").status_code == 200
     finally:
         job("queued", None)
+
+
+def test_the_same_clip_uploaded_again_is_the_listed_409_with_its_location(tmp_path):
+    """Its own app: the member's second upload of one file names the first upload's job."""
+    from test_web import tiny_video, upload
+
+    app = create_app(make_settings(tmp_path / "web"))
+    schema = client(app).get("/openapi.json").json()
+    declared = operations(schema)[("POST", "/api/uploads")]["responses"]["409"]
+    c, csrf = api_user(app, "ida")
+    clip = tiny_video(tmp_path / "clip.mp4").read_bytes()
+    first = upload(c, csrf, clip)
+    assert first.status_code == 202, first.text
+    r = upload(c, csrf, clip)
+    assert_problem(r, 409)
+    assert set(declared["headers"]) <= {k.title() for k in r.headers}
+    assert r.headers["location"] == first.headers["location"]
+    assert first.json()["id"] in r.json()["detail"]
 
 
 def test_an_unreachable_database_is_the_default_response(tmp_path):

@@ -26,6 +26,7 @@ from kneeback.web.flows import (
     register_member,
     remove_session,
 )
+from kneeback.web.jobs import DuplicateUploadError
 from kneeback.web.member_schemas import MemberHistory, MemberProgram, MemberProgress
 from kneeback.web.openapi import (
     BODY_RESPONSES,
@@ -37,6 +38,7 @@ from kneeback.web.openapi import (
     forbidden,
     multipart_form,
     not_found,
+    problem,
     rate_limited,
     refusal,
 )
@@ -294,8 +296,27 @@ _UPLOAD_RESPONSES: Responses = (
         f"{IDEMPOTENCY_HEADER}.",
     )
     | forbidden("Not a member's account (members upload)")
+    | {
+        409: problem(
+            "The account uploaded the same file (by SHA-256) before, and that upload's job is "
+            "queued, running, or done with a session that still exists: nothing is stored or "
+            f"queued (detail: when, and the job; Location: its address). Without an "
+            f"{IDEMPOTENCY_HEADER} that names a job; a failed job or a deleted session does not "
+            "count."
+        )
+        | {
+            "headers": {
+                "Location": {
+                    "description": "The earlier upload's job: /api/jobs/{uid}.",
+                    "schema": {"type": "string"},
+                }
+            }
+        }
+    }
     | refusal(413, "The clip is larger than the server's limit (from Content-Length or streamed).")
-    | refusal(415, "Not an MP4, MOV or WebM video with frames (checked from its content).")
+    | refusal(
+        415, "An empty file, or not an MP4, MOV or WebM video with frames (from its content)."
+    )
     | refusal(422, f"The {IDEMPOTENCY_HEADER} was used for another file.")
     | refusal(503, "The server cannot store the clip now (its disk is full or read-only).")
 )
@@ -353,17 +374,26 @@ async def api_upload(
 ) -> Response:
     """Upload a clip (multipart field ``file``, optional ``movement``); its analysis is queued.
 
-    413 over the size limit, 415 when the file is not a video, 403 without the CSRF header.
-    With an ``Idempotency-Key`` header, a retry of the same upload returns its job (200).
+    413 over the size limit, 415 when the file is empty or not a video, 403 without the CSRF
+    header. With an ``Idempotency-Key`` header, a retry of the same upload returns its job (200).
+    A file the account uploaded before, whose analysis stands, is a 409 naming that job.
     """
     from starlette.concurrency import run_in_threadpool
 
-    if idempotency_key is None:
-        uid = await accept_upload(ctx, request, account, csrf_from_form=False)
-        status = 202
-    else:
-        keyed = await accept_keyed_upload(ctx, request, account, key=idempotency_key)
-        uid, status = keyed.uid, 202 if keyed.created else 200
+    try:
+        if idempotency_key is None:
+            uid = await accept_upload(ctx, request, account, csrf_from_form=False)
+            status = 202
+        else:
+            keyed = await accept_keyed_upload(ctx, request, account, key=idempotency_key)
+            uid, status = keyed.uid, 202 if keyed.created else 200
+    except DuplicateUploadError as earlier:
+        raise HTTPException(
+            409,
+            f"You uploaded this clip on {earlier.created_at:%Y-%m-%d} (job {earlier.uid}), so "
+            "it was not queued again (to analyse it again, delete that job's session first).",
+            headers={"Location": f"/api/jobs/{earlier.uid}"},
+        ) from None
     job = await run_in_threadpool(get_job, ctx.db, account, uid)
     return JSONResponse(job, status_code=status, headers={"Location": f"/api/jobs/{uid}"})
 

@@ -1,6 +1,9 @@
 """Steps shared by the pages and the API: log in, register, accept an uploaded clip.
 
 An API upload sent with an ``Idempotency-Key`` is queued once per key (:func:`accept_keyed_upload`).
+A clip the account uploaded before, whose analysis stands, is not queued again: the upload is
+deleted and :class:`~kneeback.web.jobs.DuplicateUploadError` names the earlier job (the page
+route opens it, the API answers 409).
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from kneeback.movements.specs import MOVEMENT_NAMES
 from kneeback.web.accounts import Account, authenticate, create_user, start_session
 from kneeback.web.app import WebContext
 from kneeback.web.deletion import SessionBusyError, delete_session
-from kneeback.web.jobs import KeyedJob, enqueue_job, enqueue_keyed_job, find_keyed_job
+from kneeback.web.jobs import (
+    KeyedJob,
+    enqueue_job,
+    enqueue_keyed_job,
+    find_keyed_job,
+)
 from kneeback.web.uploads import (
     BadUploadError,
     ReceivedUpload,
@@ -262,14 +270,28 @@ async def accept_upload(
     ------
     fastapi.HTTPException
         403 for a missing or wrong CSRF token or an account that is not a member, 411/413 for a
-        body without a length over the limit, 415 for a file that is not a video, 400 for a
-        malformed form or an unknown movement.
+        body without a length over the limit, 415 for a file that is empty or not a video, 400
+        for a malformed form or an unknown movement.
+    kneeback.web.jobs.DuplicateUploadError
+        When the account uploaded the same file (by SHA-256) before and that upload is queued,
+        running, or done with a session that still exists; this upload is deleted.
     """
     _check_uploader(ctx, request, account, csrf_from_form)
     upload = await _receive_clip(ctx, request, csrf_from_form)
     await _check_clip(upload)
-    enqueue = partial(enqueue_job, ctx.db, account.id, upload.path, movement=_movement(upload))
-    uid = await run_in_threadpool(enqueue)
+    enqueue = partial(
+        enqueue_job,
+        ctx.db,
+        account.id,
+        upload.path,
+        movement=_movement(upload),
+        upload_sha256=upload.sha256,
+    )
+    try:
+        uid = await run_in_threadpool(enqueue)
+    except BaseException:
+        upload.path.unlink(missing_ok=True)
+        raise
     ctx.worker.wake()
     return uid
 
@@ -305,6 +327,9 @@ async def accept_keyed_upload(
     fastapi.HTTPException
         As :func:`accept_upload`; 400 for a malformed key (checked before the body is read) and
         422 when the key was used for another file.
+    kneeback.web.jobs.DuplicateUploadError
+        When the key names no job and the account's earlier upload of the same file stands
+        (as :func:`accept_upload`); this upload is deleted.
     """
     _check_uploader(ctx, request, account, False)
     check_idempotency_key(key)

@@ -22,7 +22,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session as OrmSession
 
@@ -30,10 +30,12 @@ from kneeback.errors import DatabaseError, KneebackError, ModelUnavailableError
 from kneeback.settings import ModelVariant
 from kneeback.store.db import Database
 from kneeback.store.models import Person, utcnow
+from kneeback.store.models import Session as StoredSession
 from kneeback.web.models import Job, User
 
 __all__ = [
     "IDEMPOTENCY_WINDOW",
+    "DuplicateUploadError",
     "JobWorker",
     "KeyedJob",
     "claim_next_job",
@@ -65,11 +67,92 @@ _STAGE_TEXT = {
 }
 
 
-def enqueue_job(db: Database, user_id: int, upload: Path, /, *, movement: str = "auto") -> str:
-    """Queue an uploaded clip for analysis; return the job's uid."""
+class DuplicateUploadError(Exception):
+    """The account uploaded the same file before, and that upload's analysis stands.
+
+    Parameters
+    ----------
+    uid
+        The earlier upload's job (queued, running, or done with a session that still exists).
+    created_at
+        When that upload arrived.
+    """
+
+    def __init__(self, uid: str, created_at: dt.datetime) -> None:
+        super().__init__(f"The same file was uploaded on {created_at:%Y-%m-%d} (job {uid}).")
+        self.uid = uid
+        self.created_at = created_at
+
+
+def _refuse_same_upload(
+    s: OrmSession, user_id: int, upload_sha256: str, /, *, key: str | None = None
+) -> None:
+    """Raise :class:`DuplicateUploadError` when the account's earlier upload of the file stands.
+
+    A failed job, or a done one whose session was deleted, does not count: the member may try
+    again. Only the account's own jobs are looked at, and not the job that Idempotency-Key
+    ``key`` names (a retry, which the key answers).
+    """
+    mine = [Job.user_id == user_id, Job.upload_sha256 == upload_sha256]
+    if key is not None:
+        mine.append(or_(Job.idempotency_key.is_(None), Job.idempotency_key != key))
+    row = s.execute(
+        select(Job.uid, Job.created_at)
+        .outerjoin(StoredSession, StoredSession.id == Job.session_id)
+        .where(
+            *mine,
+            or_(
+                Job.state.in_(("queued", "running")),
+                and_(Job.state == "done", StoredSession.id.is_not(None)),
+            ),
+        )
+        .order_by(Job.created_at.desc(), Job.id.desc())
+        .limit(1)
+    ).first()
+    if row is not None:
+        raise DuplicateUploadError(row[0], row[1])
+
+
+def enqueue_job(
+    db: Database,
+    user_id: int,
+    upload: Path,
+    /,
+    *,
+    movement: str = "auto",
+    upload_sha256: str | None = None,
+) -> str:
+    """Queue an uploaded clip for analysis; return the job's uid.
+
+    Parameters
+    ----------
+    db
+        The open database.
+    user_id
+        The uploading account.
+    upload
+        The stored clip.
+    movement
+        ``auto`` or a movement name.
+    upload_sha256
+        The SHA-256 (hex) of the clip, kept on the job. When given, the clip is not queued if
+        the account's earlier upload of the same file stands (looked for in the same
+        transaction).
+
+    Raises
+    ------
+    DuplicateUploadError
+        When ``upload_sha256`` names an earlier upload of the account that is queued, running,
+        or done with a session that still exists.
+    """
     uid = secrets.token_hex(16)
 
-    db.write(lambda s: s.add(_queued_job(uid, user_id, upload, movement, utcnow())))
+    def work(s: OrmSession) -> None:
+        if upload_sha256 is not None:
+            _refuse_same_upload(s, user_id, upload_sha256)
+        s.add(_queued_job(uid, user_id, upload, movement, utcnow(), upload_sha256=upload_sha256))
+
+    db.write(work)
     return uid
 
 
@@ -171,7 +254,8 @@ def enqueue_keyed_job(
         The Idempotency-Key (unique per account within :data:`IDEMPOTENCY_WINDOW`; an older
         job's key is cleared, so that the key can name the new one).
     upload_sha256
-        The SHA-256 (hex) of the clip, kept to recognise a retry of the same file.
+        The SHA-256 (hex) of the clip, kept to recognise a retry of the same file (and a
+        later upload of it, see :func:`enqueue_job`).
     movement
         ``auto`` or a movement name.
     now
@@ -181,6 +265,12 @@ def enqueue_keyed_job(
     -------
     KeyedJob
         The new job (``created``), or the one the key already named.
+
+    Raises
+    ------
+    DuplicateUploadError
+        When the key names no job but the account's earlier upload of the same file stands
+        (as for :func:`enqueue_job`).
     """
 
     def work(s: OrmSession) -> KeyedJob:
@@ -197,6 +287,8 @@ def enqueue_keyed_job(
             )
             .values(idempotency_key=None)
         )
+        # a job that still has the key was queued by a racing request: the unique index answers
+        _refuse_same_upload(s, user_id, upload_sha256, key=key)
         uid = secrets.token_hex(16)
         s.add(
             _queued_job(

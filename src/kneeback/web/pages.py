@@ -35,6 +35,7 @@ from kneeback.web.coaching import MAX_REASON_CHARS, override_member_stage, stage
 from kneeback.web.content import render_markdown
 from kneeback.web.deletion import deletion_preview
 from kneeback.web.flows import accept_upload, log_in, register_member, remove_session
+from kneeback.web.jobs import DuplicateUploadError
 from kneeback.web.paging import MAX_OFFSET, Window
 from kneeback.web.queries import (
     get_job,
@@ -199,18 +200,30 @@ def logout(
 
 @router.post("/uploads")
 async def upload(request: Request, ctx: Web, account: LoggedIn) -> Response:
-    """Receive a clip from the upload form and show its job."""
-    uid = await accept_upload(ctx, request, account, csrf_from_form=True)
+    """Receive a clip from the upload form and show its job.
+
+    A clip the member uploaded before, whose analysis stands, is not queued again: the page of
+    that upload's job opens instead, saying so (``?duplicate=1``).
+    """
+    try:
+        uid = await accept_upload(ctx, request, account, csrf_from_form=True)
+    except DuplicateUploadError as earlier:
+        return RedirectResponse(f"/jobs/{earlier.uid}?duplicate=1", status_code=303)
     return RedirectResponse(f"/jobs/{uid}", status_code=303)
 
 
 @router.get("/jobs/{uid}")
-def job_page(request: Request, ctx: Web, account: LoggedIn, uid: str) -> Response:
-    """Show the progress of one job (the page refreshes itself until the job ends)."""
+def job_page(
+    request: Request, ctx: Web, account: LoggedIn, uid: str, duplicate: bool = False
+) -> Response:
+    """Show the progress of one job (the page refreshes itself until the job ends).
+
+    ``?duplicate=1``: the member just uploaded this job's clip again, and it was not queued.
+    """
     job = get_job(ctx.db, account, uid)
     if job is None:
         raise HTTPException(404, "No such job.")
-    return ctx.render(request, "job.html", {"job": job}, account=account)
+    return ctx.render(request, "job.html", {"job": job, "duplicate": duplicate}, account=account)
 
 
 @router.get("/sessions/{session_id}")

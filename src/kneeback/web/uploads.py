@@ -273,12 +273,16 @@ def check_video(path: Path, /) -> None:
     Raises
     ------
     UnsupportedMediaError
-        With one sentence, when FFmpeg does not read it as a video container
+        With one sentence, when the file is empty (on a phone, usually a picker or a cloud
+        download that failed), when FFmpeg does not read it as a video container
         (:data:`ACCEPTED_CONTAINERS`; still images and audio are refused) or no frame decodes.
     """
     import av
 
     from kneeback.io.video import probe_video
+
+    if path.stat().st_size == 0:
+        raise UnsupportedMediaError("The file arrived empty: choose it again.")
 
     sentence = "This file is not a video kneeback can read; upload an MP4, MOV or WebM clip."
     try:
