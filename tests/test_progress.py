@@ -21,7 +21,7 @@ from kneeback.progress.outcomes import (
     parse_odi,
 )
 from kneeback.progress.settings import ProgressSettings
-from kneeback.progress.trend import SessionPoint, estimate_sdc, metric_trend
+from kneeback.progress.trend import MetricTrend, SessionPoint, estimate_sdc, metric_trend
 from kneeback.store.db import Database
 from store_support import day, needs_data, result
 
@@ -284,3 +284,94 @@ def test_progress_real_sessions(db: Database, tmp_path: Path) -> None:
     outcomes = page[page.index("Outcome measures") :]
     assert "Five-times sit-to-stand" in outcomes and "11.2 s" in outcomes
     assert "five_sts" not in outcomes
+
+
+# ---- the page and its charts on a phone ---------------------------------------------------------
+
+_REPORT_TEMPLATE = (
+    Path(__file__).resolve().parents[1] / "src/kneeback/report/templates/report.html.j2"
+)
+
+
+def _longest_label_trends() -> list[MetricTrend]:
+    """Trends whose chart titles are the longest the page can show, with several sessions."""
+    from kneeback.movements.labels import METRIC_LABELS
+
+    longest = sorted(METRIC_LABELS, key=lambda m: -len(METRIC_LABELS[m][0]))[:3]
+    pts = [_pt(i, (v, v + 1.0)) for i, v in enumerate((100.0, 101.0, 99.0, 100.5))]
+    return [metric_trend(pts, metric=m, movement="sit_to_stand") for m in longest]
+
+
+def test_chart_text_stays_inside_the_figure() -> None:
+    """The title, the legend and the axis labels are never clipped, however long the name."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.text import Text
+
+    from kneeback.progress.report import _figure
+
+    one = metric_trend([_pt(0, (100.0, 101.0))], metric="knee_fppa_peak_deg", movement="squat")
+    for t in [*_longest_label_trends(), one]:
+        fig = _figure(t)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        renderer = canvas.get_renderer()
+        box = fig.bbox
+        title = fig.axes[0].title
+        texts = [a for a in fig.findobj(Text) if a.get_visible() and a.get_text()]
+        assert title in texts and len(texts) > 5
+        for text in texts:
+            ext = text.get_window_extent(renderer)
+            assert box.x0 <= ext.x0 and ext.x1 <= box.x1, (text.get_text(), ext, box)
+            assert box.y0 <= ext.y0 and ext.y1 <= box.y1, (text.get_text(), ext, box)
+
+
+def test_one_session_chart_shows_a_month_either_side() -> None:
+    from matplotlib.dates import date2num
+
+    from kneeback.progress.report import _figure
+
+    t = metric_trend([_pt(0, (100.0, 101.0))], metric="knee_flexion_peak_deg", movement="squat")
+    lo, hi = _figure(t).axes[0].get_xlim()
+    month = dt.timedelta(days=30)
+    assert (lo, hi) == pytest.approx((date2num(T0 - month), date2num(T0 + month)))
+    many = metric_trend(
+        [_pt(i, (100.0 + i,)) for i in range(4)], metric="knee_flexion_peak_deg", movement="squat"
+    )
+    lo, hi = _figure(many).axes[0].get_xlim()
+    assert hi - lo < 30  # several sessions: the axis follows the data (3 weeks here)
+
+
+def test_charts_are_sharp_on_a_phone_and_small(tmp_path: Path) -> None:
+    """Twice the pixels of a 360 px phone screen, a palette PNG of tens of kilobytes."""
+    from PIL import Image
+
+    from kneeback.progress.report import ProgressReport, write_progress_pngs
+
+    (path,) = write_progress_pngs(
+        ProgressReport("Ana", tuple(_longest_label_trends()[:1])), tmp_path
+    )
+    with Image.open(path) as image:
+        assert image.size == (960, 720) and image.mode == "P"
+    assert path.stat().st_size < 40_000
+
+
+def test_table_shows_the_verdict_next_to_the_metric_with_a_swipe_hint() -> None:
+    from kneeback.progress.report import ProgressReport, progress_html
+
+    up = metric_trend(
+        [_pt(i, (v,)) for i, v in enumerate((95.0, 96.0, 110.0, 112.0))],
+        metric="knee_flexion_peak_deg",
+        movement="squat",
+    )
+    page = progress_html(ProgressReport("Ana", (up,)), images=False)
+    heads = re.findall(r"<th scope='col'>([^<]+)</th>", page)
+    assert heads == ["metric", "verdict", "sessions", "baseline", "recent", "change", "SDC"]
+    row = re.search(r"<tr><td title='knee_flexion_peak_deg'>.*?</tr>", page)
+    assert row is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(0))
+    assert cells[1] == "real increase (deeper knee bend)" and cells[2] == "4"
+    # the analysis report's own words, above the table they describe
+    hint = re.search(r'class="swipe-hint[^"]*">([^<]+)<', _REPORT_TEMPLATE.read_text())
+    assert hint is not None
+    assert f"<p class='swipe-hint note'>{hint.group(1)}</p><div class='table-wrap'" in page
+    assert "@media (min-width:720px){.swipe-hint{display:none}}" in page

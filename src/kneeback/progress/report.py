@@ -10,11 +10,13 @@ import base64
 import datetime as dt
 import html
 import io
+import textwrap
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
@@ -212,11 +214,28 @@ def progress_to_dict(report: ProgressReport, /) -> dict[str, Any]:
     }
 
 
+#: Chart size: narrow enough that 10 pt text stays about 10 CSS px on a 360 px phone screen,
+#: drawn at twice the pixels a phone's 2x screen shows (the page fits it to its width).
+_FIG_SIZE_IN = (4.8, 3.6)
+_FIG_DPI = 200
+#: Characters per line of a chart title at its font size in :data:`_FIG_SIZE_IN` (the longest
+#: metric names wrap to three lines; a test checks that every title fits in the figure).
+_TITLE_CHARS = 52
+#: Dates shown either side of a chart's only session (one day would read as hours).
+_SINGLE_DATE_SPAN = dt.timedelta(days=30)
+
+
+def _title(t: MetricTrend) -> str:
+    """Return the chart's title, wrapped so that it fits the figure's width."""
+    label = f"{t.movement.replace('_', ' ')}: {metric_label(t.metric)[0]} - {t.verdict}"
+    return textwrap.fill(label, _TITLE_CHARS)
+
+
 def _figure(t: MetricTrend) -> Any:
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter, date2num
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6.4, 3.2), dpi=100, layout="constrained")
+    fig = Figure(figsize=_FIG_SIZE_IN, dpi=_FIG_DPI, layout="constrained")
     ax = fig.add_subplot()
     times = date2num([p.recorded_at for p in t.points])
     vals = [p.value for p in t.points]
@@ -230,9 +249,7 @@ def _figure(t: MetricTrend) -> Any:
             t.baseline + t.sdc.value,
             color="tab:green",
             alpha=0.12,
-            label=f"baseline ± smallest detectable change ({t.sdc.value:.3g} {t.unit})".replace(
-                " )", ")"
-            ),
+            label=f"baseline ± SDC ({t.sdc.value:.3g} {t.unit})".replace(" )", ")"),
         )
         ax.axhline(t.baseline, color="tab:green", linewidth=1)
     if t.recent is not None and t.window:
@@ -240,24 +257,35 @@ def _figure(t: MetricTrend) -> Any:
         ax.hlines(
             t.recent, recent_from, times[-1], color="tab:orange", linewidth=2, label="recent level"
         )
-    ax.set_title(f"{t.movement.replace('_', ' ')}: {metric_label(t.metric)[0]} - {t.verdict}")
+    ax.set_title(_title(t), fontsize=11)
     ax.set_ylabel(t.unit or "value")  # the title names the measure
     ax.set_xlabel("date recorded")
-    locator = AutoDateLocator(minticks=2, maxticks=6)  # no day repeated on a short span
+    if min(times) == max(times):  # one session (or several at one moment): a month either side
+        when = min(p.recorded_at for p in t.points)
+        ax.set_xlim(date2num(when - _SINGLE_DATE_SPAN), date2num(when + _SINGLE_DATE_SPAN))
+    locator = AutoDateLocator(minticks=2, maxticks=5)  # no day repeated on a short span
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
-    ax.legend(loc="best", fontsize="small")
+    # below the plot, where it hides no data
+    fig.legend(loc="outside lower center", ncols=2, fontsize=9, frameon=False)
     ax.grid(alpha=0.3)
     return fig
 
 
 def _png_bytes(t: MetricTrend) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    """Draw the chart; return it as a PNG of at most 256 colours.
 
-    fig = _figure(t)
-    FigureCanvasAgg(fig)
+    A chart is a few flat colours and their anti-aliased edges: a palette looks the same at about
+    a third of the bytes of full colour, which matters as the page embeds every chart.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    canvas = FigureCanvasAgg(_figure(t))
+    canvas.draw()
+    image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
+    image.quantize(colors=256, method=Image.Quantize.FASTOCTREE).save(buf, "png", optimize=True)
     return buf.getvalue()
 
 
@@ -281,15 +309,20 @@ def write_progress_pngs(report: ProgressReport, directory: str | Path, /) -> lis
 _CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 .table-wrap{overflow-x:auto;margin:1rem 0}
+.swipe-hint{margin:1rem 0 0}.swipe-hint+.table-wrap{margin-top:.3rem}
 table{border-collapse:collapse;width:100%}
 td,th{border-bottom:1px solid #ddd;padding:.35rem .5rem;text-align:left;vertical-align:top}
 td:first-child{min-width:10em}
 .real{color:#1a7f37;font-weight:600}.none{color:#666}.note{color:#555;font-size:.9rem}
-img{max-width:100%;height:auto}
+img{width:100%;max-width:36rem;height:auto}
+@media (min-width:720px){.swipe-hint{display:none}}
 """
 
 #: Tables scroll sideways inside their own box on a narrow screen, not the whole page.
 _TABLE_WRAP = "<div class='table-wrap' role='region' tabindex='0' aria-label='{label}'><table>"
+#: Above a trends table, wider than a phone, which shows no scroll bar (the analysis report's
+#: words; hidden on wider screens).
+_SWIPE_HINT = "<p class='swipe-hint note'>Swipe the table sideways for more measurements.</p>"
 
 
 def _with_unit(t: MetricTrend) -> str:
@@ -327,11 +360,13 @@ def progress_html(
         parts.append("<p>No measured sessions yet.</p>")
     for mov in movements:
         label = e(mov.replace("_", " "))
-        parts.append(f"<h2>{label}</h2>" + _TABLE_WRAP.format(label=f"{label}: trends"))
         parts.append(
-            "<tr><th scope='col'>metric</th><th scope='col'>sessions</th>"
-            "<th scope='col'>baseline</th><th scope='col'>recent</th><th scope='col'>change</th>"
-            "<th scope='col'>SDC</th><th scope='col'>verdict</th></tr>"
+            f"<h2>{label}</h2>" + _SWIPE_HINT + _TABLE_WRAP.format(label=f"{label}: trends")
+        )
+        parts.append(
+            "<tr><th scope='col'>metric</th><th scope='col'>verdict</th>"
+            "<th scope='col'>sessions</th><th scope='col'>baseline</th><th scope='col'>recent</th>"
+            "<th scope='col'>change</th><th scope='col'>SDC</th></tr>"
         )
         mts = [t for t in report.trends if t.movement == mov]
         for t in mts:
@@ -341,12 +376,12 @@ def progress_html(
 
             cls = "real" if t.verdict.startswith("real") else "none"
             parts.append(
-                f"<tr><td title='{e(t.metric)}'>{e(_with_unit(t))}</td><td>{len(t.points)}</td>"
-                f"<td>{f(t.baseline)}</td>"
-                f"<td>{f(t.recent)}</td><td>{f(t.change)}</td>"
-                f"<td>{f(t.sdc.value)} <span class='note'>({e(t.sdc.basis)})</span></td>"
+                f"<tr><td title='{e(t.metric)}'>{e(_with_unit(t))}</td>"
                 f"<td class='{cls}'>{e(t.verdict)}"
-                f"{' (' + e(t.direction) + ')' if t.direction else ''}</td></tr>"
+                f"{' (' + e(t.direction) + ')' if t.direction else ''}</td>"
+                f"<td>{len(t.points)}</td><td>{f(t.baseline)}</td>"
+                f"<td>{f(t.recent)}</td><td>{f(t.change)}</td>"
+                f"<td>{f(t.sdc.value)} <span class='note'>({e(t.sdc.basis)})</span></td></tr>"
             )
         parts.append("</table></div>")
         for t in mts:
