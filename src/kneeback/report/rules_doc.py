@@ -11,19 +11,36 @@ from __future__ import annotations
 
 import re
 
-from kneeback.assess.critique import LUNGE_KNEE_AIM_DEG
-from kneeback.assess.rules import EVIDENCE_GRADES, RULES
+from kneeback.assess.critique import _LIMITS, LUNGE_KNEE_AIM_DEG
+from kneeback.assess.rules import EVIDENCE_GRADES, RULES, Rule
 from kneeback.movements.specs import MOVEMENTS
-from kneeback.report.html import metric_label
+from kneeback.report.html import SEVERITY_LABELS, metric_label
 from kneeback.settings import AnalysisSettings
 
 __all__ = ["rules_markdown"]
 
-_SEVERITY = {
-    "major": "major: the rep needs work",
-    "minor": "minor: a point to practise; the verdict stays",
-    "info": "info: described, never judged",
+#: What a finding of each severity means for the rep; the session page and the report head it
+#: with :data:`kneeback.report.html.SEVERITY_LABELS`.
+_MEANS = {
+    "positive": "the rep met the rule",
+    "major": "the rep needs work",
+    "minor": "a point to practise; the rep's verdict stays",
+    "info": "a measurement described, never judged",
 }
+
+
+def _shown_as(severity: str) -> str:
+    """E.g. ``"a **Main focus** finding (major): the rep needs work"``."""
+    return f"a **{SEVERITY_LABELS[severity]}** finding ({severity}): {_MEANS[severity]}"
+
+
+def _praises(rule: Rule) -> bool:
+    """Whether the rule gives a positive finding when a rep meets it.
+
+    Only the rules that compare one metric with a limit, and report a met limit, do
+    (:func:`kneeback.assess.critique._finding`); the others say nothing when met.
+    """
+    return bool(rule.positive) and rule.id in _LIMITS and _LIMITS[rule.id].report_met
 
 
 #: What the rules whose text is all measured value say, in words.
@@ -63,18 +80,25 @@ def rules_markdown(*, for_web: bool = False) -> str:
             "",
         ]
     lines += [
-        "Each finding of an analysis comes from one of these rules. A rule judges a "
-        "repetition only when every metric it reads is measurable and the camera view can show it "
-        "(marker or depth-camera 3D data qualify from any view); otherwise the clip gets one "
-        "`view_check` finding that says what could not be judged and how to film it. A rep is "
-        "*needs work* when a major finding applies to it; the clip, when half of its full reps "
-        "are."
+        "Each finding of an analysis comes from one of these rules, under the heading the "
+        "session page and the report give it: "
+        + "; ".join(f"**{label}**: {_MEANS[sev]}" for sev, label in SEVERITY_LABELS.items())
+        + ". A rule judges a repetition only when every metric it reads is measurable and the "
+        "camera view can show it (marker or depth-camera 3D data qualify from any view); "
+        f"otherwise the clip gets one *{SEVERITY_LABELS['info']}* finding (`view_check`) that says "
+        "what could not be judged and how to film it. A rep needs work when a "
+        f"*{SEVERITY_LABELS['major']}* finding applies to it; the clip needs work when at least "
+        "half of its full reps do."
         + (
             ""
             if for_web
             else " Thresholds are settings: `kneeback settings` prints them and `--settings "
-            "FILE` changes them. Sources are those of `../shared/REFERENCES.md`."
+            "FILE` changes them."
         ),
+        "",
+        'Sources that say "REFERENCES.md rule N" cite rule N of REFERENCES.md, the project\'s '
+        'evidence file: its section "Rules a critique engine can defend" gives each rule with '
+        "the studies behind it" + ("." if for_web else " (`../shared/REFERENCES.md`)."),
         "",
         "Evidence grades: "
         + "; ".join(f"**{g}** {meaning}" for g, meaning in EVIDENCE_GRADES.items())
@@ -86,8 +110,24 @@ def rules_markdown(*, for_web: bool = False) -> str:
             "",
             f"## {rule.title} (`{rule.id}`)",
             "",
-            f"- Severity: {_SEVERITY.get(rule.severity, rule.severity)}",
-            f"- Evidence: grade {rule.grade}; {rule.source}",
+        ]
+        if rule.severity == "info":
+            lines.append(f"- Shown as: {_shown_as('info')}")
+        else:
+            if _praises(rule):
+                lines.append(
+                    f'- When met: a **{SEVERITY_LABELS["positive"]}** finding, "{rule.positive}"'
+                )
+            else:
+                lines.append("- When met: no finding")
+            lines.append(f"- When not met: {_shown_as(rule.severity)}")
+        cited = (
+            " (REFERENCES.md: the project's evidence file)"
+            if "REFERENCES.md" in rule.source
+            else ""
+        )
+        lines += [
+            f"- Evidence: grade {rule.grade}; {rule.source}{cited}",
             f"- Movements: {', '.join(movements) or 'none'}",
             f"- Judged from: {', '.join(rule.views)} views",
         ]
@@ -109,6 +149,4 @@ def rules_markdown(*, for_web: bool = False) -> str:
             lines.append(f'- Says: "{_template(rule.explanation)}"')
         if rule.cue:
             lines.append(f'- Cue: "{rule.cue}"')
-        if rule.positive:
-            lines.append(f'- When met: "{rule.positive}"')
     return "\n".join(lines) + "\n"
