@@ -416,11 +416,11 @@ def test_a_retry_with_the_same_key_gets_the_first_job_back(uploader):
     assert stored(u) == (1, 1)  # no second job, no second file
     assert keyed_upload(u, "ann", "3f1c-upload-1").status_code == 200
     assert stored(u) == (1, 1)
-    # another key, or no key, is another upload
-    assert keyed_upload(u, "ann", "3f1c-upload-2").status_code == 202
-    assert keyed_upload(u, "ann", None).status_code == 202
-    assert keyed_upload(u, "ann", None).status_code == 202
-    assert stored(u) == (4, 4)
+    # another key with another file is another upload; the same file again is not (409)
+    assert keyed_upload(u, "ann", "3f1c-upload-2", u["other"]).status_code == 202
+    assert keyed_upload(u, "ann", "3f1c-upload-3").status_code == 409
+    assert keyed_upload(u, "ann", None).status_code == 409
+    assert stored(u) == (2, 2)
 
 
 def test_the_same_key_from_another_account_is_another_upload(uploader):
@@ -461,9 +461,11 @@ def test_a_malformed_key_is_400_with_a_sentence(uploader, key):
     assert stored(uploader) == (0, 0)
 
 
-def test_keys_of_one_and_of_two_hundred_printable_characters_are_accepted(uploader):
-    for key in ("a", "~" * 200, "a key with spaces and !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"):
-        assert keyed_upload(uploader, "ann", key).status_code == 202, key
+def test_keys_of_one_and_of_two_hundred_printable_characters_are_accepted(uploader, tmp_path):
+    keys = ("a", "~" * 200, "a key with spaces and !\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
+    for frames, key in enumerate(keys, start=11):  # a file of its own each (the same is a 409)
+        clip = tiny_video(tmp_path / f"{frames}.mp4", frames=frames).read_bytes()
+        assert keyed_upload(uploader, "ann", key, clip).status_code == 202, key
     assert stored(uploader) == (3, 3)
 
 
@@ -571,7 +573,8 @@ def test_a_database_from_before_upload_keys_opens_and_works(db_url, tmp_path):
         first = keyed_upload(u, "olga", "after-upgrade")
         assert first.status_code == 202, first.text
         assert keyed_upload(u, "olga", "after-upgrade").status_code == 200
-        assert keyed_upload(u, "olga", None).status_code == 202
+        other = tiny_video(tmp_path / "b.mp4", frames=10).read_bytes()
+        assert keyed_upload(u, "olga", None, other).status_code == 202
         assert c.get("/api/jobs").headers["x-total-count"] == "3"
     finally:
         app.state.web.db.close()
