@@ -479,6 +479,7 @@ def _member_response(
     offset: int = 0,
 ) -> Response:
     """Render a member's page; a refused stage move comes back with its reason and its text."""
+    from kneeback.program import load_program
     from kneeback.progress.report import person_progress
     from kneeback.store import program_status
 
@@ -496,6 +497,10 @@ def _member_response(
             "username": username,
             "program": program,
             "trends": progress.trends,
+            # per track, the movements its stages are measured from
+            "track_movements": {
+                t.id: [st.movement for st in t.stages] for t in load_program().tracks
+            },
             "sessions": sessions,
             "offset": offset,
             "per_page": MEMBER_SESSIONS,
