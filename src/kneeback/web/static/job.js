@@ -7,6 +7,7 @@
 "use strict";
 (function () {
   var POLL_MS = 3000;
+  var FRAME_STAGES = ["pose", "video"];  // the steps that count video frames
   var root = document.getElementById("job");
   if (!root) { return; }
   var uid = root.getAttribute("data-job");
@@ -19,6 +20,14 @@
   // Only a change is written: a live region may announce a rewrite of the same words again.
   function say(element, text) {
     if (element && element.textContent !== text) { element.textContent = text; }
+  }
+
+  // How far the current step is: frames while the pose model or the video runs, nothing for a
+  // step of one or two parts (as the server's page).
+  function countText(job) {
+    if (!(job.total > 2)) { return ""; }
+    if (FRAME_STAGES.indexOf(job.stage) >= 0) { return "Frame " + job.done + " of " + job.total + "."; }
+    return job.done + " of " + job.total + " in this step.";
   }
 
   // Show the job; return whether to keep asking.
@@ -42,7 +51,7 @@
       return false;
     }
     say(stage, job.stage_text + ".");
-    say(count, job.total ? job.done + " of " + job.total + " in this step." : "");
+    say(count, countText(job));
     bar.value = job.fraction;
     say(bar, Math.round(100 * job.fraction) + " %");
     return true;
