@@ -55,8 +55,8 @@ def test_the_log_says_how_many_abandoned_jobs_went_back_in_the_queue(tmp_path, c
     try:
         c, csrf = api_user(app, "leo")
         db = app.state.web.db
-        for _ in range(2):
-            upload(c, csrf, tiny_video(tmp_path / "tiny.mp4").read_bytes())
+        for frames in (10, 11):  # two clips (the same one twice would be one upload)
+            upload(c, csrf, tiny_video(tmp_path / f"{frames}.mp4", frames=frames).read_bytes())
             assert claim_next_job(db) is not None
         with caplog.at_level(logging.INFO, logger=JOBS_LOG):
             assert resume_unfinished(db, stale_after_s=-1) == 2
