@@ -27,6 +27,8 @@ from kneeback.web.models import Job
 from test_web import api_user, make_settings, tiny_video, upload
 from test_web_review import add_session
 
+pytest_plugins = ["store_fixtures"]
+
 EMPTY = "The file arrived empty: choose it again."
 
 
@@ -170,3 +172,45 @@ def test_an_empty_file_is_said_to_have_arrived_empty(u):
     r = page(u, "ann", b"")
     assert r.status_code == 415 and EMPTY in r.text
     assert stored(u) == (0, 0)
+
+
+def test_two_uploads_of_one_file_at_the_same_moment_queue_one_job(db_url, tmp_path, monkeypatch):
+    """On PostgreSQL as on SQLite: the second upload waits for the first to be queued, then is
+    refused; without the account's row lock both passed the check before either was queued."""
+    import threading
+    import time
+
+    from kneeback.store import open_database
+    from kneeback.web import jobs
+    from kneeback.web.accounts import create_user
+
+    with open_database(db_url) as db:
+        ann = create_user(db, "ann", "correct horse battery")
+        real = jobs._queued_job
+        first = threading.Event()
+
+        def slow_queued_job(*args, **kwargs):
+            if not first.is_set():  # the first upload holds its transaction open a while
+                first.set()
+                time.sleep(0.5)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(jobs, "_queued_job", slow_queued_job)
+        outcomes: list[str] = []
+
+        def send(name: str) -> None:
+            try:
+                jobs.enqueue_job(db, ann.id, tmp_path / name, upload_sha256="ab" * 32)
+                outcomes.append("queued")
+            except jobs.DuplicateUploadError:
+                outcomes.append("refused")
+
+        one = threading.Thread(target=send, args=("1.mp4",))
+        one.start()
+        assert first.wait(5)
+        two = threading.Thread(target=send, args=("2.mp4",))
+        two.start()
+        one.join(10)
+        two.join(10)
+        assert sorted(outcomes) == ["queued", "refused"]
+        assert len(db.read(lambda s: list(s.scalars(select(Job.uid))))) == 1

@@ -91,8 +91,11 @@ def _refuse_same_upload(
 
     A failed job, or a done one whose session was deleted, does not count: the member may try
     again. Only the account's own jobs are looked at, and not the job that Idempotency-Key
-    ``key`` names (a retry, which the key answers).
+    ``key`` names (a retry, which the key answers). The account's row is locked first, so that
+    of two uploads of one file at the same moment the second waits for the first to be queued,
+    then sees it (PostgreSQL; SQLite's writers take turns anyway).
     """
+    s.execute(select(User.id).where(User.id == user_id).with_for_update())
     mine = [Job.user_id == user_id, Job.upload_sha256 == upload_sha256]
     if key is not None:
         mine.append(or_(Job.idempotency_key.is_(None), Job.idempotency_key != key))
