@@ -112,9 +112,11 @@ def test_video_writes_every_output(tmp_path, replayed):
 @needs_uiprmd
 def test_person_stores_each_session_in_the_history(tmp_path, replayed):
     db = f"sqlite:///{tmp_path / 'history.db'}"
-    for i in range(2):
+    second = tmp_path / "second.mp4"  # another clip (a copy, at another path)
+    second.write_bytes(replayed.read_bytes())
+    for i, clip in enumerate((replayed, second)):
         out = tmp_path / f"out{i}"
-        result = run("analyze", str(replayed), "-o", str(out), "--person", "Ana", "--db", db)
+        result = run("analyze", str(clip), "-o", str(out), "--person", "Ana", "--db", db)
         assert result.exit_code == 0, result.output
         assert "in the history of Ana" in result.stdout
     people = run("people", "--db", db, "--json")
@@ -124,6 +126,32 @@ def test_person_stores_each_session_in_the_history(tmp_path, replayed):
     history = run("history", "Ana", "--db", db, "--json")
     sessions = json.loads(history.stdout)["sessions"]
     assert len(sessions) == 2 and all(s["movement"] == "squat" for s in sessions)
+
+
+@needs_uiprmd
+def test_the_same_clip_is_not_stored_twice_for_a_person(tmp_path, monkeypatch):
+    """Storing one clip again would count it twice in progress (its own measurement error
+    too) and in the program: refused, nothing stored or written; another date is another clip."""
+    clip, ds = squat_clip(tmp_path, reps=2, metadata={"creation_time": "2025-11-03T07:15:00Z"})
+    monkeypatch.setattr("kneeback.pipeline.pose_video", replaying_pose_video(ds))
+    db = f"sqlite:///{tmp_path / 'history.db'}"
+    for i, source in enumerate((clip, SQUAT_FILE)):  # dated by its file; undated
+        first = run("analyze", str(source), "-o", str(tmp_path / f"a{i}"), "--person", "Ana",
+                    "--db", db)  # fmt: skip
+        assert first.exit_code == 0, first.output
+        sid = json.loads(run("history", "Ana", "--db", db, "--json").stdout)["sessions"][-1]["id"]
+        again = run("analyze", str(source), "-o", str(tmp_path / f"b{i}"), "--person", "Ana",
+                    "--db", db)  # fmt: skip
+        said = _one_sentence(again.output)
+        assert again.exit_code == 2, again.output
+        assert f"Ana already has session {sid} from this clip" in said
+        assert f"kneeback forget Ana --session {sid}" in said
+        assert not (tmp_path / f"b{i}").exists()
+    assert len(json.loads(run("history", "Ana", "--db", db, "--json").stdout)["sessions"]) == 2
+    other_day = run("analyze", str(SQUAT_FILE), "-o", str(tmp_path / "c"), "--person", "Ana",
+                    "--db", db, "--recorded-at", "2025-06-01")  # fmt: skip
+    assert other_day.exit_code == 0, other_day.output
+    assert run("analyze", str(SQUAT_FILE), "-o", str(tmp_path / "d")).exit_code == 0  # no --person
 
 
 @needs_uiprmd

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -36,7 +37,7 @@ from kneeback.cli_options import (
 from kneeback.cli_store import register as register_store_commands
 from kneeback.cli_summary import print_summary
 from kneeback.cli_support import err, out, progress_console, user_errors
-from kneeback.errors import EXIT_CODES_HELP, InputError
+from kneeback.errors import EXIT_CODES_HELP, BadValueError, InputError
 from kneeback.io.video import VideoReadWarning
 from kneeback.report.exports import ExportFormat
 from kneeback.settings import ModelVariant, PoseSettings
@@ -305,8 +306,19 @@ def analyze(
         if database is None or person is None:
             return
         from kneeback.store import artifact_paths, store_session
+        from kneeback.store.sessions import same_clip_session
 
         when = recorded_at or done.recorded_at
+        same = same_clip_session(
+            database, person, input, recorded_at=when, result=done.analysis.result
+        )
+        if same is not None:
+            raise BadValueError(
+                f"{person} already has session {same} from this clip: storing it again would "
+                "count it twice in progress and the program, so nothing was stored or written. "
+                f"To analyse it again, first `kneeback forget {shlex.quote(person)} --session "
+                f"{same}`; to look at it without storing, leave out --person."
+            )
         stored = store_session(
             database,
             person,

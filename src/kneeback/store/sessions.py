@@ -60,6 +60,7 @@ __all__ = [
     "load_session_metrics",
     "person_history",
     "record_outcome",
+    "same_clip_session",
     "store_session",
 ]
 
@@ -322,6 +323,59 @@ def store_session(
         return row.id
 
     return db.write(work)
+
+
+def same_clip_session(
+    db: Database,
+    person: str,
+    source_path: str | Path,
+    /,
+    *,
+    recorded_at: dt.datetime | None,
+    result: AnalysisResult,
+) -> int | None:
+    """Return the id of a stored session of ``person`` analysed from this same clip, if any.
+
+    The same clip: the same source file (resolved path) recorded at the same time, or, when
+    neither the file nor the caller says when it was recorded, giving the same analysis result.
+    Storing it again would count one clip twice in progress (its measurement error too) and in
+    the program's sessions in a row.
+
+    Parameters
+    ----------
+    db
+        The open database.
+    person
+        The person's name (none stored: None).
+    source_path
+        The analysed video or pose file.
+    recorded_at
+        When the clip was recorded, if known (naive times are UTC).
+    result
+        The new analysis.
+    """
+    src = str(Path(source_path).expanduser().resolve())
+    when = None if recorded_at is None else _aware(recorded_at)
+
+    def work(s: OrmSession) -> int | None:
+        p = s.scalar(select(Person).where(Person.name == _clean_name(person)))
+        if p is None:
+            return None
+        q = select(Session.id, Session.recorded_at, Session.result_json).where(
+            Session.person_id == p.id, Session.source_path == src
+        )
+        new = None
+        for sid, at, stored in s.execute(q.order_by(Session.id)):
+            if when is not None:
+                if _aware(at) == when:
+                    return int(sid)
+                continue
+            new = new if new is not None else json.loads(result.to_json())
+            if json.loads(stored) == new:
+                return int(sid)
+        return None
+
+    return db.read(work)
 
 
 def list_people(db: Database, /) -> list[dict[str, Any]]:
