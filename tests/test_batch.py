@@ -318,6 +318,13 @@ def test_person_stores_each_new_result_dated_when_recorded(tmp_path: Path, monke
     assert earlier[clip.name]["recorded_at"].startswith("2025-11-03T07:15:00")
     history = json.loads(runner.invoke(app, ["history", "Ana", "--db", db, "--json"]).stdout)
     assert len(history["sessions"]) == 2
+    # Analysed again (--redo), the same clips are not stored twice: they would count twice.
+    redo = runner.invoke(app, [*args, "--redo", "--person", "Ana", "--db", db])
+    assert redo.exit_code == 0, redo.output
+    said = " ".join(redo.output.split())
+    assert said.count("Ana already has session") == 2 and "0 stored in the history of Ana" in said
+    history = json.loads(runner.invoke(app, ["history", "Ana", "--db", db, "--json"]).stdout)
+    assert len(history["sessions"]) == 2
 
 
 def test_a_database_that_cannot_be_opened_stops_the_batch_before_it_starts(tmp_path: Path):

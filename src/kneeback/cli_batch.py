@@ -199,8 +199,15 @@ def _run(
         def finished(outcome: BatchOutcome) -> None:
             nonlocal stored
             if outcome.status == "done" and database is not None and person is not None:
-                _store(database, person, outcome)
-                stored += 1
+                same = _store(database, person, outcome)
+                if same is None:
+                    stored += 1
+                else:
+                    bar.console.print(
+                        f"Not stored: {outcome.source}: {person} already has session {same} "
+                        "from this clip (it would count twice in progress and the program).",
+                        highlight=False,
+                    )
             if outcome.status == "failed":
                 failures.append((outcome.source, outcome.error or ""))
                 why = (outcome.error or "").replace(str(outcome.source), Path(outcome.source).name)
@@ -218,15 +225,23 @@ def _run(
     return outcomes, stored
 
 
-def _store(database: Database, person: str, outcome: BatchOutcome) -> None:
-    """Store one analysed input in the person's history, dated when it was recorded."""
+def _store(database: Database, person: str, outcome: BatchOutcome) -> int | None:
+    """Store one analysed input in the person's history, dated when it was recorded.
+
+    Returns the id of the person's session already stored from this same clip instead, if any
+    (nothing is stored then).
+    """
     from kneeback.report.outputs import read_output_folder
     from kneeback.report.result import AnalysisResult
     from kneeback.store import artifact_paths, store_session
+    from kneeback.store.sessions import same_clip_session
 
     files = read_output_folder(outcome.output)
     result = AnalysisResult.from_json(files.result_json.read_text(encoding="utf-8"))
     when = None if outcome.recorded_at is None else dt.datetime.fromisoformat(outcome.recorded_at)
+    same = same_clip_session(database, person, outcome.source, recorded_at=when, result=result)
+    if same is not None:
+        return same
     store_session(
         database,
         person,
@@ -235,6 +250,7 @@ def _store(database: Database, person: str, outcome: BatchOutcome) -> None:
         recorded_at=when,
         source_path=outcome.source,
     )
+    return None
 
 
 def _report(
