@@ -166,6 +166,11 @@ def _require_member(account: Account, what: str) -> None:
 def member_export(db: Database, account: Account, /) -> dict[str, Any] | None:
     """Return everything stored for a member's person, as ``kneeback export`` writes it.
 
+    Without the server's file paths: each session's ``source_path`` is null and its
+    ``artifacts`` empty. They name the service's folders, which are not the member's to know
+    and mean nothing on another machine; the zip holds the files themselves, and ``kneeback
+    import`` reads the file without them.
+
     Returns
     -------
     dict or None
@@ -182,7 +187,13 @@ def member_export(db: Database, account: Account, /) -> dict[str, Any] | None:
 
     _require_member(account, "has data to download")
     name = _person_name(db, account)
-    return None if name is None else export_person(db, name)
+    if name is None:
+        return None
+    data = export_person(db, name)
+    for session in data["sessions"]:
+        session["source_path"] = None
+        session["artifacts"] = []
+    return data
 
 
 def _person_name(db: Database, account: Account) -> str | None:

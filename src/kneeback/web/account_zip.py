@@ -1,14 +1,14 @@
 """A member's whole download as one zip, written while it is sent (``/account/export.zip``).
 
-The zip holds ``kneeback-export.json`` (what ``kneeback export`` writes, byte for byte the JSON
-download), ``account.json`` (the account, its coaches, uploads, the share and review state of
-and coaches' comments on each session, the member's comments under articles), a folder per
-analysed session with its report, annotated video and uploaded clip, and ``README.txt`` saying
-what each is. The database is read first (:func:`member_archive`); the files are read while the
-zip is streamed (:func:`zip_chunks`), a megabyte at a time, so that neither the zip nor a video
-is ever held whole in memory or written to disk. Only files inside the data folder are included:
-reports and videos under its analyses, clips under its uploads (:func:`~kneeback.web.queries.
-file_inside`), whatever a stored path says.
+The zip holds ``kneeback-export.json`` (what ``kneeback export`` writes, without the server's file
+paths: byte for byte the JSON download), ``account.json`` (the account, its coaches, uploads, the
+share and review state of and coaches' comments on each session, the member's comments under
+articles), a folder per analysed session with its report, annotated video and uploaded clip, and
+``README.txt`` saying what each is. The database is read first (:func:`member_archive`); the files
+are read while the zip is streamed (:func:`zip_chunks`), a megabyte at a time, so that neither the
+zip nor a video is ever held whole in memory or written to disk. Only files inside the data folder
+are included: reports and videos under its analyses, clips under its uploads
+(:func:`~kneeback.web.queries.file_inside`), whatever a stored path says.
 """
 
 from __future__ import annotations
@@ -55,8 +55,9 @@ README_TEXT = (
     "This zip holds what kneeback keeps about the account {username}, as of {date}. "
     "kneeback-export.json: your analysed sessions with their findings and measurements, outcome "
     "entries and program stages, as `kneeback export` writes it (`kneeback import` reads it into "
-    "another kneeback); file paths in it are the server's. account.json: your account (username, "
-    "role, since when), your coaches, your uploads and how their analyses went, for each session "
+    "another kneeback), without the server's file paths (the files are in the session "
+    "folders). account.json: your account (username, role, since when), your coaches, your "
+    "uploads and how their analyses went, for each session "
     "whether you shared it and when a coach reviewed it, with your coaches' comments on it (the "
     "moment in the video in seconds, the text, who wrote it, when), and your comments under "
     "articles (hidden: taken down by a coach or admin). sessions/DATE_ID/: for each analysed "
