@@ -237,7 +237,7 @@ def _member_uploads_and_shares(server: LiveServer, page: Any) -> str:
     # Each "how this is judged" link is named after its finding, in words that are not shown.
     titles = findings.evaluate_all("(lis) => lis.map((li) => li.querySelector('strong').innerText)")
     for finding, title in zip(findings.all(), titles, strict=True):
-        name = re.compile(rf"^how this is judged \({re.escape(title)}(, rep \d+)?\)$")
+        name = re.compile(rf"^how this is judged \({re.escape(title)}(, reps? \d+(, \d+)*)?\)$")
         link = finding.get_by_role("link", name=name)
         assert link.count() == 1, (title, finding.inner_html())
         hidden = link.locator(".visually-hidden").bounding_box()

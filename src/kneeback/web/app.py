@@ -40,6 +40,7 @@ from kneeback import __version__
 from kneeback.errors import BadValueError, DatabaseError, OutputError
 from kneeback.store.db import Database
 from kneeback.web.accounts import Account, csrf_token, csrf_valid, session_account
+from kneeback.web.findings import group_findings
 from kneeback.web.jobs import JobWorker
 from kneeback.web.ratelimit import LoginRateLimiter, RegistrationRateLimiter
 from kneeback.web.review import NotAllowedError, NotSharedError
@@ -443,6 +444,8 @@ def create_app(settings: WebSettings | None = None, /) -> FastAPI:
     app.include_router(account_page_router)
     # home.html and welcome.html show the comment of the week: read when they are rendered
     ctx.templates.env.globals["comment_of_the_week"] = lambda: current_comment_of_the_week(db)
+    # session.html and review.html list each rule's findings once, with their reps
+    ctx.templates.env.filters["group_findings"] = group_findings
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     return app
 
