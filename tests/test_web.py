@@ -736,6 +736,14 @@ def test_job_runs_to_a_stored_session_with_report(world):
     assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
     csp = report.headers["content-security-policy"]
     assert "sandbox" in csp and "script-src" not in csp and "default-src 'none'" in csp
+    # the served report leads back to its session (the file itself, as written, does not)
+    back = f'<a href="/sessions/{sid}">Back to the session</a>'
+    assert report.text.count(back) == 1
+    assert report.text.index("<body") < report.text.index(back) < report.text.index("<header")
+    settings = world["app"].state.web.settings
+    stored = (settings.analysis_dir / world["job"] / "report.html").read_text(encoding="utf-8")
+    assert back not in stored
+    assert report.text.replace(f'<p style="margin:.5rem 1rem">{back}</p>', "") == stored
     video = alice.get(f"/sessions/{sid}/annotated.mp4")
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     assert video.content[4:8] == b"ftyp"

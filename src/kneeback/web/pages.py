@@ -7,14 +7,23 @@ confirmation page that says what goes with it.
 
 from __future__ import annotations
 
+import html
 import math
 import re
+from collections.abc import Iterator
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 
 from kneeback.errors import BadValueError
 from kneeback.movements.specs import MOVEMENT_NAMES
@@ -433,12 +442,32 @@ def session_file_page(ctx: Web, account: LoggedIn, session_id: RowId, name: str)
         raise HTTPException(404, "No such file.")
     headers = {"Cache-Control": "private, no-store"}
     if name == "report.html":
-        return FileResponse(
-            path,
+        return StreamingResponse(
+            _with_back_link(path, f"/sessions/{session_id}"),
             media_type="text/html; charset=utf-8",
             headers={"Content-Security-Policy": REPORT_CSP, **headers},
         )
     return FileResponse(path, media_type="video/mp4", headers=headers)
+
+
+#: The link a served report starts with (the report is a file of its own, with no way back).
+_BACK_LINK = '<p style="margin:.5rem 1rem"><a href="{url}">Back to the session</a></p>'
+
+
+def _with_back_link(path: Path, url: str, /) -> Iterator[bytes]:
+    """Yield the report file a megabyte at a time, a link back to ``url`` after its ``<body>``.
+
+    The file stays as the analysis wrote it (the command line's reports have no such link); a
+    report without a ``<body>`` tag in its first 64 KiB is sent as it is.
+    """
+    link = _BACK_LINK.format(url=html.escape(url, quote=True)).encode()
+    with path.open("rb") as f:
+        head = f.read(64 * 1024)
+        start = head.find(b"<body")
+        end = head.find(b">", start) if start >= 0 else -1
+        yield head if end < 0 else head[: end + 1] + link + head[end + 1 :]
+        while chunk := f.read(1024 * 1024):
+            yield chunk
 
 
 def _member(ctx: Web, account: Account, username: str) -> str:
