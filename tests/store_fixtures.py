@@ -78,6 +78,21 @@ def _pg_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     return url, drop
 
 
+def backend_database(
+    backend: str, root: Path, postgres_server: str | None
+) -> tuple[str, Callable[[], None] | None]:
+    """A fresh database of ``backend`` (``sqlite`` in ``root``, or ``postgresql``) and its drop.
+
+    For fixtures wider than a test (``scope="module"``), which cannot take :func:`db_factory`;
+    skips when no PostgreSQL server is available.
+    """
+    if backend == "sqlite":
+        return f"sqlite:///{root / 'kneeback.db'}", None
+    if postgres_server is None:
+        pytest.skip("no PostgreSQL server")
+    return _pg_database(postgres_server)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_factory(
     request: pytest.FixtureRequest, tmp_path: Path, postgres_server: str | None

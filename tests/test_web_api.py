@@ -64,14 +64,9 @@ def shelf(request, tmp_path_factory, postgres_server):
     and N articles published on the same day, each with a podcast episode.
     """
     root = tmp_path_factory.mktemp("web")
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{root / 'kneeback.db'}", None
-    elif postgres_server is None:
-        pytest.skip("no PostgreSQL server")
-    else:
-        from store_fixtures import _pg_database
+    from store_fixtures import backend_database  # a plugin: imported once registered
 
-        url, drop = _pg_database(postgres_server)
+    url, drop = backend_database(request.param, root, postgres_server)
     app = create_app(make_settings(root, database_url=url))
     w = {"app": app, "anon": client(app)}
     w["alice"], w["alice_csrf"] = api_user(app, "alice")

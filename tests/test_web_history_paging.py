@@ -67,14 +67,9 @@ def _store_sessions(app, username: str, n: int) -> list[int]:
 def history(request, tmp_path_factory, postgres_server) -> Iterator[dict[str, Any]]:
     """ida (LONG sessions) and jon (SHORT), one ODI entry each; carol coaches ida only."""
     root = tmp_path_factory.mktemp("history")
-    if request.param == "sqlite":
-        url, drop = f"sqlite:///{root / 'kneeback.db'}", None
-    elif postgres_server is None:
-        pytest.skip("no PostgreSQL server")
-    else:
-        from store_fixtures import _pg_database
+    from store_fixtures import backend_database  # a plugin: imported once registered
 
-        url, drop = _pg_database(postgres_server)
+    url, drop = backend_database(request.param, root, postgres_server)
     app = create_app(make_settings(root, database_url=url))
     w: dict[str, Any] = {"app": app}
     for name in ("ida", "jon"):
